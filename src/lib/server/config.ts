@@ -1,0 +1,127 @@
+import path from 'node:path';
+
+/**
+ * Every setting the console reads, declared once with its default and description
+ * (Datasette's habit): the CLI prints this table in `--help`, the README documents it,
+ * and `loadSettings` is the only place that reads the environment.
+ */
+export interface Settings {
+  volumeDir: string;
+  stateDir: string;
+  connectionCacheSize: number;
+  rowCap: number;
+  queryTimeoutMs: number;
+  host: string;
+  port: number;
+}
+
+interface SettingDefinition<K extends keyof Settings> {
+  key: K;
+  env: string;
+  default: string;
+  description: string;
+  parse: (raw: string, env: string) => Settings[K];
+}
+
+export class SettingsError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+function parseDirectory(raw: string): string {
+  return path.resolve(raw);
+}
+
+function integerInRange(min: number, max: number) {
+  return (raw: string, env: string): number => {
+    if (!/^\d+$/.test(raw.trim())) {
+      throw new SettingsError(env, `${env} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    }
+    const value = Number(raw);
+    if (value < min || value > max) {
+      throw new SettingsError(env, `${env} must be a whole number from ${min} to ${max}, got ${value}`);
+    }
+    return value;
+  };
+}
+
+function parseHost(raw: string, env: string): string {
+  if (!raw.trim()) throw new SettingsError(env, `${env} must name an address to listen on, e.g. 127.0.0.1`);
+  return raw.trim();
+}
+
+export const settingDefinitions = [
+  {
+    key: 'volumeDir',
+    env: 'TRUTH_YARD_VOLUME',
+    default: './volume-sample',
+    description: 'Volume folder holding embedded/admin, embedded/cross-tenant and embedded/tenant/<id>',
+    parse: parseDirectory,
+  },
+  {
+    key: 'stateDir',
+    env: 'TRUTH_YARD_STATE_DIR',
+    default: './.yard-state',
+    description: "Folder for the console's own database (users, sessions, audit, health history)",
+    parse: parseDirectory,
+  },
+  {
+    key: 'connectionCacheSize',
+    env: 'TRUTH_YARD_CONNECTION_CACHE',
+    default: '64',
+    description: 'Composite connections kept open at once; least recently used ones are closed beyond it',
+    parse: integerInRange(1, 10_000),
+  },
+  {
+    key: 'rowCap',
+    env: 'TRUTH_YARD_ROW_CAP',
+    default: '1000',
+    description: 'Most rows any one read query returns to a page, API call or CLI query',
+    parse: integerInRange(1, 1_000_000),
+  },
+  {
+    key: 'queryTimeoutMs',
+    env: 'TRUTH_YARD_QUERY_TIMEOUT_MS',
+    default: '1000',
+    description: 'Deadline in milliseconds for page queries and counts',
+    parse: integerInRange(10, 600_000),
+  },
+  {
+    key: 'host',
+    env: 'HOST',
+    default: '127.0.0.1',
+    description: 'Address the server listens on',
+    parse: parseHost,
+  },
+  {
+    key: 'port',
+    env: 'PORT',
+    default: '4321',
+    description: 'Port the server listens on',
+    parse: integerInRange(1, 65_535),
+  },
+] as const satisfies readonly SettingDefinition<keyof Settings>[];
+
+/** Reads and validates every setting; throws a SettingsError naming the first bad variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const settings: Partial<Record<keyof Settings, unknown>> = {};
+  for (const definition of settingDefinitions) {
+    const raw = env[definition.env];
+    const value = raw === undefined || raw === '' ? definition.default : raw;
+    settings[definition.key] = (definition.parse as (raw: string, env: string) => unknown)(value, definition.env);
+  }
+  return settings as Settings;
+}
+
+let cached: Settings | undefined;
+
+/** The settings of this process, read once. */
+export function getSettings(): Settings {
+  cached ??= loadSettings();
+  return cached;
+}

@@ -1,0 +1,62 @@
+import type Database from 'better-sqlite3';
+
+export interface ReadResult {
+  columns: string[];
+  rows: Record<string, unknown>[];
+  /** True when the query had more rows than the cap allowed through. */
+  truncated: boolean;
+}
+
+export interface ReadOptions {
+  /** Most rows returned; the caller passes the setting, never a user-chosen number above it. */
+  rowCap: number;
+}
+
+/** A read query that SQLite refused (bad SQL, missing table, a write). */
+export class QueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+function prepareRead(db: Database.Database, sql: string): Database.Statement {
+  let statement: Database.Statement;
+  try {
+    statement = db.prepare(sql);
+  } catch (error) {
+    throw new QueryError((error as Error).message);
+  }
+  if (!statement.reader) throw new QueryError('only statements that return rows can be run here');
+  return statement;
+}
+
+/**
+ * The one place every read query of the console runs (pages, API, CLI): the row cap is
+ * applied here, by iterating and stopping, so no caller can forget it and a huge result
+ * is never materialised.
+ */
+export function runRead(db: Database.Database, sql: string, params: unknown[] | Record<string, unknown> = [], options: ReadOptions): ReadResult {
+  const statement = prepareRead(db, sql);
+  const columns = statement.columns().map((column) => column.name);
+  const rows: Record<string, unknown>[] = [];
+  let truncated = false;
+  try {
+    for (const row of statement.iterate(params) as IterableIterator<Record<string, unknown>>) {
+      if (rows.length === options.rowCap) {
+        truncated = true;
+        break;
+      }
+      rows.push(row);
+    }
+  } catch (error) {
+    throw new QueryError((error as Error).message);
+  }
+  return { columns, rows, truncated };
+}
+
+/** Streams every row of a read query, for exports; the caller owns the iteration. */
+export function iterateRead(db: Database.Database, sql: string, params: unknown[] | Record<string, unknown> = []): { columns: string[]; rows: IterableIterator<Record<string, unknown>> } {
+  const statement = prepareRead(db, sql);
+  return { columns: statement.columns().map((column) => column.name), rows: statement.iterate(params) as IterableIterator<Record<string, unknown>> };
+}
