@@ -13,7 +13,11 @@ export interface Settings {
   queryTimeoutMs: number;
   host: string;
   port: number;
+  logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 interface SettingDefinition<K extends keyof Settings> {
   key: K;
@@ -53,6 +57,12 @@ function integerInRange(min: number, max: number) {
 function parseHost(raw: string, env: string): string {
   if (!raw.trim()) throw new SettingsError(env, `${env} must name an address to listen on, e.g. 127.0.0.1`);
   return raw.trim();
+}
+
+function parseLogLevel(raw: string, env: string): LogLevel {
+  const level = raw.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new SettingsError(env, `${env} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level as LogLevel;
 }
 
 export const settingDefinitions = [
@@ -104,6 +114,13 @@ export const settingDefinitions = [
     default: '4321',
     description: 'Port the server listens on',
     parse: integerInRange(1, 65_535),
+  },
+  {
+    key: 'logLevel',
+    env: 'TRUTH_YARD_LOG_LEVEL',
+    default: 'info',
+    description: `Least severe log entries written to stdout: ${LOG_LEVELS.join(', ')}`,
+    parse: parseLogLevel,
   },
 ] as const satisfies readonly SettingDefinition<keyof Settings>[];
 

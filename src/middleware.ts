@@ -1,0 +1,77 @@
+import { defineMiddleware } from 'astro:middleware';
+import { getLucia } from './lib/server/auth/lucia.ts';
+import { classifyRoute, mayReach } from './lib/server/routes.ts';
+import { compositeHandle } from './lib/server/runtime.ts';
+import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
+import { UnknownContextError } from './lib/server/volume/contexts.ts';
+import { logger } from './lib/server/log.ts';
+
+function isApi(pathname: string): boolean {
+  return pathname === '/api' || pathname.startsWith('/api/');
+}
+
+/**
+ * Every request passes here: session → locals.user, URL → context, authorization, then a
+ * ready composite handle in locals. A context the user may not see is answered exactly
+ * like one that does not exist.
+ */
+export const onRequest = defineMiddleware(async (context, next) => {
+  const { request, url, cookies, locals } = context;
+  const api = isApi(url.pathname);
+  locals.user = null;
+  locals.session = null;
+  locals.composite = null;
+  locals.route = classifyRoute(url.pathname);
+
+  if (isStateChanging(request.method) && !originAllowed(request, url)) {
+    return jsonError(403, 'bad_origin', 'This request did not come from a page of this console (Origin header missing or different), so it was refused.');
+  }
+
+  const lucia = getLucia();
+  const sessionId = cookies.get(lucia.sessionCookieName)?.value ?? null;
+  if (sessionId) {
+    const { session, user } = await lucia.validateSession(sessionId);
+    if (session?.fresh) {
+      const cookie = lucia.createSessionCookie(session.id);
+      cookies.set(cookie.name, cookie.value, cookie.attributes);
+    }
+    if (!session) {
+      const cookie = lucia.createBlankSessionCookie();
+      cookies.set(cookie.name, cookie.value, cookie.attributes);
+    }
+    if (session && user) {
+      locals.session = session;
+      locals.user = { id: user.id, username: user.username, role: user.role, tenants: user.tenants };
+    }
+  }
+
+  const route = locals.route;
+  if (route.kind === 'public') return next();
+  if (!locals.user) {
+    if (api) return jsonError(401, 'not_signed_in', 'Sign in first: POST /api/login with {"username", "password"}.');
+    return context.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+  }
+
+  const notFound = () => (api ? jsonError(404, 'not_found', NOT_FOUND_MESSAGE) : context.rewrite('/404'));
+  if (!mayReach(locals.user, route)) return notFound();
+  const target = route.kind === 'context' || route.kind === 'management' ? (route.context ?? null) : null;
+  if (target) {
+    try {
+      locals.composite = compositeHandle(target);
+    } catch (error) {
+      if (error instanceof UnknownContextError) return notFound();
+      throw error;
+    }
+  }
+
+  if (!api) return next();
+  // API answers are always the JSON envelope, even when something unexpected fails.
+  try {
+    return await next();
+  } catch (error) {
+    const problem = describeProblem(error);
+    if (problem) return jsonError(problem.status, problem.code, problem.message);
+    logger.error({ err: error, path: url.pathname }, 'request failed');
+    return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+  }
+});
