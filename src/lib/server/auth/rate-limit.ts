@@ -1,0 +1,94 @@
+import crypto from 'node:crypto';
+import net from 'node:net';
+import type { ConsoleStore } from '../store/database.ts';
+
+/** Failures allowed within the window before sign-in is refused. */
+export const LOGIN_LIMITS = {
+  windowSeconds: 15 * 60,
+  perUsername: 5,
+  perAddress: 20,
+} as const;
+
+export interface LoginAttempt {
+  /** Client address as the server saw it. */
+  address: string;
+  username: string;
+  now?: Date;
+}
+
+export type LoginDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number; message: string };
+
+/**
+ * IPv6 clients usually own a whole /64, so they are counted per /64; an IPv4 address
+ * mapped into IPv6 counts as the IPv4 address.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return `address:${mapped[1]}`;
+  if (!net.isIPv6(address)) return `address:${address}`;
+  const [head = '', tail = ''] = address.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
+  return `address:${groups
+    .slice(0, 4)
+    .map((group) => parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+/**
+ * User names are compared without regard to case, so their counters are too. Hashed
+ * because people type passwords into the user name field.
+ */
+function usernameKey(username: string): string {
+  return `username:${crypto.createHash('sha256').update(username.toLowerCase()).digest('hex')}`;
+}
+
+function unixSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+/** Seconds until fewer than `limit` failures remain in the window, or 0 if there already are. */
+function secondsUntilBelowLimit(db: ConsoleStore, key: string, limit: number, now: number): number {
+  const windowStart = now - LOGIN_LIMITS.windowSeconds;
+  const times = db.prepare('SELECT at FROM login_attempts WHERE key = ? AND at > ? ORDER BY at').all(key, windowStart) as Array<{ at: number }>;
+  if (times.length < limit) return 0;
+  // Once this failure leaves the window, limit - 1 remain.
+  const unblockingFailure = times[times.length - limit]!.at;
+  return Math.max(1, unblockingFailure + LOGIN_LIMITS.windowSeconds - now);
+}
+
+function inMinutes(seconds: number): string {
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
+/** Asked before checking a password, so a blocked guesser learns nothing about it. */
+export function checkLoginAllowed(db: ConsoleStore, attempt: LoginAttempt): LoginDecision {
+  const now = unixSeconds(attempt.now ?? new Date());
+  const userWait = secondsUntilBelowLimit(db, usernameKey(attempt.username), LOGIN_LIMITS.perUsername, now);
+  const addressWait = secondsUntilBelowLimit(db, addressKey(attempt.address), LOGIN_LIMITS.perAddress, now);
+  if (userWait === 0 && addressWait === 0) return { allowed: true };
+  const retryAfterSeconds = Math.max(userWait, addressWait);
+  const who = userWait >= addressWait ? 'for this user name' : 'from your network address';
+  return { allowed: false, retryAfterSeconds, message: `Too many sign-in attempts ${who}; try again in ${inMinutes(retryAfterSeconds)}.` };
+}
+
+/** Counts a failed sign-in against both the user name and the address, and forgets failures older than the window. */
+export function recordLoginFailure(db: ConsoleStore, attempt: LoginAttempt): void {
+  const now = unixSeconds(attempt.now ?? new Date());
+  db.transaction(() => {
+    const insert = db.prepare('INSERT INTO login_attempts (key, at) VALUES (?, ?)');
+    insert.run(usernameKey(attempt.username), now);
+    insert.run(addressKey(attempt.address), now);
+    db.prepare('DELETE FROM login_attempts WHERE at <= ?').run(now - LOGIN_LIMITS.windowSeconds);
+  })();
+}
+
+/**
+ * After a successful sign-in. The address counter is kept: otherwise one valid account
+ * would let its owner reset the counter and go on guessing other names.
+ */
+export function clearLoginFailures(db: ConsoleStore, username: string): void {
+  db.prepare('DELETE FROM login_attempts WHERE key = ?').run(usernameKey(username));
+}

@@ -1,0 +1,182 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { getSettings } from '../config.ts';
+
+/**
+ * The console's own database: users, sessions, audit events, regeneration records and
+ * health runs. It lives in the state directory and is never attached to a composite.
+ */
+export type ConsoleStore = Database.Database;
+
+export const CONSOLE_DB_FILE = 'console.sqlite.db';
+
+/** The console database cannot be opened or is newer than this console. */
+export class ConsoleStoreError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConsoleStoreError';
+  }
+}
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Append only: a released migration is never edited, a change is a new version.
+ * Times are ISO 8601 UTC text (they sort as they read) except where the value is only
+ * compared with "now" (session expiry, login attempts), which are unix seconds.
+ */
+const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, sessions, audit, regenerations, health runs, login attempts',
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'tenant')),
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE user_tenants (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        tenant_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, tenant_id)
+      ) STRICT, WITHOUT ROWID;
+
+      -- id is the SHA-256 (hex) of the session token: a copy of this table signs nobody in.
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'denied')),
+        detail TEXT CHECK (detail IS NULL OR json_valid(detail))
+      ) STRICT;
+
+      CREATE TABLE regenerations (
+        id INTEGER PRIMARY KEY,
+        context TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error')),
+        source_sha256 TEXT,
+        problems TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(problems)),
+        actor TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX regenerations_by_context ON regenerations (context, finished_at DESC, id DESC);
+
+      CREATE TABLE health_runs (
+        id INTEGER PRIMARY KEY,
+        context TEXT NOT NULL,
+        at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        worst_severity TEXT NOT NULL CHECK (worst_severity IN ('ok', 'warn', 'error')),
+        full INTEGER NOT NULL CHECK (full IN (0, 1)),
+        report TEXT NOT NULL CHECK (json_valid(report))
+      ) STRICT;
+      CREATE INDEX health_runs_by_context ON health_runs (context, at DESC, id DESC);
+
+      CREATE TABLE login_attempts (
+        key TEXT NOT NULL,
+        at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX login_attempts_by_key ON login_attempts (key, at);
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
+
+function appliedVersions(db: ConsoleStore): Set<number> {
+  const rows = db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>;
+  return new Set(rows.map((row) => row.version));
+}
+
+/**
+ * Brings the schema up to date. Each migration runs in its own IMMEDIATE transaction and
+ * re-checks that it is still pending inside it, so a server and a CLI starting together
+ * apply it once.
+ */
+function migrate(db: ConsoleStore, file: string): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+  const newest = Math.max(0, ...appliedVersions(db));
+  if (newest > LATEST_SCHEMA_VERSION) {
+    throw new ConsoleStoreError(
+      file,
+      `${file} has schema version ${newest}, but this console knows versions up to ${LATEST_SCHEMA_VERSION}; run a newer console or point TRUTH_YARD_STATE_DIR at another folder`,
+    );
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const migration of migrations) {
+    db.transaction(() => {
+      if (appliedVersions(db).has(migration.version)) return;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+    }).immediate();
+  }
+}
+
+/** Opens (creating if needed) `<stateDir>/console.sqlite.db` with its schema up to date. */
+export function openConsoleStore(stateDir: string): ConsoleStore {
+  const file = path.join(stateDir, CONSOLE_DB_FILE);
+  let db: ConsoleStore;
+  try {
+    // Password hashes and session digests live here: keep the folder private to the service user.
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    db = new Database(file, { timeout: 5000 }); // sets busy_timeout: a CLI and the server may write at once
+  } catch (error) {
+    throw new ConsoleStoreError(
+      file,
+      `Cannot open the console database ${file}: ${(error as Error).message}. Set TRUTH_YARD_STATE_DIR to a folder this process can write.`,
+    );
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+  } catch (error) {
+    db.close();
+    if (error instanceof ConsoleStoreError) throw error;
+    throw new ConsoleStoreError(file, `Cannot prepare the console database ${file}: ${(error as Error).message}`);
+  }
+  return db;
+}
+
+let processStore: ConsoleStore | undefined;
+
+/** The console database of this process, opened on first use from the state directory setting. */
+export function getConsoleStore(): ConsoleStore {
+  if (!processStore?.open) processStore = openConsoleStore(getSettings().stateDir);
+  return processStore;
+}
+
+/** Closes the process's console database; the next getConsoleStore() opens it again. */
+export function closeConsoleStore(): void {
+  processStore?.close();
+  processStore = undefined;
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openConsoleStore, type ConsoleStore } from './database.ts';
+import { healthHistory, latestHealthRuns, recordHealthRun } from './health-runs.ts';
+
+let tempDir: string;
+let db: ConsoleStore;
+
+beforeEach(() => {
+  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-health-runs-'));
+  db = openConsoleStore(tempDir);
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(tempDir, { recursive: true, force: true });
+});
+
+interface SampleReport {
+  findings: Array<{ severity: string; message: string }>;
+}
+
+const brokenReport: SampleReport = { findings: [{ severity: 'error', message: 'fleetfolio.sqlite.db: not a SQLite database (bad header)' }] };
+
+describe('health runs', () => {
+  it('keep the report exactly as it was recorded', () => {
+    recordHealthRun(db, { context: 'tenant/acme', status: 'broken', worstSeverity: 'error', full: true, report: brokenReport, at: new Date('2025-04-01T08:00:00Z') });
+    const [run] = healthHistory<SampleReport>(db, 'tenant/acme', 10);
+    expect(run).toMatchObject({ context: 'tenant/acme', status: 'broken', worstSeverity: 'error', full: true, at: '2025-04-01T08:00:00.000Z' });
+    expect(run!.report).toEqual(brokenReport);
+  });
+
+  it('give the latest run of every context', () => {
+    recordHealthRun(db, { context: 'admin', status: 'fresh', worstSeverity: 'ok', full: false, report: { findings: [] }, at: new Date('2025-04-01T08:00:00Z') });
+    recordHealthRun(db, { context: 'admin', status: 'stale', worstSeverity: 'warn', full: false, report: { findings: [] }, at: new Date('2025-04-02T08:00:00Z') });
+    recordHealthRun(db, { context: 'cross-tenant', status: 'fresh', worstSeverity: 'ok', full: false, report: { findings: [] }, at: new Date('2025-04-01T09:00:00Z') });
+    const latest = latestHealthRuns(db);
+    expect(latest.size).toBe(2);
+    expect(latest.get('admin')).toMatchObject({ status: 'stale', worstSeverity: 'warn' });
+    expect(latest.get('tenant/acme')).toBeUndefined();
+  });
+
+  it('list a context history newest first, up to the limit', () => {
+    for (const day of ['01', '02', '03']) {
+      recordHealthRun(db, { context: 'admin', status: 'fresh', worstSeverity: 'ok', full: false, report: {}, at: new Date(`2025-04-${day}T08:00:00Z`) });
+    }
+    expect(healthHistory(db, 'admin', 2).map((run) => run.at.slice(0, 10))).toEqual(['2025-04-03', '2025-04-02']);
+  });
+
+  it('refuse a severity outside ok, warn and error', () => {
+    expect(() =>
+      recordHealthRun(db, { context: 'admin', status: 'fresh', worstSeverity: 'fatal' as 'error', full: false, report: {} }),
+    ).toThrow(/CHECK/);
+  });
+});
