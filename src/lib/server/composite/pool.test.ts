@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { resolveContext, UnknownContextError } from '../volume/contexts.ts';
+import { regenerateComposite } from './regenerate.ts';
+import { CompositePool } from './pool.ts';
+import { CompositeUnavailableError } from './connect.ts';
+
+let fixture: VolumeFixture;
+beforeEach(() => {
+  fixture = createVolumeFixture();
+});
+afterEach(() => fixture.remove());
+
+function regenerateTenants(ids: string[]): void {
+  for (const id of ids) regenerateComposite(resolveContext(fixture.volumeDir, tenantWithFindings(fixture, id)));
+}
+
+describe('connection pool', () => {
+  it('hands out the same connection while the auto.db is unchanged', () => {
+    regenerateTenants(['acme']);
+    const pool = new CompositePool(fixture.volumeDir, 4);
+    expect(pool.acquire('tenant/acme')).toBe(pool.acquire('tenant/acme'));
+    pool.closeAll();
+  });
+
+  it('reopens a connection after the composite is regenerated with a new view', () => {
+    regenerateTenants(['acme']);
+    const pool = new CompositePool(fixture.volumeDir, 4);
+    const first = pool.acquire('tenant/acme');
+    const context = resolveContext(fixture.volumeDir, 'tenant/acme');
+    fs.appendFileSync(`${context.dir}/composite.sql`, `CREATE VIEW high_findings AS SELECT * FROM all_findings WHERE severity = 'high';\n`);
+    expect(regenerateComposite(context).ok).toBe(true);
+    const second = pool.acquire('tenant/acme');
+    expect(second).not.toBe(first);
+    expect(first.db.open).toBe(false);
+    expect(second.db.prepare('SELECT count(*) AS n FROM high_findings').get()).toEqual({ n: 1 });
+    pool.closeAll();
+  });
+
+  it('keeps at most its capacity of connections open, closing the least recently used', () => {
+    regenerateTenants(['a', 'b', 'c']);
+    const pool = new CompositePool(fixture.volumeDir, 2);
+    const a = pool.acquire('tenant/a');
+    pool.acquire('tenant/b');
+    pool.acquire('tenant/a');
+    pool.acquire('tenant/c');
+    expect(pool.size).toBe(2);
+    expect(a.db.open).toBe(true);
+    expect(pool.acquire('tenant/a')).toBe(a);
+    pool.closeAll();
+    expect(a.db.open).toBe(false);
+  });
+
+  it('defers closing an evicted connection that is still streaming rows', () => {
+    regenerateTenants(['a', 'b']);
+    const pool = new CompositePool(fixture.volumeDir, 1);
+    const a = pool.acquire('tenant/a');
+    const rows = a.db.prepare('SELECT * FROM all_findings').iterate();
+    rows.next();
+    pool.acquire('tenant/b');
+    expect(a.db.open).toBe(true);
+    expect([...rows]).toHaveLength(2);
+    pool.acquire('tenant/b');
+    expect(a.db.open).toBe(false);
+    pool.closeAll();
+  });
+
+  it('refuses unknown and malformed context names', () => {
+    const pool = new CompositePool(fixture.volumeDir, 2);
+    fixture.contextDir('admin');
+    expect(() => pool.acquire('tenant/nobody')).toThrow(UnknownContextError);
+    expect(() => pool.acquire('tenant/../admin')).toThrow(UnknownContextError);
+    expect(() => pool.acquire('admin')).toThrow(CompositeUnavailableError);
+  });
+});

@@ -1,0 +1,203 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { AUTO_DB_FILE, autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
+import { connectComposite, quoteIdentifier } from './connect.ts';
+import { GENERATOR_VERSION, writeManifest, type CompositeManifest } from './manifest.ts';
+import { parseCompositeSql } from './parse.ts';
+import { resolveAttachTargets } from './attach-targets.ts';
+import type { CompositePlan, CompositeProblem } from './plan.ts';
+import { withContextLock } from './lock.ts';
+
+export type RegenerationResult =
+  | { ok: true; context: string; manifest: CompositeManifest; autoDbFile: string }
+  | { ok: false; context: string; sourceSha256: string | null; problems: CompositeProblem[] };
+
+export interface RegenerationOptions {
+  /** Folder that file names in problems are shown relative to (the volume); absolute paths otherwise. */
+  displayRoot?: string;
+}
+
+export function displayPath(file: string, displayRoot: string | undefined): string {
+  return displayRoot ? path.relative(displayRoot, file) : file;
+}
+
+function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+function problemAt(file: string, message: string, line = 1, column = 1): CompositeProblem {
+  return { file, line, column, message };
+}
+
+/** Schema cookie of each attached database, read through a read-only connection. */
+function schemaVersions(plan: CompositePlan, targets: Map<string, string>): Map<string, number> {
+  const versions = new Map<string, number>();
+  for (const attachment of plan.attachments) {
+    const db = new Database(targets.get(attachment.name)!, { readonly: true, fileMustExist: true });
+    try {
+      versions.set(attachment.name, db.pragma('schema_version', { simple: true }) as number);
+    } finally {
+      db.close();
+    }
+  }
+  return versions;
+}
+
+function buildManifest(context: VolumeContext, plan: CompositePlan, sourceSha256: string, versions: Map<string, number>): CompositeManifest {
+  return {
+    generatorVersion: GENERATOR_VERSION,
+    context: context.name,
+    generatedAt: new Date().toISOString(),
+    sourceSha256,
+    attachments: plan.attachments.map((a) => ({ name: a.name, path: a.path, schemaVersion: versions.get(a.name)! })),
+    connectionPragmas: plan.connectionPragmas.map((p) => ({ name: p.name, value: p.value })),
+    expectations: plan.expectations.map((e) => ({ name: e.name, value: e.value, schema: e.schema })),
+    views: plan.views.map((v) => ({ name: v.name, selectSql: v.selectSql, line: v.location.line })),
+    expectedIndexes: plan.expectedIndexes.map(({ location: _location, ...index }) => index),
+  };
+}
+
+function writeCandidate(file: string, manifest: CompositeManifest): void {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = DELETE');
+    writeManifest(db, manifest);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Opens the candidate exactly as the app will and compiles every view, so a composite that
+ * would fail at request time fails here instead, at the view's line in composite.sql.
+ */
+function validateCandidate(context: VolumeContext, candidate: string, plan: CompositePlan, file: string): CompositeProblem[] {
+  let connection;
+  try {
+    connection = connectComposite(context.name, context.dir, candidate);
+  } catch (error) {
+    const message = (error as Error).message;
+    const view = plan.views.find((v) => message.includes(`view ${quoteIdentifier(v.name)}`) || message.includes(v.name));
+    return [problemAt(file, message, view?.location.line, view?.location.column)];
+  }
+  const problems: CompositeProblem[] = [];
+  try {
+    for (const view of plan.views) {
+      try {
+        connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`);
+      } catch (error) {
+        problems.push(problemAt(file, `view ${view.name} does not compile: ${(error as Error).message}`, view.location.line, view.location.column));
+      }
+    }
+  } finally {
+    connection.db.close();
+  }
+  return problems;
+}
+
+function fsyncPath(target: string): void {
+  const fd = fs.openSync(target, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function removeQuietly(file: string): void {
+  fs.rmSync(file, { force: true });
+  fs.rmSync(`${file}-journal`, { force: true });
+}
+
+interface PreparedComposite {
+  sourceSha256: string | null;
+  plan?: CompositePlan;
+  manifest?: CompositeManifest;
+  problems: CompositeProblem[];
+}
+
+/** Reads, parses and resolves composite.sql; no file is written. */
+function prepareComposite(context: VolumeContext, options: RegenerationOptions): PreparedComposite {
+  const sourceFile = compositeSqlPath(context);
+  const shownFile = displayPath(sourceFile, options.displayRoot);
+  let text: string;
+  try {
+    text = fs.readFileSync(sourceFile, 'utf8');
+  } catch {
+    return { sourceSha256: null, problems: [problemAt(shownFile, `${context.name} has no composite.sql; write one (or run: yard scaffold ${context.name} --write)`)] };
+  }
+  const sourceSha256 = sha256(text);
+  const parsed = parseCompositeSql(text, shownFile);
+  if (!parsed.ok) return { sourceSha256, problems: parsed.problems };
+  const resolved = resolveAttachTargets(parsed.plan, context.dir);
+  if (resolved.problems.length > 0) return { sourceSha256, problems: resolved.problems };
+  const targets = new Map(resolved.targets.map((t) => [t.name, t.absolutePath]));
+  let versions: Map<string, number>;
+  try {
+    versions = schemaVersions(parsed.plan, targets);
+  } catch (error) {
+    return { sourceSha256, problems: [problemAt(shownFile, `an attached database cannot be read: ${(error as Error).message}`)] };
+  }
+  return { sourceSha256, plan: parsed.plan, manifest: buildManifest(context, parsed.plan, sourceSha256, versions), problems: [] };
+}
+
+/** Builds a candidate auto.db at `candidate`, validates it, and leaves it there only if valid. */
+function buildValidatedCandidate(context: VolumeContext, prepared: PreparedComposite, candidate: string, shownFile: string): CompositeProblem[] {
+  try {
+    writeCandidate(candidate, prepared.manifest!);
+    const problems = validateCandidate(context, candidate, prepared.plan!, shownFile);
+    if (problems.length > 0) removeQuietly(candidate);
+    return problems;
+  } catch (error) {
+    removeQuietly(candidate);
+    return [problemAt(shownFile, `could not build the composite: ${(error as Error).message}`)];
+  }
+}
+
+/**
+ * Validates a context's composite.sql completely, including compiling every view against
+ * the real databases, without writing anything to the volume (the candidate lives in the
+ * system temp folder and is removed).
+ */
+export function checkComposite(context: VolumeContext, options: RegenerationOptions = {}): { ok: boolean; problems: CompositeProblem[]; plan?: CompositePlan } {
+  const prepared = prepareComposite(context, options);
+  if (prepared.problems.length > 0) return { ok: false, problems: prepared.problems };
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-check-'));
+  try {
+    const problems = buildValidatedCandidate(context, prepared, path.join(scratch, AUTO_DB_FILE), displayPath(compositeSqlPath(context), options.displayRoot));
+    return { ok: problems.length === 0, problems, plan: prepared.plan };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Regenerates a context's auto.db atomically: build a candidate beside it, validate it by
+ * connecting as the app does, fsync, then rename over the old one. Any failure leaves the
+ * previous auto.db serving. Source databases are only ever opened read-only.
+ */
+export function regenerateComposite(context: VolumeContext, options: RegenerationOptions = {}): RegenerationResult {
+  return withContextLock(context, () => {
+    const prepared = prepareComposite(context, options);
+    if (prepared.problems.length > 0) return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems: prepared.problems };
+    const target = autoDbPath(context);
+    const candidate = `${target}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const problems = buildValidatedCandidate(context, prepared, candidate, displayPath(compositeSqlPath(context), options.displayRoot));
+    if (problems.length > 0) return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems };
+    try {
+      // 0444 tells people the file is derived; it does not stop root (DESIGN.md fact 10).
+      fs.chmodSync(candidate, 0o444);
+      fsyncPath(candidate);
+      fs.renameSync(candidate, target);
+      fsyncPath(context.dir);
+    } catch (error) {
+      removeQuietly(candidate);
+      return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems: [problemAt(target, `could not replace the composite: ${(error as Error).message}`)] };
+    }
+    return { ok: true, context: context.name, manifest: prepared.manifest!, autoDbFile: target };
+  });
+}
+
