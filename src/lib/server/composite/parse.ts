@@ -184,7 +184,7 @@ class PlanBuilder {
     const value = this.pragmaValue(statement.pragma.value);
     if (name in EXPECTATION_PRAGMAS) {
       const expected = EXPECTATION_PRAGMAS[name as PragmaExpectation['name']];
-      if (value === null || !expected.includes(String(value))) return this.refuse(statement.pragma.value, `PRAGMA ${name} takes one of ${expected.join(', ')}`);
+      if (value === null || !expected.includes(String(value))) return this.refuse(statement, `PRAGMA ${name} takes one of ${expected.join(', ')}`);
       if (schema) this.#schemaChecks.push({ schema, location, what: `PRAGMA ${schema}.${name}` });
       this.plan.expectations.push({ name: name as PragmaExpectation['name'], value: String(value), schema, location });
       return;
@@ -192,7 +192,7 @@ class PlanBuilder {
     const rule = CONNECTION_PRAGMAS[name];
     if (!rule) return this.refuse(statement, `PRAGMA ${name || '?'} is not allowed in composite.sql; ${allowed}`);
     if (schema) return this.refuse(target, `PRAGMA ${name} applies to the whole connection; write it without a schema name`);
-    if (value === null || !rule.accepts(value)) return this.refuse(statement.pragma.value, `PRAGMA ${name} takes ${rule.describe}`);
+    if (value === null || !rule.accepts(value)) return this.refuse(statement, `PRAGMA ${name} takes ${rule.describe}`);
     this.plan.connectionPragmas.push({ name, value, location });
   }
 
