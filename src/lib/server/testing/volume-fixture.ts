@@ -17,7 +17,9 @@ export interface VolumeFixture {
 export const FINDINGS_SQL = (rows: Array<[number, string, string]>) => `
   CREATE TABLE findings (id INTEGER PRIMARY KEY, title TEXT NOT NULL, severity TEXT NOT NULL, created_at TEXT NOT NULL);
   CREATE INDEX idx_findings_created_at ON findings(created_at);
+  BEGIN;
   ${rows.map(([id, severity, createdAt]) => `INSERT INTO findings VALUES (${id}, 'finding ${id}', '${severity}', '${createdAt}');`).join('\n')}
+  COMMIT;
 `;
 
 export function createVolumeFixture(): VolumeFixture {
