@@ -6,6 +6,10 @@ import tailwindcss from '@tailwindcss/vite';
 export default defineConfig({
   output: 'server',
   adapter: node({ mode: 'standalone' }),
+  // The middleware refuses every state-changing request (forms and JSON alike) whose Origin
+  // does not match; Astro's own check covers forms only and compares with a URL the Node
+  // adapter builds as localhost.
+  security: { checkOrigin: false },
   server: { host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 4321) },
   vite: {
     plugins: [tailwindcss()],

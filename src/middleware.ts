@@ -23,7 +23,7 @@ export const onRequest = defineMiddleware(async (context, next) => {
   locals.composite = null;
   locals.route = classifyRoute(url.pathname);
 
-  if (isStateChanging(request.method) && !originAllowed(request, url)) {
+  if (isStateChanging(request.method) && !originAllowed(request)) {
     return jsonError(403, 'bad_origin', 'This request did not come from a page of this console (Origin header missing or different), so it was refused.');
   }
 
@@ -46,7 +46,7 @@ export const onRequest = defineMiddleware(async (context, next) => {
   }
 
   const route = locals.route;
-  if (route.kind === 'public') return next();
+  if (route.kind === 'public') return api ? answerInEnvelope(next, url) : next();
   if (!locals.user) {
     if (api) return jsonError(401, 'not_signed_in', 'Sign in first: POST /api/login with {"username", "password"}.');
     return context.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
@@ -64,8 +64,11 @@ export const onRequest = defineMiddleware(async (context, next) => {
     }
   }
 
-  if (!api) return next();
-  // API answers are always the JSON envelope, even when something unexpected fails.
+  return api ? answerInEnvelope(next, url) : next();
+});
+
+/** API answers are always the JSON envelope, even when something unexpected fails. */
+async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promise<Response> {
   try {
     return await next();
   } catch (error) {
@@ -74,4 +77,4 @@ export const onRequest = defineMiddleware(async (context, next) => {
     logger.error({ err: error, path: url.pathname }, 'request failed');
     return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
   }
-});
+}

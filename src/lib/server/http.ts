@@ -72,10 +72,20 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   return body as Record<string, unknown>;
 }
 
-/** A state-changing request is allowed only from this console's own pages. */
-export function originAllowed(request: Request, url: URL): boolean {
+/**
+ * A state-changing request is allowed only from this console's own pages: its Origin must
+ * name the host the browser sent it to. Compared with the Host header, not the request URL,
+ * because the Node adapter builds that URL as `localhost` unless domains are configured.
+ */
+export function originAllowed(request: Request): boolean {
   const origin = request.headers.get('origin');
-  return origin !== null && origin === url.origin;
+  const host = request.headers.get('host');
+  if (!origin || !host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 export function isStateChanging(method: string): boolean {

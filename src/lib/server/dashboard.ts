@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SessionUser } from './auth/access.ts';
+import { canSeeContext } from './auth/access.ts';
+import type { ConsoleRuntime } from './runtime.ts';
+import { summarizeVolume, type ContextSummary } from './operations.ts';
+import { listDatabaseFiles } from './volume/contexts.ts';
+import { findingsBySeverityOverTime, findingsFacet, hasFindingsView, type SeverityByMonth } from './query/findings.ts';
+import { describeProblem } from './http.ts';
+
+/**
+ * Charts read every visible tenant composite; beyond this many the dashboard says how many
+ * it left out instead of stalling, because fleet-wide analytics belongs to a different path
+ * than per-request ATTACH.
+ */
+export const DASHBOARD_TENANT_LIMIT = 50;
+
+export interface Dashboard {
+  contexts: ContextSummary[];
+  findingsOverTime: SeverityByMonth[];
+  findingsByTenant: Array<{ tenant: string; severity: string; count: number }>;
+  databaseSizes: Array<{ context: string; file: string; bytes: number }>;
+  healthProblems: Array<{ context: string; at: string; severity: 'warn' | 'error'; subject: string; message: string }>;
+  /** Contexts whose composite could not be read, with why. */
+  unavailable: Array<{ context: string; message: string }>;
+  tenantsLeftOut: number;
+}
+
+function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]): void {
+  for (const row of rows) {
+    const key = `${row.month}\u0000${row.severity}`;
+    const total = totals.get(key);
+    if (total) total.count += row.count;
+    else totals.set(key, { ...row });
+  }
+}
+
+export function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Dashboard {
+  const { contexts } = summarizeVolume(runtime, (context) => canSeeContext(user, context.name));
+  const tenants = contexts.filter(({ context }) => context.kind === 'tenant');
+  const charted = tenants.slice(0, DASHBOARD_TENANT_LIMIT);
+  const overTime = new Map<string, SeverityByMonth>();
+  const findingsByTenant: Dashboard['findingsByTenant'] = [];
+  const unavailable: Dashboard['unavailable'] = [];
+  for (const { context } of charted) {
+    try {
+      const { db } = runtime.pool.acquire(context.name);
+      if (!hasFindingsView(db)) continue;
+      addInto(overTime, findingsBySeverityOverTime(db, runtime.settings.rowCap));
+      for (const facet of findingsFacet(db, 'severity', runtime.settings.rowCap)) {
+        findingsByTenant.push({ tenant: context.tenantId!, severity: String(facet.value), count: facet.count });
+      }
+    } catch (error) {
+      const problem = describeProblem(error);
+      if (!problem) throw error;
+      unavailable.push({ context: context.name, message: problem.message });
+    }
+  }
+  const databaseSizes = contexts.flatMap(({ context }) =>
+    listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
+  );
+  const healthProblems = contexts.flatMap(({ context, lastHealth }) => {
+    if (!lastHealth) return [];
+    const report = lastHealth.report;
+    return [...report.findings, ...report.databases.flatMap((database) => database.findings)]
+      .filter((finding) => finding.severity !== 'ok')
+      .map((finding) => ({ context: context.name, at: lastHealth.at, severity: finding.severity as 'warn' | 'error', subject: finding.subject, message: finding.message }));
+  });
+  return {
+    contexts,
+    findingsOverTime: [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month))),
+    findingsByTenant,
+    databaseSizes,
+    healthProblems,
+    unavailable,
+    tenantsLeftOut: tenants.length - charted.length,
+  };
+}
+
+/** Turns (label, series, count) rows into chart labels and one value list per series. */
+export function pivot<Row>(rows: Row[], label: (row: Row) => string, series: (row: Row) => string, count: (row: Row) => number, seriesOrder: readonly string[] = []) {
+  const labels = [...new Set(rows.map(label))].sort();
+  const names = [...new Set(rows.map(series))].sort((a, b) => {
+    const [ia, ib] = [seriesOrder.indexOf(a), seriesOrder.indexOf(b)];
+    return (ia === -1 ? Infinity : ia) - (ib === -1 ? Infinity : ib) || a.localeCompare(b);
+  });
+  const values = new Map(names.map((name) => [name, labels.map(() => 0)]));
+  for (const row of rows) values.get(series(row))![labels.indexOf(label(row))] += count(row);
+  return { labels, series: names.map((name) => ({ label: name, values: values.get(name)! })) };
+}

@@ -1,0 +1,17 @@
+/** Display helpers shared by pages; they never touch data sources. */
+
+export function formatTime(iso: string | null | undefined): string {
+  return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
+}
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

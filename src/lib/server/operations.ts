@@ -1,0 +1,143 @@
+import fs from 'node:fs';
+import type Database from 'better-sqlite3';
+import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from './volume/contexts.ts';
+import { compositeState, type CompositeState } from './composite/status.ts';
+import { checkHealth, type HealthReport } from './composite/health.ts';
+import { regenerateComposite, type RegenerationResult } from './composite/regenerate.ts';
+import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from './store/regenerations.ts';
+import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from './store/health-runs.ts';
+import { recordAudit } from './store/audit.ts';
+
+/**
+ * The operations an operator runs, shared by the web console and the command line so both
+ * regenerate, check and record the same way. Each takes the volume and the console store
+ * explicitly; callers decide where those come from.
+ */
+export interface OperationsScope {
+  volumeDir: string;
+  store: Database.Database;
+  /** Who asked, for the audit trail: a user name, `cli` or `system`. */
+  actor: string;
+  /** Told when a context's composite was replaced, so open connections are dropped. */
+  onRegenerated?: (contextName: string) => void;
+}
+
+export interface ContextSummary {
+  context: VolumeContext;
+  state: CompositeState;
+  attachmentCount: number;
+  generatedAt: string | null;
+  lastRegeneration: RegenerationRecord | null;
+  lastHealth: HealthRunRecord<HealthReport> | null;
+}
+
+export interface VolumeSummary {
+  contexts: ContextSummary[];
+  invalid: InvalidContextFolder[];
+}
+
+function summarize(context: VolumeContext, lastRegeneration: RegenerationRecord | null, lastHealth: HealthRunRecord<HealthReport> | null): ContextSummary {
+  const state = compositeState(context);
+  return {
+    context,
+    state,
+    attachmentCount: state.manifest?.attachments.length ?? 0,
+    generatedAt: state.manifest?.generatedAt ?? null,
+    lastRegeneration,
+    lastHealth,
+  };
+}
+
+export function summarizeVolume(scope: Pick<OperationsScope, 'volumeDir' | 'store'>, filter: (context: VolumeContext) => boolean = () => true): VolumeSummary {
+  const scan = scanVolume(scope.volumeDir);
+  const regenerations = latestRegenerations(scope.store);
+  const healthRuns = latestHealthRuns<HealthReport>(scope.store);
+  const contexts = scan.contexts
+    .filter(filter)
+    .map((context) => summarize(context, regenerations.get(context.name) ?? null, healthRuns.get(context.name) ?? null));
+  return { contexts, invalid: scan.invalid };
+}
+
+export function summarizeContext(scope: Pick<OperationsScope, 'store'>, context: VolumeContext): ContextSummary {
+  return summarize(context, latestRegeneration(scope.store, context.name), healthHistory<HealthReport>(scope.store, context.name, 1)[0] ?? null);
+}
+
+/** The JSON shape of a context summary in the API. */
+export function contextSummaryJson(summary: ContextSummary) {
+  return {
+    context: summary.context.name,
+    kind: summary.context.kind,
+    tenantId: summary.context.tenantId,
+    status: summary.state.status,
+    reasons: summary.state.reasons,
+    attachmentCount: summary.attachmentCount,
+    generatedAt: summary.generatedAt,
+    lastRegeneration: summary.lastRegeneration,
+    lastHealth: summary.lastHealth && { at: summary.lastHealth.at, worstSeverity: summary.lastHealth.worstSeverity, status: summary.lastHealth.status, full: summary.lastHealth.full },
+  };
+}
+
+/** Regenerates one context's composite and records the outcome and the audit event. */
+export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
+  const context = resolveContext(scope.volumeDir, contextName);
+  const startedAt = new Date();
+  const result = regenerateComposite(context, { displayRoot: scope.volumeDir });
+  const finishedAt = new Date();
+  recordRegeneration(scope.store, {
+    context: context.name,
+    startedAt,
+    finishedAt,
+    outcome: result.ok ? 'ok' : 'error',
+    sourceSha256: result.ok ? result.manifest.sourceSha256 : result.sourceSha256,
+    problems: result.ok ? [] : result.problems,
+    actor: scope.actor,
+  });
+  recordAudit(scope.store, {
+    actor: scope.actor,
+    action: 'composite.regenerate',
+    target: context.name,
+    outcome: result.ok ? 'ok' : 'error',
+    detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
+  });
+  if (result.ok) scope.onRegenerated?.(context.name);
+  return result;
+}
+
+/** Runs a health check on one context and stores it in the health history. */
+export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
+  const context = resolveContext(scope.volumeDir, contextName);
+  const report = checkHealth(context, { full: options.full ?? false });
+  recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
+  recordAudit(scope.store, {
+    actor: scope.actor,
+    action: options.full ? 'composite.health.full' : 'composite.health',
+    target: context.name,
+    outcome: report.worstSeverity === 'error' ? 'error' : 'ok',
+    detail: { worstSeverity: report.worstSeverity },
+  });
+  return report;
+}
+
+export interface ContextDetail {
+  summary: ContextSummary;
+  /** composite.sql as it is on disk now, or null when it is missing. */
+  compositeSql: string | null;
+  regenerations: RegenerationRecord[];
+  healthRuns: HealthRunRecord<HealthReport>[];
+}
+
+/** Everything the context page shows: summary, source, manifest (in the summary's state), history. */
+export function contextDetail(scope: Pick<OperationsScope, 'store'>, context: VolumeContext, historyLength = 20): ContextDetail {
+  let compositeSql: string | null = null;
+  try {
+    compositeSql = fs.readFileSync(compositeSqlPath(context), 'utf8');
+  } catch {
+    compositeSql = null;
+  }
+  return {
+    summary: summarizeContext(scope, context),
+    compositeSql,
+    regenerations: regenerationHistory(scope.store, context.name, historyLength),
+    healthRuns: healthHistory<HealthReport>(scope.store, context.name, historyLength),
+  };
+}

@@ -1,0 +1,41 @@
+import type Database from 'better-sqlite3';
+import { runRead } from './run.ts';
+
+/**
+ * Aggregations over a composite's `all_findings` view: the convention every tenant
+ * composite follows (source, severity, status, created_at, …). A composite without the
+ * view simply has no findings to chart.
+ */
+export const FINDINGS_VIEW = 'all_findings';
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+
+export interface SeverityByMonth {
+  month: string;
+  severity: string;
+  count: number;
+}
+
+export interface Facet {
+  value: string | null;
+  count: number;
+}
+
+export function hasFindingsView(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM temp.sqlite_schema WHERE type = 'view' AND name = ?").get(FINDINGS_VIEW) !== undefined;
+}
+
+/** Findings created per month and severity, oldest month first. */
+export function findingsBySeverityOverTime(db: Database.Database, rowCap: number): SeverityByMonth[] {
+  return runRead(
+    db,
+    `SELECT substr(created_at, 1, 7) AS month, severity, count(*) AS count FROM ${FINDINGS_VIEW} GROUP BY month, severity ORDER BY month, severity`,
+    [],
+    { rowCap },
+  ).rows as unknown as SeverityByMonth[];
+}
+
+/** Count of findings per value of one column (severity, status, source), most common first. */
+export function findingsFacet(db: Database.Database, column: 'severity' | 'status' | 'source', rowCap: number): Facet[] {
+  return runRead(db, `SELECT ${column} AS value, count(*) AS count FROM ${FINDINGS_VIEW} GROUP BY ${column} ORDER BY count DESC, value`, [], { rowCap })
+    .rows as unknown as Facet[];
+}

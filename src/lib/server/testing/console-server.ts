@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { prepareSampleVolume, type SamplePreparation } from '../demo.ts';
+
+const projectRoot = path.resolve(import.meta.dirname, '../../../..');
+const serverEntry = path.join(projectRoot, 'dist/server/entry.mjs');
+
+/** Copies the committed sample volume (text only) to `volumeDir` and makes it ready to serve. */
+export async function copySampleVolume(volumeDir: string, stateDir: string): Promise<SamplePreparation> {
+  fs.rmSync(volumeDir, { recursive: true, force: true });
+  fs.rmSync(stateDir, { recursive: true, force: true });
+  fs.cpSync(path.join(projectRoot, 'volume-sample'), volumeDir, { recursive: true, filter: (source) => !/\.db(-wal|-shm|-journal)?$/.test(source) });
+  return prepareSampleVolume(volumeDir, stateDir);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningConsole {
+  baseUrl: string;
+  volumeDir: string;
+  stateDir: string;
+  prepared: SamplePreparation;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built console (dist/) in a child process on a private copy of the sample
+ * volume, as `npm start` would serve it, for tests that speak HTTP to it.
+ */
+export async function startConsoleServer(env: Record<string, string> = {}): Promise<RunningConsole> {
+  if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` before these tests (npm test does)`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-server-'));
+  const volumeDir = path.join(root, 'volume');
+  const stateDir = path.join(root, 'state');
+  const prepared = await copySampleVolume(volumeDir, stateDir);
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [serverEntry], {
+    env: { ...process.env, ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, TRUTH_YARD_LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await fetch(`${baseUrl}/login`);
+      break;
+    } catch {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill();
+        throw new Error(`the console did not start on ${baseUrl}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    baseUrl,
+    volumeDir,
+    stateDir,
+    prepared,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill();
+        await exited;
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in through the API and returns the Cookie header value to send afterwards. */
+export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: baseUrl },
+    body: JSON.stringify({ username, password }),
+  });
+  if (response.status !== 200) throw new Error(`sign-in of ${username} answered ${response.status}: ${await response.text()}`);
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('yard_session='));
+  if (!cookie) throw new Error(`sign-in of ${username} set no session cookie`);
+  return cookie.split(';')[0];
+}

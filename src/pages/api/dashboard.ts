@@ -1,0 +1,18 @@
+import type { APIRoute } from 'astro';
+import { jsonOk } from '../../lib/server/http.ts';
+import { buildDashboard } from '../../lib/server/dashboard.ts';
+import { contextSummaryJson } from '../../lib/server/operations.ts';
+import { getRuntime } from '../../lib/server/runtime.ts';
+
+/** The dashboard's data for the signed-in user: only contexts they may see are read. */
+export const GET: APIRoute = ({ locals }) => {
+  const user = locals.user!;
+  const { contexts, ...dashboard } = buildDashboard(getRuntime(), user);
+  const management = user.role !== 'tenant';
+  return jsonOk({
+    ...dashboard,
+    contexts: contexts.map(contextSummaryJson),
+    databaseSizes: management ? dashboard.databaseSizes : [],
+    healthProblems: management ? dashboard.healthProblems : [],
+  });
+};
