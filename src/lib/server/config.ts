@@ -10,6 +10,7 @@ export interface Settings {
   stateDir: string;
   connectionCacheSize: number;
   rowCap: number;
+  countCap: number;
   queryTimeoutMs: number;
   host: string;
   port: number;
@@ -93,6 +94,13 @@ export const settingDefinitions = [
     default: '1000',
     description: 'Most rows any one read query returns to a page, API call or CLI query',
     parse: integerInRange(1, 1_000_000),
+  },
+  {
+    key: 'countCap',
+    env: 'TRUTH_YARD_COUNT_CAP',
+    default: '10000',
+    description: 'Row counts on browse pages stop at this number and show it as "more than"',
+    parse: integerInRange(1, 100_000_000),
   },
   {
     key: 'queryTimeoutMs',

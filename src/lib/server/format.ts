@@ -15,3 +15,14 @@ export function formatBytes(bytes: number | null | undefined): string {
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
+
+/** The current URL's path and query with some parameters set or (null) removed. */
+export function hrefWith(url: URL, changes: Record<string, string | null>): string {
+  const params = new URLSearchParams(url.searchParams);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) params.delete(key);
+    else params.set(key, value);
+  }
+  const query = params.toString();
+  return query ? `${url.pathname}?${query}` : url.pathname;
+}

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { getSettings, type Settings } from './config.ts';
 import { CompositePool } from './composite/pool.ts';
@@ -18,6 +19,8 @@ export interface ConsoleRuntime {
   volumeDir: string;
   store: Database.Database;
   pool: CompositePool;
+  /** Signs browse cursors; a restart invalidates old cursors, which then say so. */
+  cursorSecret: Buffer;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
 }
@@ -53,6 +56,7 @@ export function getRuntime(): ConsoleRuntime {
       volumeDir: settings.volumeDir,
       store,
       pool,
+      cursorSecret: crypto.randomBytes(32),
       scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
     };
   }

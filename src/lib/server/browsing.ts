@@ -1,0 +1,126 @@
+import { pipeline, Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import { autoDbPath, UnknownContextError } from './volume/contexts.ts';
+import { NOT_FOUND_MESSAGE } from './http.ts';
+import { connectComposite } from './composite/connect.ts';
+import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
+import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
+import { browseRows, countRows, exportRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+
+/**
+ * What the browse pages and the browse API share: they differ only in how they render.
+ * Every call takes the route's composite handle, so nothing here can reach another context.
+ */
+export interface BrowseResult {
+  object: BrowseObject;
+  request: BrowseRequest;
+  page: BrowsePage;
+  count: { count: number; capped: boolean };
+}
+
+export function objectsOf(handle: CompositeHandle): BrowseObject[] {
+  return listObjects(handle.connection().db);
+}
+
+export function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): BrowseResult {
+  const { db } = handle.connection();
+  const object = resolveObject(db, objectName);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+  const page = browseRows(db, object, request, { secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap });
+  return { object, request, page, count: countRows(db, object, request.filters, runtime.settings.countCap) };
+}
+
+export function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
+  const { db } = handle.connection();
+  const object = resolveObject(db, objectName);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+  return { object, row: getRow(db, object, key, request, { secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
+}
+
+export type ExportFormat = 'csv' | 'json';
+
+function jsonValue(value: unknown): unknown {
+  return Buffer.isBuffer(value) ? value.toString('base64') : typeof value === 'bigint' ? value.toString() : value;
+}
+
+/**
+ * Every filtered row, streamed as CSV or a JSON array. The export reads through a
+ * connection of its own: a slow download keeps an iterator open for as long as it takes,
+ * and on the shared connection that would stall every other request of the context.
+ */
+export function exportStream(handle: CompositeHandle, objectName: string, params: URLSearchParams, format: ExportFormat, maxPageSize: number): ReadableStream<Uint8Array> {
+  const connection = connectComposite(handle.context.name, handle.context.dir, autoDbPath(handle.context));
+  try {
+    const object = resolveObject(connection.db, objectName);
+    const request = parseBrowseRequest(params, object, maxPageSize);
+    const { columns, rows } = exportRows(connection.db, object, request);
+    const close = () => {
+      rows.return?.();
+      if (connection.db.open) connection.db.close();
+    };
+    let source: Readable;
+    if (format === 'csv') {
+      // pipeline, not pipe: a download cancelled half way must also stop reading rows.
+      source = pipeline(
+        Readable.from(rows, { objectMode: true }),
+        stringify({ header: true, columns, cast: { boolean: (v) => String(v), object: (v) => (Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v)) } }),
+        () => close(),
+      );
+    } else {
+      source = Readable.from(
+        (function* () {
+          yield '[';
+          let first = true;
+          for (const row of rows) {
+            yield `${first ? '' : ','}\n${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])))}`;
+            first = false;
+          }
+          yield '\n]\n';
+        })(),
+      );
+    }
+    source.once('close', close);
+    source.once('error', close);
+    return Readable.toWeb(source) as ReadableStream<Uint8Array>;
+  } catch (error) {
+    connection.db.close();
+    throw error;
+  }
+}
+
+/**
+ * The route's composite when the URL's context path is the one the middleware authorized;
+ * a path like `/api/foo/objects` has none and is answered as not found.
+ */
+export function routeComposite(locals: App.Locals, ctxParam: string | undefined): CompositeHandle {
+  const handle = locals.composite;
+  if (!handle || handle.ctxPath !== ctxParam || locals.route.kind !== 'context') throw new UnknownContextError(ctxParam ?? '', NOT_FOUND_MESSAGE);
+  return handle;
+}
+
+/** A browse result as the API returns it. */
+export function browseJson(result: BrowseResult) {
+  return {
+    object: { name: result.object.name, kind: result.object.kind, columns: result.object.columns },
+    sort: { column: result.page.sortColumn, desc: result.page.desc },
+    filters: result.request.filters,
+    pageSize: result.request.pageSize,
+    count: result.count.count,
+    countCapped: result.count.capped,
+    columns: result.page.columns,
+    rows: result.page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)]))),
+    rowKeys: result.page.rowKeys,
+    nextCursor: result.page.nextCursor,
+    prevCursor: result.page.prevCursor,
+  };
+}
+
+const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
+
+/** The download of every row matching the rows page's filters and sort, as an attachment. */
+export function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Response {
+  const handle = routeComposite(locals, params.ctx);
+  const stream = exportStream(handle, params.object!, url.searchParams, format, runtime.settings.rowCap);
+  const filename = `${handle.context.name.replace('/', '-')}-${params.object}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  return new Response(stream, { status: 200, headers: { 'content-type': EXPORT_CONTENT_TYPES[format], 'content-disposition': `attachment; filename="${filename}"` } });
+}

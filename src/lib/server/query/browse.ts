@@ -1,0 +1,225 @@
+import type Database from 'better-sqlite3';
+import { quoteIdentifier } from '../composite/connect.ts';
+import { iterateRead, runRead } from './run.ts';
+import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
+import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
+import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
+
+export const DEFAULT_PAGE_SIZE = 50;
+const ROWID = 'rowid';
+const ROWID_ALIAS = '__yard_rowid';
+
+export interface BrowseRequest {
+  filters: Filter[];
+  sortColumn: string;
+  desc: boolean;
+  pageSize: number;
+  cursor: string | null;
+  /** `prev`: the page that ends just before the cursor's position. */
+  direction: 'next' | 'prev';
+}
+
+export interface BrowsePage {
+  columns: string[];
+  rows: Record<string, unknown>[];
+  /** One key per row for its detail view: `r<rowid>` for tables, a signed position otherwise. */
+  rowKeys: string[];
+  nextCursor: string | null;
+  /** Cursor to pass with `_dir=prev`; null on the first page. */
+  prevCursor: string | null;
+  sortColumn: string;
+  desc: boolean;
+}
+
+export interface BrowseContext {
+  /** Signs cursors; one per process. */
+  secret: Buffer;
+  rowCap: number;
+}
+
+/** The default order: rowid for tables that have one, the first column otherwise. */
+function defaultSort(object: BrowseObject): string {
+  return object.hasRowid ? ROWID : object.columns[0]?.name ?? ROWID;
+}
+
+/** Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir` and the filters, refusing anything unknown. */
+export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject, maxPageSize: number): BrowseRequest {
+  const sortColumn = params.get('_sort') || defaultSort(object);
+  if (!(sortColumn === ROWID && object.hasRowid)) requireColumn(object, sortColumn);
+  const sizeText = params.get('_size');
+  const pageSize = sizeText === null || sizeText === '' ? Math.min(DEFAULT_PAGE_SIZE, maxPageSize) : Number(sizeText);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
+    throw new BrowseError('bad_page_size', `_size must be a whole number from 1 to ${maxPageSize}, got "${sizeText}".`);
+  }
+  const direction = params.get('_dir') ?? 'next';
+  if (direction !== 'next' && direction !== 'prev') throw new BrowseError('bad_value', `_dir must be next or prev, got "${direction}".`);
+  const desc = params.get('_desc');
+  return { filters: parseFilters(params, object), sortColumn, desc: desc === '1' || desc === 'true', pageSize, cursor: params.get('_cursor') || null, direction };
+}
+
+type SortValue = string | number | null;
+
+/**
+ * Everything one listing (object + filters + sort) needs to read rows in order. The order
+ * is two segments, non-NULL sort values and NULLs (first when ascending, last when
+ * descending, as SQLite sorts them), each read with a range condition the sort column's
+ * index can serve.
+ */
+class Listing {
+  readonly sort: string;
+  readonly scope: CursorScope;
+  readonly segments: Array<'values' | 'nulls'>;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly object: BrowseObject,
+    private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>,
+    private readonly context: BrowseContext,
+  ) {
+    this.sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
+    this.scope = { sortColumn: request.sortColumn, desc: request.desc, filterDigest: filterDigest(request.filters) };
+    this.segments = request.desc ? ['values', 'nulls'] : ['nulls', 'values'];
+  }
+
+  get selectList(): string {
+    return this.object.hasRowid ? `rowid AS ${ROWID_ALIAS}, *` : '*';
+  }
+
+  sortValue(row: Record<string, unknown>): SortValue {
+    const value = row[this.object.hasRowid && this.request.sortColumn === ROWID ? ROWID_ALIAS : this.request.sortColumn];
+    if (value === null || typeof value === 'string' || typeof value === 'number') return value;
+    if (typeof value === 'bigint') return Number(value);
+    throw new BrowseError('bad_sort', `${this.request.sortColumn} holds binary values, which cannot be paged through; sort by another column.`);
+  }
+
+  query(segment: 'values' | 'nulls', from: SortValue | undefined, reverse: boolean, select: string, limit: number, offset: number) {
+    const ascending = this.request.desc === reverse;
+    const extra: SqlFragment =
+      segment === 'nulls'
+        ? { sql: `${this.sort} IS NULL`, params: [] }
+        : from === undefined || from === null
+          ? { sql: `${this.sort} IS NOT NULL`, params: [] }
+          : { sql: `${this.sort} ${ascending ? '>=' : '<='} ?`, params: [from] };
+    const where = whereClause(this.request.filters, [extra]);
+    return runRead(
+      this.db,
+      `SELECT ${select} FROM ${qualifiedName(this.object)} ${where.sql} ORDER BY ${this.sort} ${ascending ? 'ASC' : 'DESC'} LIMIT ? OFFSET ?`,
+      [...where.params, limit, offset],
+      { rowCap: Math.min(limit, this.context.rowCap + 1) },
+    ).rows;
+  }
+
+  /** Up to `limit` rows in order from a position (or the start), each with its own position. */
+  readForward(start: Position | null, limit: number): Array<{ row: Record<string, unknown>; position: Position }> {
+    const read: Array<{ row: Record<string, unknown>; position: Position }> = [];
+    const startSegment = start === null ? this.segments[0] : start.value === null ? 'nulls' : 'values';
+    for (const segment of this.segments.slice(this.segments.indexOf(startSegment))) {
+      const remaining = limit - read.length;
+      if (remaining <= 0) break;
+      const fromStart = start !== null && segment === startSegment;
+      let previous: Position | null = fromStart ? { value: start.value, tieIndex: start.tieIndex - 1 } : null;
+      for (const row of this.query(segment, fromStart ? start.value : undefined, false, this.selectList, remaining, fromStart ? start.tieIndex : 0)) {
+        const value = this.sortValue(row);
+        const position = { value, tieIndex: previous !== null && previous.value === value ? previous.tieIndex + 1 : 0 };
+        read.push({ row, position });
+        previous = position;
+      }
+    }
+    return read;
+  }
+
+  count(extra: SqlFragment[]): number {
+    const where = whereClause(this.request.filters, extra);
+    return (this.db.prepare(`SELECT count(*) AS n FROM ${qualifiedName(this.object)} ${where.sql}`).get(...where.params) as { n: number }).n;
+  }
+
+  /**
+   * The position `n` rows before `position`, or null for the start. Rows tied with the
+   * position's value come first; beyond them the listing is read backwards for sort values
+   * only, and the landing row's place in its tie group is found by counting that group.
+   */
+  positionBefore(position: Position, n: number): Position | null {
+    if (position.tieIndex >= n) return { value: position.value, tieIndex: position.tieIndex - n };
+    let needed = n - position.tieIndex;
+    const ownSegment = position.value === null ? 'nulls' : 'values';
+    const earlier = this.segments.slice(0, this.segments.indexOf(ownSegment) + 1).reverse();
+    for (const segment of earlier) {
+      let values: SortValue[];
+      if (segment === ownSegment && segment === 'nulls') continue;
+      if (segment === ownSegment) {
+        const ascending = !this.request.desc;
+        const where = whereClause(this.request.filters, [{ sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] }]);
+        values = this.db
+          .prepare(`SELECT ${this.sort} AS v FROM ${qualifiedName(this.object)} ${where.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
+          .pluck()
+          .all(...where.params, needed) as SortValue[];
+      } else {
+        values = this.query(segment, undefined, true, `${this.sort} AS v`, needed, 0).map((row) => row.v as SortValue);
+      }
+      if (values.length >= needed) {
+        const landing = values[needed - 1];
+        const landedInGroup = values.filter((value) => value === landing).length;
+        const groupSize = this.count([landing === null ? { sql: `${this.sort} IS NULL`, params: [] } : { sql: `${this.sort} = ?`, params: [landing] }]);
+        return { value: landing, tieIndex: groupSize - landedInGroup };
+      }
+      needed -= values.length;
+    }
+    return null;
+  }
+}
+
+function withoutRowidAlias(row: Record<string, unknown>): Record<string, unknown> {
+  const { [ROWID_ALIAS]: _rowid, ...rest } = row;
+  return rest;
+}
+
+/** One page of an object's rows under filters and sort, by keyset position (never a deep OFFSET). */
+export function browseRows(db: Database.Database, object: BrowseObject, request: BrowseRequest, context: BrowseContext): BrowsePage {
+  const listing = new Listing(db, object, request, context);
+  let start = request.cursor === null ? null : decodeCursor(context.secret, listing.scope, request.cursor);
+  if (start !== null && request.direction === 'prev') {
+    start = listing.positionBefore(start, request.pageSize);
+    // Landing on the very first row is the first page, which has no previous one.
+    if (start !== null && listing.positionBefore(start, 1) === null) start = null;
+  }
+  const read = listing.readForward(start, request.pageSize + 1);
+  const page = read.slice(0, request.pageSize);
+  return {
+    columns: object.columns.map((c) => c.name),
+    rows: page.map(({ row }) => withoutRowidAlias(row)),
+    rowKeys: page.map(({ row, position }) => (object.hasRowid ? `r${String(row[ROWID_ALIAS])}` : `p${encodeCursor(context.secret, listing.scope, position)}`)),
+    nextCursor: read.length > request.pageSize ? encodeCursor(context.secret, listing.scope, read[request.pageSize].position) : null,
+    prevCursor: start === null ? null : encodeCursor(context.secret, listing.scope, start),
+    sortColumn: request.sortColumn,
+    desc: request.desc,
+  };
+}
+
+/** How many rows match, counting at most `cap` so a huge table answers as fast as a small one. */
+export function countRows(db: Database.Database, object: BrowseObject, filters: Filter[], cap: number): { count: number; capped: boolean } {
+  const where = whereClause(filters);
+  const count = (db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${qualifiedName(object)} ${where.sql} LIMIT ?)`).get(...where.params, cap + 1) as { n: number }).n;
+  return count > cap ? { count: cap, capped: true } : { count, capped: false };
+}
+
+/** Every matching row in order, streamed, for exports. */
+export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>) {
+  const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
+  const where = whereClause(request.filters);
+  const columns = object.columns.map((c) => quoteIdentifier(c.name)).join(', ');
+  return iterateRead(db, `SELECT ${columns} FROM ${qualifiedName(object)} ${where.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, where.params);
+}
+
+/** One row by the key browseRows gave it; null when it no longer exists. */
+export function getRow(db: Database.Database, object: BrowseObject, key: string, request: BrowseRequest, context: BrowseContext): Record<string, unknown> | null {
+  if (key.startsWith('r') && object.hasRowid) {
+    const rowid = Number(key.slice(1));
+    if (!Number.isSafeInteger(rowid)) throw new BrowseError('bad_value', `"${key}" is not a row key.`);
+    const row = db.prepare(`SELECT * FROM ${qualifiedName(object)} WHERE rowid = ?`).get(rowid) as Record<string, unknown> | undefined;
+    return row ?? null;
+  }
+  if (!key.startsWith('p')) throw new BrowseError('bad_value', `"${key}" is not a row key.`);
+  const listing = new Listing(db, object, request, context);
+  const [first] = listing.readForward(decodeCursor(context.secret, listing.scope, key.slice(1)), 1);
+  return first ? withoutRowidAlias(first.row) : null;
+}

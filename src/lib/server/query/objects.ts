@@ -1,0 +1,79 @@
+import type Database from 'better-sqlite3';
+import { quoteIdentifier } from '../composite/connect.ts';
+
+/** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
+export class BrowseError extends Error {
+  constructor(
+    readonly code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size',
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'BrowseError';
+  }
+}
+
+export interface BrowseColumn {
+  name: string;
+  type: string;
+  /** Position in the primary key (1-based), 0 when not part of it. */
+  pk: number;
+}
+
+export interface BrowseObject {
+  /** `all_findings` for a view, `qualityfolio.findings` for an attached table. */
+  name: string;
+  kind: 'view' | 'table';
+  schema: string;
+  table: string;
+  columns: BrowseColumn[];
+  /** Tables with a rowid can be keyed by it; views and WITHOUT ROWID tables cannot. */
+  hasRowid: boolean;
+}
+
+/** `"schema"."table"` for SQL; both parts were read from the schema, never from the request. */
+export function qualifiedName(object: BrowseObject): string {
+  return `${quoteIdentifier(object.schema)}.${quoteIdentifier(object.table)}`;
+}
+
+function columnsOf(db: Database.Database, schema: string, table: string): BrowseColumn[] {
+  return (db.prepare('SELECT name, type, pk FROM pragma_table_xinfo(?, ?) WHERE hidden IN (0, 2, 3)').all(table, schema) as BrowseColumn[]).map(
+    (c) => ({ name: c.name, type: c.type, pk: c.pk }),
+  );
+}
+
+function hasRowid(db: Database.Database, schema: string, table: string): boolean {
+  try {
+    db.prepare(`SELECT rowid FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)} LIMIT 0`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The composite's TEMP views and every table of its attached databases, views first. */
+export function listObjects(db: Database.Database): BrowseObject[] {
+  const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map(
+    (view): BrowseObject => ({ name: view, kind: 'view', schema: 'temp', table: view, columns: columnsOf(db, 'temp', view), hasRowid: false }),
+  );
+  const schemas = (db.prepare('SELECT name FROM pragma_database_list ORDER BY seq').pluck().all() as string[]).filter((s) => s !== 'main' && s !== 'temp');
+  const tables = schemas.flatMap((schema) =>
+    (db.prepare(`SELECT name FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[]).map(
+      (table): BrowseObject => ({ name: `${schema}.${table}`, kind: 'table', schema, table, columns: columnsOf(db, schema, table), hasRowid: hasRowid(db, schema, table) }),
+    ),
+  );
+  return [...views, ...tables];
+}
+
+/** The object a URL names, or a 404-style BrowseError that says where to look. */
+export function resolveObject(db: Database.Database, name: string): BrowseObject {
+  const object = listObjects(db).find((candidate) => candidate.name === name);
+  if (!object) throw new BrowseError('unknown_object', `There is no table or view "${name}" in this composite; the objects list shows what there is.`, 404);
+  return object;
+}
+
+export function requireColumn(object: BrowseObject, column: string): BrowseColumn {
+  const found = object.columns.find((c) => c.name === column);
+  if (!found) throw new BrowseError('unknown_column', `${object.name} has no column "${column}"; its columns are ${object.columns.map((c) => c.name).join(', ')}.`);
+  return found;
+}
