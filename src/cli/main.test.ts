@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../lib/server/testing/volume-fixture.ts';
+
+const yardBin = path.resolve(import.meta.dirname, '../../bin/yard.mjs');
+let fixture: VolumeFixture;
+let stateDir: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function yard(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [yardBin, '--volume', fixture.volumeDir, '--state-dir', stateDir, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+beforeAll(() => {
+  fixture = createVolumeFixture();
+  stateDir = path.join(fixture.volumeDir, '.state');
+  tenantWithFindings(fixture, 'acme');
+  tenantWithFindings(fixture, 'globex');
+});
+afterAll(() => fixture.remove());
+
+describe('yard command line', () => {
+  it('lists contexts as JSON with their status', async () => {
+    const run = await yard('contexts', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).contexts.map((c: { context: string; status: string }) => [c.context, c.status])).toEqual([
+      ['tenant/acme', 'missing'],
+      ['tenant/globex', 'missing'],
+    ]);
+  });
+
+  it('regenerates every context and exits 0, then reports them fresh', async () => {
+    const run = await yard('regenerate', '--all', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).map((r: { context: string; ok: boolean }) => [r.context, r.ok])).toEqual([
+      ['tenant/acme', true],
+      ['tenant/globex', true],
+    ]);
+    expect(JSON.parse((await yard('contexts', '--json')).stdout).contexts.every((c: { status: string }) => c.status === 'fresh')).toBe(true);
+  });
+
+  it('answers a read-only query and refuses anything else with exit 2', async () => {
+    const ok = await yard('query', 'tenant/acme', 'SELECT source, count(*) AS n FROM all_findings GROUP BY source ORDER BY source', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).rows).toEqual([
+      { source: 'fleet', n: 1 },
+      { source: 'quality', n: 2 },
+    ]);
+    const refused = await yard('query', 'tenant/acme', "ATTACH 'x.db' AS x");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/ATTACH DATABASE statements cannot be run here/);
+  });
+
+  it('exits 1 and prints file:line when composite.sql has problems, writing nothing on check', async () => {
+    const file = fixture.compositeSql('tenant/globex', "ATTACH 'quality.sqlite.db' AS quality;\nDELETE FROM quality.findings;\n");
+    const before = fs.readdirSync(path.dirname(file)).sort();
+    const run = await yard('check', 'tenant/globex');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${path.join('embedded', 'tenant', 'globex', 'composite.sql')}:2:1: DELETE is not allowed`);
+    expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(before);
+    const regenerate = await yard('regenerate', 'tenant/globex', '--json');
+    expect(regenerate.code).toBe(1);
+    expect(JSON.parse(regenerate.stdout)[0]).toMatchObject({ context: 'tenant/globex', ok: false });
+  });
+
+  it('exits 2 for an unknown context or a bad option, with one line and no stack trace', async () => {
+    for (const args of [['health', 'tenant/ghost'], ['regenerate'], ['health', '--all', 'tenant/acme'], ['sample', '--out', '/tmp/x', '--rows', 'many'], ['frobnicate']]) {
+      const run = await yard(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('runs health as JSON and stores it', async () => {
+    const run = await yard('health', 'tenant/acme', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)[0]).toMatchObject({ context: 'tenant/acme', worstSeverity: 'ok', status: 'fresh' });
+  });
+
+  it('prints a scaffold and refuses to overwrite a composite.sql without --force', async () => {
+    const printed = await yard('scaffold', 'tenant/acme');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toContain("ATTACH DATABASE 'fleet.sqlite.db' AS fleet;");
+    const refused = await yard('scaffold', 'tenant/acme', '--write');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/pass --force/);
+  });
+
+  it('shows help for each command with exit 0', async () => {
+    const run = await yard('regenerate', '--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Usage: yard regenerate/);
+  });
+});
