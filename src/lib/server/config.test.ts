@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings, settingDefinitions, SettingsError } from './config.ts';
@@ -19,7 +20,11 @@ describe('settings', () => {
     expect(() => loadSettings({ TRUTH_YARD_CONNECTION_CACHE: '0' })).toThrow(/TRUTH_YARD_CONNECTION_CACHE must be a whole number from 1 to 10000, got 0/);
   });
 
-  it('describes every setting', () => {
-    for (const definition of settingDefinitions) expect(definition.description.length).toBeGreaterThan(10);
+  it('describes every setting, here and in the README', () => {
+    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+    for (const definition of settingDefinitions) {
+      expect(definition.description.length).toBeGreaterThan(10);
+      expect(readme, definition.env).toContain(`\`${definition.env}\``);
+    }
   });
 });
