@@ -5,7 +5,10 @@ import { NOT_FOUND_MESSAGE } from './http.ts';
 import { connectComposite } from './composite/connect.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, countRows, exportRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { browseRows, cappedCount, countQuery, exportRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { QueryTimeoutError } from './query/run.ts';
+import type { AdhocAnswer } from './query/adhoc.ts';
+import { canRunAdhocSql } from './auth/access.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -15,19 +18,31 @@ export interface BrowseResult {
   object: BrowseObject;
   request: BrowseRequest;
   page: BrowsePage;
-  count: { count: number; capped: boolean };
+  /** Null when counting took longer than the deadline; the rows are shown all the same. */
+  count: { count: number; capped: boolean } | null;
 }
 
 export function objectsOf(handle: CompositeHandle): BrowseObject[] {
   return listObjects(handle.connection().db);
 }
 
-export function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): BrowseResult {
+/**
+ * A page of rows, read here (a keyset page is an index seek), and its count, read on a
+ * worker thread because counting scans every matching row.
+ */
+export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const { db } = handle.connection();
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
   const page = browseRows(db, object, request, { secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap });
-  return { object, request, page, count: countRows(db, object, request.filters, runtime.settings.countCap) };
+  const counting = countQuery(object, request.filters, runtime.settings.countCap);
+  let count: BrowseResult['count'] = null;
+  try {
+    count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
+  } catch (error) {
+    if (!(error instanceof QueryTimeoutError)) throw error;
+  }
+  return { object, request, page, count };
 }
 
 export function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
@@ -105,8 +120,8 @@ export function browseJson(result: BrowseResult) {
     sort: { column: result.page.sortColumn, desc: result.page.desc },
     filters: result.request.filters,
     pageSize: result.request.pageSize,
-    count: result.count.count,
-    countCapped: result.count.capped,
+    count: result.count?.count ?? null,
+    countCapped: result.count?.capped ?? false,
     columns: result.page.columns,
     rows: result.page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)]))),
     rowKeys: result.page.rowKeys,
@@ -123,4 +138,17 @@ export function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, para
   const stream = exportStream(handle, params.object!, url.searchParams, format, runtime.settings.rowCap);
   const filename = `${handle.context.name.replace('/', '-')}-${params.object}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
   return new Response(stream, { status: 200, headers: { 'content-type': EXPORT_CONTENT_TYPES[format], 'content-disposition': `attachment; filename="${filename}"` } });
+}
+
+/**
+ * Ad-hoc SQL on the route's composite, for the roles allowed it; for anyone else the
+ * route does not exist. The statement runs in a process killed at the SQL deadline.
+ */
+export async function runSql(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, sql: string, explain: boolean): Promise<AdhocAnswer> {
+  const handle = routeComposite(locals, ctxParam);
+  if (!locals.user || !canRunAdhocSql(locals.user)) throw new UnknownContextError(handle.context.name, NOT_FOUND_MESSAGE);
+  return runtime.adhoc.run(
+    { context: handle.context.name, sql, explain, rowCap: runtime.settings.rowCap, byteCap: runtime.settings.sqlByteCap },
+    runtime.settings.sqlTimeoutMs,
+  );
 }

@@ -12,6 +12,9 @@ export interface Settings {
   rowCap: number;
   countCap: number;
   queryTimeoutMs: number;
+  sqlTimeoutMs: number;
+  sqlByteCap: number;
+  queryThreads: number;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -108,6 +111,27 @@ export const settingDefinitions = [
     default: '1000',
     description: 'Deadline in milliseconds for page queries and counts',
     parse: integerInRange(10, 600_000),
+  },
+  {
+    key: 'sqlTimeoutMs',
+    env: 'TRUTH_YARD_SQL_TIMEOUT_MS',
+    default: '5000',
+    description: 'Deadline in milliseconds for ad-hoc SQL; the process running it is killed when it passes',
+    parse: integerInRange(10, 600_000),
+  },
+  {
+    key: 'sqlByteCap',
+    env: 'TRUTH_YARD_SQL_BYTE_CAP',
+    default: '5000000',
+    description: 'Most bytes of rows (as JSON) one ad-hoc SQL answer returns',
+    parse: integerInRange(1_000, 1_000_000_000),
+  },
+  {
+    key: 'queryThreads',
+    env: 'TRUTH_YARD_QUERY_THREADS',
+    default: '2',
+    description: 'Worker threads for heavy queries (counts, facets, charts), so light pages stay fast meanwhile',
+    parse: integerInRange(1, 64),
   },
   {
     key: 'host',

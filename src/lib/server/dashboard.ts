@@ -5,7 +5,7 @@ import { canSeeContext } from './auth/access.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { summarizeVolume, type ContextSummary } from './operations.ts';
 import { listDatabaseFiles } from './volume/contexts.ts';
-import { findingsBySeverityOverTime, findingsFacet, hasFindingsView, type SeverityByMonth } from './query/findings.ts';
+import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from './query/findings.ts';
 import { describeProblem } from './http.ts';
 
 /**
@@ -35,7 +35,8 @@ function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]):
   }
 }
 
-export function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Dashboard {
+/** Aggregations run on worker threads, tenant after tenant, under the page deadline each. */
+export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
   const { contexts } = summarizeVolume(runtime, (context) => canSeeContext(user, context.name));
   const tenants = contexts.filter(({ context }) => context.kind === 'tenant');
   const charted = tenants.slice(0, DASHBOARD_TENANT_LIMIT);
@@ -44,10 +45,9 @@ export function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Dash
   const unavailable: Dashboard['unavailable'] = [];
   for (const { context } of charted) {
     try {
-      const { db } = runtime.pool.acquire(context.name);
-      if (!hasFindingsView(db)) continue;
-      addInto(overTime, findingsBySeverityOverTime(db, runtime.settings.rowCap));
-      for (const facet of findingsFacet(db, 'severity', runtime.settings.rowCap)) {
+      if (!hasFindingsView(runtime.pool.acquire(context.name).db)) continue;
+      addInto(overTime, (await runtime.heavyRead(context.name, FINDINGS_OVER_TIME_SQL)).rows as unknown as SeverityByMonth[]);
+      for (const facet of (await runtime.heavyRead(context.name, findingsFacetSql('severity'))).rows as unknown as Facet[]) {
         findingsByTenant.push({ tenant: context.tenantId!, severity: String(facet.value), count: facet.count });
       }
     } catch (error) {

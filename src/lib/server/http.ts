@@ -1,7 +1,7 @@
 import { UnknownContextError } from './volume/contexts.ts';
 import { CompositeUnavailableError } from './composite/connect.ts';
 import { RegenerationBusyError } from './composite/lock.ts';
-import { QueryError } from './query/run.ts';
+import { QueryError, QueryTimeoutError } from './query/run.ts';
 import { UserInputError, UserNotFoundError } from './auth/users.ts';
 import { PasswordPolicyError } from './auth/password.ts';
 
@@ -52,6 +52,7 @@ export function describeProblem(error: unknown): ProblemDescription | null {
   if (error instanceof UnknownContextError) return { status: 404, code: 'not_found', message: NOT_FOUND_MESSAGE };
   if (error instanceof CompositeUnavailableError) return { status: 503, code: 'composite_unavailable', message: error.message };
   if (error instanceof RegenerationBusyError) return { status: 409, code: 'regeneration_busy', message: error.message };
+  if (error instanceof QueryTimeoutError) return { status: 504, code: 'query_timeout', message: error.message };
   if (error instanceof QueryError) return { status: 400, code: 'query_error', message: error.message };
   if (error instanceof UserNotFoundError) return { status: 404, code: 'user_not_found', message: error.message };
   if (error instanceof UserInputError || error instanceof PasswordPolicyError) return { status: 400, code: 'invalid_input', message: error.message };

@@ -2,6 +2,9 @@ import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { getSettings, type Settings } from './config.ts';
 import { CompositePool } from './composite/pool.ts';
+import { HeavyQueryExecutor } from './query/executor.ts';
+import { AdhocSqlRunner } from './query/adhoc.ts';
+import type { ReadResult } from './query/run.ts';
 import type { CompositeConnection } from './composite/connect.ts';
 import { resolveContext, type VolumeContext } from './volume/contexts.ts';
 import { contextPath } from './routes.ts';
@@ -21,6 +24,12 @@ export interface ConsoleRuntime {
   pool: CompositePool;
   /** Signs browse cursors; a restart invalidates old cursors, which then say so. */
   cursorSecret: Buffer;
+  /** Worker threads for counts, facets and chart aggregations. */
+  executor: HeavyQueryExecutor;
+  /** Killable processes for ad-hoc SQL. */
+  adhoc: AdhocSqlRunner;
+  /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
+  heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
 }
@@ -51,12 +60,16 @@ export function getRuntime(): ConsoleRuntime {
     const settings = getSettings();
     const store = getConsoleStore();
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
+    const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
     runtime = {
       settings,
       volumeDir: settings.volumeDir,
       store,
       pool,
       cursorSecret: crypto.randomBytes(32),
+      executor,
+      adhoc: new AdhocSqlRunner(settings.volumeDir),
+      heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
       scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
     };
   }

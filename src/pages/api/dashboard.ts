@@ -5,9 +5,9 @@ import { contextSummaryJson } from '../../lib/server/operations.ts';
 import { getRuntime } from '../../lib/server/runtime.ts';
 
 /** The dashboard's data for the signed-in user: only contexts they may see are read. */
-export const GET: APIRoute = ({ locals }) => {
+export const GET: APIRoute = async ({ locals }) => {
   const user = locals.user!;
-  const { contexts, ...dashboard } = buildDashboard(getRuntime(), user);
+  const { contexts, ...dashboard } = await buildDashboard(getRuntime(), user);
   const management = user.role !== 'tenant';
   return jsonOk({
     ...dashboard,

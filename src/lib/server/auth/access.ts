@@ -56,3 +56,8 @@ export function canRunHealth(user: AccessSubject): boolean {
 export function canManageUsers(user: AccessSubject): boolean {
   return user.role === 'admin';
 }
+
+/** Ad-hoc SQL over a context the user can see: admins and operators, not tenant users. */
+export function canRunAdhocSql(user: AccessSubject): boolean {
+  return user.role === 'admin' || user.role === 'operator';
+}

@@ -195,11 +195,20 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   };
 }
 
-/** How many rows match, counting at most `cap` so a huge table answers as fast as a small one. */
-export function countRows(db: Database.Database, object: BrowseObject, filters: Filter[], cap: number): { count: number; capped: boolean } {
+/** The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a small one. */
+export function countQuery(object: BrowseObject, filters: Filter[], cap: number): SqlFragment {
   const where = whereClause(filters);
-  const count = (db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${qualifiedName(object)} ${where.sql} LIMIT ?)`).get(...where.params, cap + 1) as { n: number }).n;
-  return count > cap ? { count: cap, capped: true } : { count, capped: false };
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${qualifiedName(object)} ${where.sql} LIMIT ?)`, params: [...where.params, cap + 1] };
+}
+
+export function cappedCount(counted: number, cap: number): { count: number; capped: boolean } {
+  return counted > cap ? { count: cap, capped: true } : { count: counted, capped: false };
+}
+
+/** How many rows match, at most `cap`, on this thread (the console runs countQuery on a worker). */
+export function countRows(db: Database.Database, object: BrowseObject, filters: Filter[], cap: number): { count: number; capped: boolean } {
+  const query = countQuery(object, filters, cap);
+  return cappedCount(runRead(db, query.sql, query.params, { rowCap: 1 }).rows[0].n as number, cap);
 }
 
 /** Every matching row in order, streamed, for exports. */

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import { runRead } from './run.ts';
 
 /**
  * Aggregations over a composite's `all_findings` view: the convention every tenant
@@ -25,17 +24,11 @@ export function hasFindingsView(db: Database.Database): boolean {
 }
 
 /** Findings created per month and severity, oldest month first. */
-export function findingsBySeverityOverTime(db: Database.Database, rowCap: number): SeverityByMonth[] {
-  return runRead(
-    db,
-    `SELECT substr(created_at, 1, 7) AS month, severity, count(*) AS count FROM ${FINDINGS_VIEW} GROUP BY month, severity ORDER BY month, severity`,
-    [],
-    { rowCap },
-  ).rows as unknown as SeverityByMonth[];
-}
+export const FINDINGS_OVER_TIME_SQL = `SELECT substr(created_at, 1, 7) AS month, severity, count(*) AS count FROM ${FINDINGS_VIEW} GROUP BY month, severity ORDER BY month, severity`;
 
-/** Count of findings per value of one column (severity, status, source), most common first. */
-export function findingsFacet(db: Database.Database, column: 'severity' | 'status' | 'source', rowCap: number): Facet[] {
-  return runRead(db, `SELECT ${column} AS value, count(*) AS count FROM ${FINDINGS_VIEW} GROUP BY ${column} ORDER BY count DESC, value`, [], { rowCap })
-    .rows as unknown as Facet[];
+export type FacetColumn = 'severity' | 'status' | 'source';
+
+/** Count of findings per value of one column, most common first. */
+export function findingsFacetSql(column: FacetColumn): string {
+  return `SELECT ${column} AS value, count(*) AS count FROM ${FINDINGS_VIEW} GROUP BY ${column} ORDER BY count DESC, value`;
 }

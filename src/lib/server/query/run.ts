@@ -3,13 +3,25 @@ import type Database from 'better-sqlite3';
 export interface ReadResult {
   columns: string[];
   rows: Record<string, unknown>[];
-  /** True when the query had more rows than the cap allowed through. */
+  /** True when the query had more rows than a cap allowed through. */
   truncated: boolean;
+  /** Which cap stopped it. */
+  truncatedBy?: 'rows' | 'bytes';
 }
 
 export interface ReadOptions {
   /** Most rows returned; the caller passes the setting, never a user-chosen number above it. */
   rowCap: number;
+  /** Most bytes of rows (measured as JSON) returned, for ad-hoc SQL whose rows may be huge. */
+  byteCap?: number;
+}
+
+/** A query that did not finish before its deadline; the request is answered 504. */
+export class QueryTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryTimeoutError';
+  }
 }
 
 /** A read query that SQLite refused (bad SQL, missing table, a write). */
@@ -40,19 +52,27 @@ export function runRead(db: Database.Database, sql: string, params: unknown[] | 
   const statement = prepareRead(db, sql);
   const columns = statement.columns().map((column) => column.name);
   const rows: Record<string, unknown>[] = [];
-  let truncated = false;
+  let truncatedBy: ReadResult['truncatedBy'];
+  let bytes = 0;
   try {
     for (const row of statement.iterate(params) as IterableIterator<Record<string, unknown>>) {
       if (rows.length === options.rowCap) {
-        truncated = true;
+        truncatedBy = 'rows';
         break;
+      }
+      if (options.byteCap !== undefined) {
+        bytes += JSON.stringify(row, (_key, value) => (typeof value === 'bigint' ? value.toString() : value)).length;
+        if (bytes > options.byteCap) {
+          truncatedBy = 'bytes';
+          break;
+        }
       }
       rows.push(row);
     }
   } catch (error) {
     throw new QueryError((error as Error).message);
   }
-  return { columns, rows, truncated };
+  return truncatedBy ? { columns, rows, truncated: true, truncatedBy } : { columns, rows, truncated: false };
 }
 
 /** Streams every row of a read query, for exports; the caller owns the iteration. */

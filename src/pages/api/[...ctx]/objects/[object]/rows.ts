@@ -4,7 +4,7 @@ import { browse, browseJson, routeComposite } from '../../../../../lib/server/br
 import { getRuntime } from '../../../../../lib/server/runtime.ts';
 
 /** One page of rows: filters `col__op=value`, `_sort`, `_desc`, `_size`, `_cursor`, `_dir=prev`. */
-export const GET: APIRoute = ({ locals, params, url }) => {
+export const GET: APIRoute = async ({ locals, params, url }) => {
   const handle = routeComposite(locals, params.ctx);
-  return jsonOk(browseJson(browse(getRuntime(), handle, params.object!, url.searchParams)));
+  return jsonOk(browseJson(await browse(getRuntime(), handle, params.object!, url.searchParams)));
 };

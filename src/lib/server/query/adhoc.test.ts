@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { resolveContext } from '../volume/contexts.ts';
+import { regenerateComposite } from '../composite/regenerate.ts';
+import { AdhocSqlRunner } from './adhoc.ts';
+import { QueryError, QueryTimeoutError } from './run.ts';
+
+const RUNAWAY = 'WITH RECURSIVE forever(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM forever) SELECT count(*) FROM forever';
+
+let fixture: VolumeFixture;
+let runner: AdhocSqlRunner;
+const task = (sql: string, caps: Partial<{ rowCap: number; byteCap: number; explain: boolean }> = {}) => ({ context: 'tenant/acme', sql, explain: false, rowCap: 100, byteCap: 100_000, ...caps });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(() => {
+  fixture = createVolumeFixture();
+  regenerateComposite(resolveContext(fixture.volumeDir, tenantWithFindings(fixture, 'acme')));
+  runner = new AdhocSqlRunner(fixture.volumeDir);
+});
+afterAll(async () => {
+  await runner.close();
+  fixture.remove();
+});
+
+describe('ad-hoc SQL', () => {
+  it('answers a SELECT over the composite from its own process', async () => {
+    const answer = await runner.run(task('SELECT source, count(*) AS n FROM all_findings GROUP BY source ORDER BY source'), 10_000);
+    expect(answer.result.rows).toEqual([
+      { source: 'fleet', n: 1 },
+      { source: 'quality', n: 2 },
+    ]);
+    expect(runner.lastPid).not.toBe(process.pid);
+  });
+
+  it.each([
+    ["ATTACH DATABASE 'x.db' AS x", /ATTACH DATABASE statements cannot be run here/],
+    ['PRAGMA writable_schema = 1', /PRAGMA statements cannot be run here/],
+    ['INSERT INTO quality.findings VALUES (9, 1, 2, 3)', /INSERT statements cannot be run here/],
+    ['DROP VIEW all_findings', /DROP VIEW statements cannot be run here/],
+    ['SELECT 1; SELECT 2', /2 statements given/],
+  ])('refuses %s with a reason', async (sql, reason) => {
+    await expect(runner.run(task(sql), 10_000)).rejects.toThrow(QueryError);
+    await expect(runner.run(task(sql), 10_000)).rejects.toThrow(reason);
+  });
+
+  it('kills a runaway query at its deadline; its process is gone and the next query works', async () => {
+    await expect(runner.run(task(RUNAWAY), 400)).rejects.toThrow(QueryTimeoutError);
+    const killed = runner.lastPid!;
+    await expect.poll(() => isAlive(killed)).toBe(false);
+    const next = await runner.run(task('SELECT count(*) AS n FROM all_findings'), 10_000);
+    expect(next.result.rows).toEqual([{ n: 3 }]);
+  });
+
+  it('stops at the row cap and at the byte cap, and says which', async () => {
+    const rows = await runner.run(task('SELECT * FROM all_findings', { rowCap: 2 }), 10_000);
+    expect(rows.result).toMatchObject({ truncated: true, truncatedBy: 'rows' });
+    expect(rows.result.rows).toHaveLength(2);
+    const bytes = await runner.run(task("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000) SELECT n, printf('%.200c', 'x') AS padding FROM c", { byteCap: 2_000 }), 10_000);
+    expect(bytes.result).toMatchObject({ truncated: true, truncatedBy: 'bytes' });
+    expect(bytes.result.rows.length).toBeLessThan(10);
+  });
+
+  it('shows the query plan on request, and runs EXPLAIN itself', async () => {
+    const planned = await runner.run(task('SELECT * FROM all_findings ORDER BY created_at DESC LIMIT 5', { explain: true }), 10_000);
+    expect(planned.plan!.map((step) => step.detail).join('\n')).toMatch(/idx_findings_created_at/);
+    const explained = await runner.run(task('EXPLAIN QUERY PLAN SELECT * FROM all_findings'), 10_000);
+    expect(explained.result.columns).toContain('detail');
+  });
+});
