@@ -32,6 +32,8 @@ export interface RunningConsole {
   volumeDir: string;
   stateDir: string;
   prepared: SamplePreparation;
+  /** Process id of the server, to inspect the processes it starts. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
     volumeDir,
     stateDir,
     prepared,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
