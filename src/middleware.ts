@@ -21,7 +21,9 @@ export const onRequest = defineMiddleware(async (context, next) => {
   locals.user = null;
   locals.session = null;
   locals.composite = null;
-  locals.route = classifyRoute(url.pathname);
+  // The path exactly as sent: Astro's url has %5c decoded and turned into '/', which would
+  // let `acme%5c..%5cglobex` be judged as one context and routed as another.
+  locals.route = classifyRoute(new URL(request.url).pathname);
 
   if (isStateChanging(request.method) && !originAllowed(request)) {
     return jsonError(403, 'bad_origin', 'This request did not come from a page of this console (Origin header missing or different), so it was refused.');
@@ -64,7 +66,14 @@ export const onRequest = defineMiddleware(async (context, next) => {
     }
   }
 
-  return api ? answerInEnvelope(next, url) : next();
+  if (api) return answerInEnvelope(next, url);
+  try {
+    return await next();
+  } catch (error) {
+    // A page that finds its URL does not name the authorized context shows the same 404.
+    if (error instanceof UnknownContextError) return context.rewrite('/404');
+    throw error;
+  }
 });
 
 /** API answers are always the JSON envelope, even when something unexpected fails. */

@@ -34,7 +34,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const { db } = handle.connection();
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
-  const page = browseRows(db, object, request, { secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap });
+  const page = browseRows(db, object, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap });
   const counting = countQuery(object, request.filters, runtime.settings.countCap);
   let count: BrowseResult['count'] = null;
   try {
@@ -49,7 +49,7 @@ export function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const { db } = handle.connection();
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
-  return { object, row: getRow(db, object, key, request, { secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
+  return { object, row: getRow(db, object, key, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
 }
 
 export type ExportFormat = 'csv' | 'json';

@@ -9,7 +9,7 @@ import { BrowseError, listObjects, resolveObject } from './objects.ts';
 
 let dir: string;
 let db: Database.Database;
-const context = { secret: crypto.randomBytes(32), rowCap: 1000 };
+const context = { contextName: 'tenant/acme', secret: crypto.randomBytes(32), rowCap: 1000 };
 const severities = ['high', 'low', 'medium'];
 
 /** Two databases with a findings table each, attached read-only, and a TEMP view over both. */
@@ -117,7 +117,8 @@ describe('browse: keyset paging', () => {
     const page = browseRows(db, object, request('all_findings', '_sort=created_at&_size=5'), context);
     const tampered = `${page.nextCursor!.slice(0, 5)}${page.nextCursor![5] === 'A' ? 'B' : 'A'}${page.nextCursor!.slice(6)}`;
     expect(() => browseRows(db, object, request('all_findings', `_sort=created_at&_size=5&_cursor=${tampered}`), context)).toThrow(/not valid/);
-    expect(() => browseRows(db, object, request('all_findings', `_sort=title&_size=5&_cursor=${page.nextCursor}`), context)).toThrow(/another sort or filter/);
+    expect(() => browseRows(db, object, request('all_findings', `_sort=title&_size=5&_cursor=${page.nextCursor}`), context)).toThrow(/another table, sort or filter/);
+    expect(() => browseRows(db, object, request('all_findings', `_sort=created_at&_size=5&_cursor=${page.nextCursor}`), { ...context, contextName: 'tenant/globex' })).toThrow(/another table/);
     expect(() => browseRows(db, object, request('all_findings', '_sort=created_at&_size=5&_cursor=garbage'), context)).toThrow(BrowseError);
   });
 

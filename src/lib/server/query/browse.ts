@@ -32,6 +32,8 @@ export interface BrowsePage {
 }
 
 export interface BrowseContext {
+  /** The context being browsed, so its cursors are refused anywhere else. */
+  contextName: string;
   /** Signs cursors; one per process. */
   secret: Buffer;
   rowCap: number;
@@ -77,7 +79,7 @@ class Listing {
     private readonly context: BrowseContext,
   ) {
     this.sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
-    this.scope = { sortColumn: request.sortColumn, desc: request.desc, filterDigest: filterDigest(request.filters) };
+    this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: filterDigest(request.filters) };
     this.segments = request.desc ? ['values', 'nulls'] : ['nulls', 'values'];
   }
 

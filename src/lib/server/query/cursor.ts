@@ -14,7 +14,8 @@ export interface Position {
 
 interface CursorPayload {
   v: 1;
-  /** Sort column, direction and a digest of the filters the position was taken under. */
+  /** The listing: context and object, sort column, direction, digest of the filters. */
+  l: string;
   s: string;
   d: boolean;
   f: string;
@@ -22,6 +23,8 @@ interface CursorPayload {
 }
 
 export interface CursorScope {
+  /** `tenant/acme all_findings`: a cursor is good only for the listing it came from. */
+  listing: string;
   sortColumn: string;
   desc: boolean;
   filterDigest: string;
@@ -36,7 +39,7 @@ function sign(secret: Buffer, body: string): string {
  * rather than turned into a query; the secret is per process, so cursors last as long as it.
  */
 export function encodeCursor(secret: Buffer, scope: CursorScope, position: Position): string {
-  const payload: CursorPayload = { v: 1, s: scope.sortColumn, d: scope.desc, f: scope.filterDigest, p: [position.value, position.tieIndex] };
+  const payload: CursorPayload = { v: 1, l: scope.listing, s: scope.sortColumn, d: scope.desc, f: scope.filterDigest, p: [position.value, position.tieIndex] };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${body}.${sign(secret, body)}`;
 }
@@ -48,8 +51,8 @@ export function decodeCursor(secret: Buffer, scope: CursorScope, token: string):
   const expected = sign(secret, body);
   if (signature.length !== expected.length || !crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) throw invalid();
   const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as CursorPayload;
-  if (payload.s !== scope.sortColumn || payload.d !== scope.desc || payload.f !== scope.filterDigest) {
-    throw new BrowseError('bad_cursor', 'The page cursor belongs to another sort or filter; start again from the first page.');
+  if (payload.l !== scope.listing || payload.s !== scope.sortColumn || payload.d !== scope.desc || payload.f !== scope.filterDigest) {
+    throw new BrowseError('bad_cursor', 'The page cursor belongs to another table, sort or filter; start again from the first page.');
   }
   return { value: payload.p[0], tieIndex: payload.p[1] };
 }
