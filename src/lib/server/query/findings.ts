@@ -1,12 +1,14 @@
 import type Database from 'better-sqlite3';
 
+/** The severities findings carry, most severe first; the sample volumes write the same list. */
+export { SEVERITIES } from '../volume/sample.ts';
+
 /**
  * Aggregations over a composite's `all_findings` view: the convention every tenant
  * composite follows (source, severity, status, created_at, …). A composite without the
  * view simply has no findings to chart.
  */
 export const FINDINGS_VIEW = 'all_findings';
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 
 export interface SeverityByMonth {
   month: string;

@@ -1,11 +1,12 @@
--- Tenant composite: test evidence (qualityfolio) and asset evidence (fleetfolio) read as one.
+-- Tenant composite for Globex Industries: test evidence (qualityfolio) and asset evidence
+-- (fleetfolio) read as one.
 PRAGMA busy_timeout = 5000;
 PRAGMA cache_size = -8000;      -- 8 MiB page cache per connection
 PRAGMA temp_store = memory;
 
--- Expectations of the attached databases, checked by health, never applied.
-PRAGMA qualityfolio.journal_mode = wal;
-PRAGMA fleetfolio.journal_mode = delete;
+-- Expectations of the attached databases, checked by health and never applied.
+-- Both databases are written continuously (CI and endpoint agents), so both are WAL.
+PRAGMA journal_mode = wal;
 
 ATTACH DATABASE 'qualityfolio.sqlite.db' AS qualityfolio;
 ATTACH DATABASE 'fleetfolio.sqlite.db' AS fleetfolio;
@@ -19,6 +20,7 @@ CREATE VIEW all_findings AS
   SELECT 'fleetfolio' AS source, id, title, severity, status, created_at, updated_at
   FROM fleetfolio.findings;
 
+-- The working queue: what still needs someone.
 CREATE VIEW open_findings AS
   SELECT * FROM all_findings WHERE status IN ('open', 'in_progress');
 
@@ -28,5 +30,16 @@ CREATE VIEW failing_test_runs AS
   JOIN qualityfolio.test_cases AS c ON c.id = r.test_case_id
   WHERE r.status = 'failed';
 
+-- Unresolved findings per asset; sort by critical_or_high to see the worst first.
+CREATE VIEW assets_at_risk AS
+  SELECT a.id, a.hostname, a.kind, a.os, a.owner,
+         count(*) AS open_findings,
+         sum(f.severity IN ('critical', 'high')) AS critical_or_high
+  FROM fleetfolio.assets AS a
+  JOIN fleetfolio.findings AS f ON f.asset_id = a.id
+  WHERE f.status IN ('open', 'in_progress')
+  GROUP BY a.id;
+
 CREATE INDEX qualityfolio.idx_findings_created_at ON findings(created_at);
 CREATE INDEX fleetfolio.idx_findings_created_at ON findings(created_at);
+CREATE INDEX fleetfolio.idx_findings_asset_id ON findings(asset_id);
