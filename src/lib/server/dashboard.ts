@@ -3,8 +3,11 @@ import path from 'node:path';
 import type { SessionUser } from './auth/access.ts';
 import { canSeeContext } from './auth/access.ts';
 import type { ConsoleRuntime } from './runtime.ts';
-import { summarizeVolume, type ContextSummary } from './operations.ts';
-import { listDatabaseFiles } from './volume/contexts.ts';
+import { listContexts, type ContextSummary } from './operations.ts';
+import type { CompositeStatus } from './composite/status.ts';
+import { listDatabaseFiles, scanVolume, type VolumeContext } from './volume/contexts.ts';
+import { latestHealthRuns } from './store/health-runs.ts';
+import type { HealthReport } from './composite/health.ts';
 import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from './query/findings.ts';
 import { describeProblem } from './http.ts';
 
@@ -14,9 +17,13 @@ import { describeProblem } from './http.ts';
  * than per-request ATTACH.
  */
 export const DASHBOARD_TENANT_LIMIT = 50;
+const DASHBOARD_CONTEXT_ROWS = 20;
+const DASHBOARD_HEALTH_PROBLEMS = 20;
 
 export interface Dashboard {
+  /** The contexts most in need of attention (broken, stale, missing first). */
   contexts: ContextSummary[];
+  counts: Record<CompositeStatus, number>;
   findingsOverTime: SeverityByMonth[];
   findingsByTenant: Array<{ tenant: string; severity: string; count: number }>;
   databaseSizes: Array<{ context: string; file: string; bytes: number }>;
@@ -37,13 +44,16 @@ function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]):
 
 /** Aggregations run on worker threads, tenant after tenant, under the page deadline each. */
 export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
-  const { contexts } = summarizeVolume(runtime, (context) => canSeeContext(user, context.name));
-  const tenants = contexts.filter(({ context }) => context.kind === 'tenant');
+  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
+  const { contexts, counts } = listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const scan = scanVolume(runtime.volumeDir).contexts.filter(visible);
+  const tenants = scan.filter((context) => context.kind === 'tenant');
   const charted = tenants.slice(0, DASHBOARD_TENANT_LIMIT);
+  const described = [...scan.filter((context) => context.kind !== 'tenant'), ...charted];
   const overTime = new Map<string, SeverityByMonth>();
   const findingsByTenant: Dashboard['findingsByTenant'] = [];
   const unavailable: Dashboard['unavailable'] = [];
-  for (const { context } of charted) {
+  for (const context of charted) {
     try {
       if (!hasFindingsView(runtime.pool.acquire(context.name).db)) continue;
       addInto(overTime, (await runtime.heavyRead(context.name, FINDINGS_OVER_TIME_SQL)).rows as unknown as SeverityByMonth[]);
@@ -56,18 +66,21 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
       unavailable.push({ context: context.name, message: problem.message });
     }
   }
-  const databaseSizes = contexts.flatMap(({ context }) =>
+  const databaseSizes = described.flatMap((context) =>
     listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
   );
-  const healthProblems = contexts.flatMap(({ context, lastHealth }) => {
-    if (!lastHealth) return [];
-    const report = lastHealth.report;
-    return [...report.findings, ...report.databases.flatMap((database) => database.findings)]
-      .filter((finding) => finding.severity !== 'ok')
-      .map((finding) => ({ context: context.name, at: lastHealth.at, severity: finding.severity as 'warn' | 'error', subject: finding.subject, message: finding.message }));
-  });
+  const healthProblems = [...latestHealthRuns<HealthReport>(runtime.store)]
+    .filter(([name]) => canSeeContext(user, name))
+    .flatMap(([name, run]) =>
+      [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]
+        .filter((finding) => finding.severity !== 'ok')
+        .map((finding) => ({ context: name, at: run.at, severity: finding.severity as 'warn' | 'error', subject: finding.subject, message: finding.message })),
+    )
+    .sort((a, b) => b.at.localeCompare(a.at))
+    .slice(0, DASHBOARD_HEALTH_PROBLEMS);
   return {
     contexts,
+    counts,
     findingsOverTime: [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month))),
     findingsByTenant,
     databaseSizes,

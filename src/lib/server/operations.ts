@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from './volume/contexts.ts';
-import { compositeState, type CompositeState } from './composite/status.ts';
+import { compositeState, type CompositeState, type CompositeStatus } from './composite/status.ts';
+import { RequestError } from './http.ts';
 import { checkHealth, type HealthReport } from './composite/health.ts';
 import { regenerateComposite, type RegenerationResult } from './composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from './store/regenerations.ts';
@@ -140,4 +141,52 @@ export function contextDetail(scope: Pick<OperationsScope, 'store'>, context: Vo
     regenerations: regenerationHistory(scope.store, context.name, historyLength),
     healthRuns: healthHistory<HealthReport>(scope.store, context.name, historyLength),
   };
+}
+
+export const CONTEXT_PAGE_SIZE = 100;
+
+export interface ContextListing {
+  /** The contexts on this page, problems first (broken, stale, missing, fresh), then by name. */
+  contexts: ContextSummary[];
+  /** How many match the search and status filter, over all pages. */
+  total: number;
+  /** Visible contexts per status, over the whole volume, whatever the filter. */
+  counts: Record<CompositeStatus, number>;
+  invalid: InvalidContextFolder[];
+}
+
+export interface ContextListingRequest {
+  /** Part of the context name, e.g. `acme` or `tenant/t00`. */
+  search?: string;
+  status?: CompositeStatus;
+  page?: number;
+  pageSize?: number;
+}
+
+const STATUS_ORDER: CompositeStatus[] = ['broken', 'stale', 'missing', 'fresh'];
+
+/** One page of the visible contexts, with counts per status, for lists that must scale to thousands of tenants. */
+export function listContexts(scope: Pick<OperationsScope, 'volumeDir' | 'store'>, visible: (context: VolumeContext) => boolean, request: ContextListingRequest = {}): ContextListing {
+  const summary = summarizeVolume(scope, visible);
+  const counts = { broken: 0, stale: 0, missing: 0, fresh: 0 } satisfies Record<CompositeStatus, number>;
+  for (const { state } of summary.contexts) counts[state.status] += 1;
+  const search = request.search?.trim().toLowerCase() ?? '';
+  const matching = summary.contexts
+    .filter(({ context, state }) => (!search || context.name.toLowerCase().includes(search)) && (!request.status || state.status === request.status))
+    .sort((a, b) => STATUS_ORDER.indexOf(a.state.status) - STATUS_ORDER.indexOf(b.state.status) || a.context.name.localeCompare(b.context.name));
+  const pageSize = request.pageSize ?? CONTEXT_PAGE_SIZE;
+  const page = Math.max(1, request.page ?? 1);
+  return { contexts: matching.slice((page - 1) * pageSize, page * pageSize), total: matching.length, counts, invalid: summary.invalid };
+}
+
+/** Reads `?q=`, `?status=` and `?page=` of a contexts list, refusing values that mean nothing. */
+export function parseContextListingRequest(params: URLSearchParams): ContextListingRequest {
+  const status = params.get('status') || undefined;
+  if (status !== undefined && !STATUS_ORDER.includes(status as CompositeStatus)) {
+    throw new RequestError('bad_status', `status must be one of ${STATUS_ORDER.join(', ')}, got "${status}".`);
+  }
+  const pageText = params.get('page');
+  const page = pageText === null || pageText === '' ? 1 : Number(pageText);
+  if (!Number.isInteger(page) || page < 1) throw new RequestError('bad_page', `page must be a whole number from 1, got "${pageText}".`);
+  return { search: params.get('q') ?? undefined, status: status as CompositeStatus | undefined, page };
 }

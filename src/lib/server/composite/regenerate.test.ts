@@ -140,6 +140,23 @@ describe('staleness', () => {
     expect(state.reasons.join(' ')).toContain('fleet');
   });
 
+  it('notices every change after having answered fresh before', () => {
+    const name = tenantWithFindings(fixture, 'acme');
+    const context = resolveContext(fixture.volumeDir, name);
+    regenerateComposite(context);
+    expect(compositeState(context).status).toBe('fresh');
+    expect(compositeState(context).status).toBe('fresh');
+    fixture.database(name, 'quality.sqlite.db', 'CREATE INDEX idx_severity ON findings(severity)');
+    expect(compositeState(context).reasons).toEqual(['the schema of quality.sqlite.db changed since the last regeneration']);
+    regenerateComposite(context);
+    expect(compositeState(context).status).toBe('fresh');
+    fs.appendFileSync(path.join(context.dir, 'composite.sql'), '-- reviewed\n');
+    expect(compositeState(context).status).toBe('stale');
+    regenerateComposite(context);
+    fs.rmSync(autoDbPath(context));
+    expect(compositeState(context).status).toBe('missing');
+  });
+
   it('is broken when the auto.db is not a composite', () => {
     const name = tenantWithFindings(fixture, 'acme');
     const context = resolveContext(fixture.volumeDir, name);

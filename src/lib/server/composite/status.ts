@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
 import { resolveAttachPath } from './attach-targets.ts';
@@ -30,7 +31,7 @@ function schemaVersionOf(file: string): number {
 }
 
 /** Compares a context's auto.db with composite.sql and the attached databases as they are now. */
-export function compositeState(context: VolumeContext): CompositeState {
+function computeState(context: VolumeContext): CompositeState {
   const autoDb = autoDbPath(context);
   if (!fs.existsSync(autoDb)) {
     return { context: context.name, status: 'missing', reasons: [`not generated yet; run: yard regenerate ${context.name}`], manifest: null };
@@ -66,4 +67,33 @@ export function compositeState(context: VolumeContext): CompositeState {
     }
   }
   return { context: context.name, status: reasons.length > 0 ? 'stale' : 'fresh', reasons, manifest };
+}
+
+/** Size and modification time of a file (and of its write-ahead log), or "-" when absent. */
+function stamp(file: string): string {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  const wal = fs.statSync(`${file}-wal`, { throwIfNoEntry: false });
+  return `${stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : '-'}/${wal ? `${wal.size}:${wal.mtimeMs}` : '-'}`;
+}
+
+const cachedStates = new Map<string, { stamps: string; state: CompositeState }>();
+
+/**
+ * A context's state, recomputed only when a file it depends on (auto.db, composite.sql,
+ * an attached database or its WAL) changed size, time or inode. Computing it opens the
+ * auto.db and every attached database; a volume of thousands of tenants listed on one
+ * page cannot afford that on every request, but can afford a few stat calls each.
+ */
+export function compositeState(context: VolumeContext): CompositeState {
+  const cached = cachedStates.get(context.dir);
+  const stampsFor = (state: CompositeState | undefined) =>
+    [autoDbPath(context), compositeSqlPath(context), ...(state?.manifest?.attachments ?? []).map((a) => path.resolve(context.dir, a.path))].map(stamp).join('|');
+  if (cached && cached.stamps === stampsFor(cached.state)) return cached.state;
+  const before = stampsFor(undefined);
+  const state = computeState(context);
+  const after = stampsFor(state);
+  // Cached only if nothing was replaced while it was being computed.
+  if (after.startsWith(`${before}|`) || after === before) cachedStates.set(context.dir, { stamps: after, state });
+  else cachedStates.delete(context.dir);
+  return state;
 }

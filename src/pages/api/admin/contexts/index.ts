@@ -1,16 +1,20 @@
 import type { APIRoute } from 'astro';
 import { jsonOk } from '../../../../lib/server/http.ts';
-import { contextSummaryJson, summarizeVolume } from '../../../../lib/server/operations.ts';
+import { CONTEXT_PAGE_SIZE, contextSummaryJson, listContexts, parseContextListingRequest } from '../../../../lib/server/operations.ts';
 import { canSeeContext } from '../../../../lib/server/auth/access.ts';
 import { getRuntime } from '../../../../lib/server/runtime.ts';
 
-/** Every context the user may see, with composite status, last regeneration and last health. */
-export const GET: APIRoute = ({ locals }) => {
-  const { settings, store } = getRuntime();
+/** Visible contexts, problems first, 100 a page: `?q=` part of the name, `?status=`, `?page=`. */
+export const GET: APIRoute = ({ locals, url }) => {
   const user = locals.user!;
-  const summary = summarizeVolume({ volumeDir: settings.volumeDir, store }, (context) => canSeeContext(user, context.name));
+  const request = parseContextListingRequest(url.searchParams);
+  const listing = listContexts(getRuntime(), (context) => canSeeContext(user, context.name), request);
   return jsonOk({
-    contexts: summary.contexts.map(contextSummaryJson),
-    invalidFolders: user.role === 'admin' ? summary.invalid : [],
+    contexts: listing.contexts.map(contextSummaryJson),
+    total: listing.total,
+    counts: listing.counts,
+    page: request.page,
+    pageSize: CONTEXT_PAGE_SIZE,
+    invalidFolders: user.role === 'admin' ? listing.invalid : [],
   });
 };
