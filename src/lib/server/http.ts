@@ -92,3 +92,19 @@ export function originAllowed(request: Request): boolean {
 export function isStateChanging(method: string): boolean {
   return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
 }
+
+/**
+ * What a page shows when loading its data fails in a way the user caused or can act on:
+ * the data, or the problem's message with the page's status set to match. Anything else
+ * is a server fault and is thrown on.
+ */
+export async function loadForPage<T>(response: { status?: number }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
+  try {
+    return { value: await load(), problem: null };
+  } catch (error) {
+    const problem = describeProblem(error);
+    if (!problem) throw error;
+    response.status = problem.status;
+    return { value: null, problem: problem.message };
+  }
+}
