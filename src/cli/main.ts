@@ -42,6 +42,22 @@ function selectContexts(settings: Settings, name: string | undefined, all: boole
   return [resolveContext(settings.volumeDir, name)];
 }
 
+/** Runs an operation over `<ctx>` or every context, with a progress bar on a terminal. */
+function overContexts<T>(name: string | undefined, options: { all?: boolean; json?: boolean }, operation: (scope: OperationsScope, context: VolumeContext) => T): T[] {
+  const settings = settingsFor(program);
+  const contexts = selectContexts(settings, name, options.all);
+  const scope = operationsScope(settings);
+  const progress = progressBar(contexts.length, !options.json);
+  try {
+    return contexts.map((context) => {
+      progress.tick(context.name);
+      return operation(scope, context);
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
 function positiveInteger(name: string) {
   return (raw: string): number => {
     if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number, got "${raw}"`);
@@ -123,15 +139,7 @@ program
   .option('--all', 'every context of the volume')
   .option('--json', 'machine-readable output')
   .action(reporting((name: string | undefined, options: { all?: boolean; json?: boolean }) => {
-    const settings = settingsFor(program);
-    const contexts = selectContexts(settings, name, options.all);
-    const scope = operationsScope(settings);
-    const progress = progressBar(contexts.length, !options.json);
-    const results = contexts.map((context) => {
-      progress.tick(context.name);
-      return regenerateContext(scope, context.name);
-    });
-    progress.stop();
+    const results = overContexts(name, options, (scope, context) => regenerateContext(scope, context.name));
     if (options.json) {
       printJson(results.map((r) => (r.ok ? { context: r.context, ok: true, generatedAt: r.manifest.generatedAt } : { context: r.context, ok: false, problems: r.problems })));
     } else {
@@ -155,15 +163,7 @@ program
   .option('--strict', 'exit 1 on warnings too, not only on errors')
   .option('--json', 'machine-readable output')
   .action(reporting((name: string | undefined, options: { all?: boolean; full?: boolean; strict?: boolean; json?: boolean }) => {
-    const settings = settingsFor(program);
-    const contexts = selectContexts(settings, name, options.all);
-    const scope = operationsScope(settings);
-    const progress = progressBar(contexts.length, !options.json);
-    const reports = contexts.map((context) => {
-      progress.tick(context.name);
-      return runHealthCheck(scope, context.name, { full: options.full });
-    });
-    progress.stop();
+    const reports = overContexts(name, options, (scope, context) => runHealthCheck(scope, context.name, { full: options.full }));
     if (options.json) printJson(reports);
     else for (const report of reports) {
       process.stdout.write(`${report.context}: ${report.worstSeverity} (composite ${report.status}, ${report.attachmentCount} attached)\n`);
