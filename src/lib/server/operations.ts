@@ -104,6 +104,11 @@ export function regenerateContext(scope: OperationsScope, contextName: string): 
   return result;
 }
 
+/** The one sentence shown for a failed regeneration, by the API and by the pages alike. */
+export function regenerationFailureMessage(result: Extract<RegenerationResult, { ok: false }>): string {
+  return `composite.sql of ${result.context} has ${result.problems.length} ${result.problems.length === 1 ? 'problem' : 'problems'}; the previous composite keeps serving.`;
+}
+
 /** Runs a health check on one context and stores it in the health history. */
 export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
   const context = resolveContext(scope.volumeDir, contextName);

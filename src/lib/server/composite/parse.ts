@@ -99,7 +99,7 @@ function refusalFor(statement: Statement): string {
   if (kind === 'CREATE TABLE' || kind === 'CREATE TRIGGER' || kind === 'DROP TABLE' || kind === 'ALTER TABLE') {
     return `${kind} is not allowed: ${ACCEPTED}. Change schemas in the owning database, then regenerate`;
   }
-  if (kind === 'DETACH DATABASE') return `DETACH is not allowed: ${ACCEPTED}. Remove the ATTACH statement instead`;
+  if (kind === 'DETACH DATABASE') return `DETACH is not allowed: ${ACCEPTED}. To stop attaching a database, delete its ATTACH statement`;
   if (kind === 'SELECT') return `a bare SELECT is not allowed: ${ACCEPTED}. Wrap it in CREATE VIEW name AS SELECT …`;
   return `${kind} is not allowed: ${ACCEPTED}`;
 }

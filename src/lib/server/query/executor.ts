@@ -22,6 +22,8 @@ export interface HeavyQuery {
  */
 export class HeavyQueryExecutor {
   readonly #pool: Piscina<HeavyTask, HeavyOutcome>;
+  /** Settles once a worker has loaded: starting one takes most of a second, which no deadline should pay. */
+  readonly #warm: Promise<unknown>;
 
   constructor(
     private readonly volumeDir: string,
@@ -30,13 +32,14 @@ export class HeavyQueryExecutor {
   ) {
     this.#pool = new Piscina({
       filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/query/heavy-worker.mjs')).href,
-      minThreads: 1,
+      minThreads: threads,
       maxThreads: threads,
-      idleTimeout: 60_000,
     });
+    this.#warm = this.#pool.run({ volumeDir, cacheSize, context: '', sql: '', params: [], rowCap: 0, warmUp: true }).catch(() => undefined);
   }
 
   async run(query: HeavyQuery, deadlineMs: number): Promise<ReadResult> {
+    await this.#warm;
     let outcome: HeavyOutcome;
     try {
       outcome = await this.#pool.run(

@@ -10,6 +10,8 @@ export interface HeavyTask {
   sql: string;
   params: unknown[];
   rowCap: number;
+  /** Loads the worker and does nothing else. */
+  warmUp?: boolean;
 }
 
 /** Errors lose their class between threads, so a worker answers with data. */
@@ -19,6 +21,7 @@ export type HeavyOutcome = { ok: true; result: ReadResult } | { ok: false; probl
 let pool: CompositePool | undefined;
 
 export default function runHeavyTask(task: HeavyTask): HeavyOutcome {
+  if (task.warmUp) return { ok: true, result: { columns: [], rows: [], truncated: false } };
   pool ??= new CompositePool(task.volumeDir, task.cacheSize);
   try {
     const { db } = pool.acquire(task.context);

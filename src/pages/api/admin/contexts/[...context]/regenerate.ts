@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { jsonError, jsonOk } from '../../../../../lib/server/http.ts';
-import { contextSummaryJson, regenerateContext, summarizeContext } from '../../../../../lib/server/operations.ts';
+import { contextSummaryJson, regenerateContext, regenerationFailureMessage, summarizeContext } from '../../../../../lib/server/operations.ts';
 import { canRegenerate } from '../../../../../lib/server/auth/access.ts';
 import { getRuntime } from '../../../../../lib/server/runtime.ts';
 
@@ -14,7 +14,7 @@ export const POST: APIRoute = ({ locals }) => {
   const summary = contextSummaryJson(summarizeContext(runtime, context));
   if (!result.ok) {
     return Response.json(
-      { ok: false, error: { code: 'regeneration_failed', message: `composite.sql of ${context.name} has ${result.problems.length} problem(s); the previous composite keeps serving` }, problems: result.problems, summary },
+      { ok: false, error: { code: 'regeneration_failed', message: regenerationFailureMessage(result) }, problems: result.problems, summary },
       { status: 422 },
     );
   }
