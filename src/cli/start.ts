@@ -3,28 +3,12 @@
  * the sample volume and its composites when serving the sample, builds the server when the
  * sources are newer than the last build, then serves.
  */
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadSettings, SettingsError, type Settings } from '../lib/server/config.ts';
 import { prepareSampleVolume } from '../lib/server/demo.ts';
-
-const projectRoot = path.resolve(import.meta.dirname, '../..');
-const serverEntry = path.join(projectRoot, 'dist/server/entry.mjs');
-const buildInputs = ['src', 'public', 'astro.config.mjs', 'package-lock.json', 'tsconfig.json'];
-
-function newestModification(target: string): number {
-  const stat = fs.statSync(target);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...fs.readdirSync(target).map((entry) => newestModification(path.join(target, entry))));
-}
-
-function buildIsCurrent(): boolean {
-  if (!fs.existsSync(serverEntry)) return false;
-  const built = fs.statSync(serverEntry).mtimeMs;
-  return buildInputs.every((input) => !fs.existsSync(path.join(projectRoot, input)) || newestModification(path.join(projectRoot, input)) <= built);
-}
+import { ensureServerBuilt, SERVER_ENTRY } from './build.ts';
+import { PROJECT_ROOT } from '../lib/server/project-root.ts';
 
 async function announceSampleVolume(settings: Settings): Promise<void> {
   const prepared = await prepareSampleVolume(settings.volumeDir, settings.stateDir);
@@ -47,15 +31,11 @@ try {
   process.exit(2);
 }
 
-if (settings.volumeDir === path.join(projectRoot, 'volume-sample')) await announceSampleVolume(settings);
+if (settings.volumeDir === path.join(PROJECT_ROOT, 'volume-sample')) await announceSampleVolume(settings);
 
-if (!buildIsCurrent()) {
-  console.log('building the console (sources changed since the last build)…');
-  const build = spawnSync(process.execPath, [path.join(projectRoot, 'node_modules/astro/astro.js'), 'build'], { cwd: projectRoot, stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-}
+ensureServerBuilt();
 
 process.env.HOST = settings.host;
 process.env.PORT = String(settings.port);
 console.log(`Truth Yard Console on http://${settings.host}:${settings.port} (volume ${settings.volumeDir})`);
-await import(pathToFileURL(serverEntry).href);
+await import(pathToFileURL(SERVER_ENTRY).href);

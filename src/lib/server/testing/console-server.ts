@@ -31,25 +31,17 @@ export interface RunningConsole {
   baseUrl: string;
   volumeDir: string;
   stateDir: string;
-  prepared: SamplePreparation;
   /** Process id of the server, to inspect the processes it starts. */
   pid: number;
   stop(): Promise<void>;
 }
 
-/**
- * Starts the built console (dist/) in a child process on a private copy of the sample
- * volume, as `npm start` would serve it, for tests that speak HTTP to it.
- */
-export async function startConsoleServer(env: Record<string, string> = {}): Promise<RunningConsole> {
-  if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` before these tests (npm test does)`);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-server-'));
-  const volumeDir = path.join(root, 'volume');
-  const stateDir = path.join(root, 'state');
-  const prepared = await copySampleVolume(volumeDir, stateDir);
+/** Starts the built console (dist/) in a child process on a volume and state folder, as `npm start` serves. */
+export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}): Promise<RunningConsole> {
+  if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [serverEntry], {
-    env: { ...process.env, ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, TRUTH_YARD_LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port) },
+    env: { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -70,14 +62,29 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
     baseUrl,
     volumeDir,
     stateDir,
-    prepared,
     pid: child.pid!,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill();
-        await exited;
-      }
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    },
+  };
+}
+
+/**
+ * Starts the built console on a private copy of the sample volume, with its demo users,
+ * for tests that speak HTTP to it; stop() also removes the copy.
+ */
+export async function startConsoleServer(env: Record<string, string> = {}): Promise<RunningConsole & { prepared: SamplePreparation }> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-server-'));
+  const prepared = await copySampleVolume(path.join(root, 'volume'), path.join(root, 'state'));
+  const running = await launchConsole(path.join(root, 'volume'), path.join(root, 'state'), env);
+  return {
+    ...running,
+    prepared,
+    async stop() {
+      await running.stop();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

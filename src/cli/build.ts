@@ -1,0 +1,27 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../lib/server/project-root.ts';
+
+export const SERVER_ENTRY = path.join(PROJECT_ROOT, 'dist/server/entry.mjs');
+const BUILD_INPUTS = ['src', 'public', 'astro.config.mjs', 'package-lock.json', 'tsconfig.json'];
+
+function newestModification(target: string): number {
+  const stat = fs.statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...fs.readdirSync(target).map((entry) => newestModification(path.join(target, entry))));
+}
+
+function buildIsCurrent(): boolean {
+  if (!fs.existsSync(SERVER_ENTRY)) return false;
+  const built = fs.statSync(SERVER_ENTRY).mtimeMs;
+  return BUILD_INPUTS.every((input) => !fs.existsSync(path.join(PROJECT_ROOT, input)) || newestModification(path.join(PROJECT_ROOT, input)) <= built);
+}
+
+/** Builds the server with `astro build` when its sources are newer than dist/; exits on a failed build. */
+export function ensureServerBuilt(): void {
+  if (buildIsCurrent()) return;
+  console.log('building the console (sources changed since the last build)…');
+  const build = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/astro/astro.js'), 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
