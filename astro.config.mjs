@@ -5,7 +5,8 @@ import tailwindcss from '@tailwindcss/vite';
 
 export default defineConfig({
   output: 'server',
-  adapter: node({ mode: 'standalone' }),
+  // Middleware mode: server.mjs is the HTTP server, so only asset URLs are looked up on disk.
+  adapter: node({ mode: 'middleware' }),
   // The middleware refuses every state-changing request (forms and JSON alike) whose Origin
   // does not match; Astro's own check covers forms only and compares with a URL the Node
   // adapter builds as localhost.

@@ -12,4 +12,4 @@ process.env.TRUTH_YARD_VOLUME = E2E_VOLUME;
 process.env.TRUTH_YARD_STATE_DIR = E2E_STATE_DIR;
 process.env.HOST = '127.0.0.1';
 process.env.PORT = process.env.E2E_PORT ?? '4390';
-await import(pathToFileURL(path.resolve(import.meta.dirname, '../dist/server/entry.mjs')).href);
+await import(pathToFileURL(path.resolve(import.meta.dirname, '../server.mjs')).href);

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/server/project-root.ts';
 
 export const SERVER_ENTRY = path.join(PROJECT_ROOT, 'dist/server/entry.mjs');
+/** The HTTP server over the build (see server.mjs). */
+export const SERVER_SCRIPT = path.join(PROJECT_ROOT, 'server.mjs');
 const BUILD_INPUTS = ['src', 'public', 'astro.config.mjs', 'package-lock.json', 'tsconfig.json'];
 
 function newestModification(target: string): number {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadSettings, SettingsError, type Settings } from '../lib/server/config.ts';
 import { prepareSampleVolume } from '../lib/server/demo.ts';
-import { ensureServerBuilt, SERVER_ENTRY } from './build.ts';
+import { ensureServerBuilt, SERVER_SCRIPT } from './build.ts';
 import { PROJECT_ROOT } from '../lib/server/project-root.ts';
 
 async function announceSampleVolume(settings: Settings): Promise<void> {
@@ -38,4 +38,4 @@ ensureServerBuilt();
 process.env.HOST = settings.host;
 process.env.PORT = String(settings.port);
 console.log(`Truth Yard Console on http://${settings.host}:${settings.port} (volume ${settings.volumeDir})`);
-await import(pathToFileURL(SERVER_ENTRY).href);
+await import(pathToFileURL(SERVER_SCRIPT).href);

@@ -7,6 +7,7 @@ import { prepareSampleVolume, type SamplePreparation } from '../demo.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../../../..');
 const serverEntry = path.join(projectRoot, 'dist/server/entry.mjs');
+const serverScript = path.join(projectRoot, 'server.mjs');
 
 /** Copies the committed sample volume (text only) to `volumeDir` and makes it ready to serve. */
 export async function copySampleVolume(volumeDir: string, stateDir: string): Promise<SamplePreparation> {
@@ -40,7 +41,7 @@ export interface RunningConsole {
 export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}): Promise<RunningConsole> {
   if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [serverEntry], {
+  const child: ChildProcess = spawn(process.execPath, [serverScript], {
     env: { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
