@@ -3,6 +3,7 @@ import type { Adapter, DatabaseSession, DatabaseUser } from 'lucia';
 import type { ConsoleStore } from '../store/database.ts';
 import type { Role } from './access.ts';
 import { endUserSessions, getUser } from './users.ts';
+import { keptStatement } from '../query/statements.ts';
 
 /** What a validated session carries about its user (Lucia's DatabaseUserAttributes). */
 export interface SessionUserAttributes {
@@ -34,7 +35,7 @@ export class SqliteSessionAdapter implements Adapter {
   constructor(private readonly db: ConsoleStore) {}
 
   async getSessionAndUser(sessionId: string): Promise<[session: DatabaseSession | null, user: DatabaseUser | null]> {
-    const row = this.db.prepare('SELECT user_id, expires_at FROM sessions WHERE id = ?').get(sessionDigest(sessionId)) as
+    const row = keptStatement(this.db, 'SELECT user_id, expires_at FROM sessions WHERE id = ?').get(sessionDigest(sessionId)) as
       | { user_id: string; expires_at: number }
       | undefined;
     if (!row) return [null, null];

@@ -3,6 +3,7 @@ import type { ConsoleStore } from '../store/database.ts';
 import { TENANT_ID_PATTERN } from '../volume/contexts.ts';
 import { ROLES, type Role, type SessionUser } from './access.ts';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './password.ts';
+import { keptStatement } from '../query/statements.ts';
 
 export interface ConsoleUser extends SessionUser {
   disabled: boolean;
@@ -106,7 +107,7 @@ function toUser(row: UserRow): ConsoleUser {
 }
 
 export function getUser(db: ConsoleStore, id: string): ConsoleUser | null {
-  const row = db.prepare(`${SELECT_USERS} WHERE u.id = ?`).get(id) as UserRow | undefined;
+  const row = keptStatement(db, `${SELECT_USERS} WHERE u.id = ?`).get(id) as UserRow | undefined;
   return row ? toUser(row) : null;
 }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { keptStatement } from './statements.ts';
 
 export interface ReadResult {
   columns: string[];
@@ -32,10 +33,10 @@ export class QueryError extends Error {
   }
 }
 
-function prepareRead(db: Database.Database, sql: string): Database.Statement {
+function prepareRead(db: Database.Database, sql: string, keep: boolean): Database.Statement {
   let statement: Database.Statement;
   try {
-    statement = db.prepare(sql);
+    statement = keep ? keptStatement(db, sql) : db.prepare(sql);
   } catch (error) {
     throw new QueryError((error as Error).message);
   }
@@ -49,7 +50,8 @@ function prepareRead(db: Database.Database, sql: string): Database.Statement {
  * is never materialised.
  */
 export function runRead(db: Database.Database, sql: string, params: unknown[] | Record<string, unknown> = [], options: ReadOptions): ReadResult {
-  const statement = prepareRead(db, sql);
+  // runRead always finishes its statement, so it can reuse a kept one.
+  const statement = prepareRead(db, sql, true);
   const columns = statement.columns().map((column) => column.name);
   const rows: Record<string, unknown>[] = [];
   let truncatedBy: ReadResult['truncatedBy'];
@@ -77,6 +79,7 @@ export function runRead(db: Database.Database, sql: string, params: unknown[] | 
 
 /** Streams every row of a read query, for exports; the caller owns the iteration. */
 export function iterateRead(db: Database.Database, sql: string, params: unknown[] | Record<string, unknown> = []): { columns: string[]; rows: IterableIterator<Record<string, unknown>> } {
-  const statement = prepareRead(db, sql);
+  // The caller holds this iteration open across ticks, so the statement is its own.
+  const statement = prepareRead(db, sql, false);
   return { columns: statement.columns().map((column) => column.name), rows: statement.iterate(params) as IterableIterator<Record<string, unknown>> };
 }
