@@ -65,6 +65,18 @@ async function rowsJson(bench: RowsBench): Promise<void> {
   const result = await lightPage(bench);
   run.details.rowsJson = result;
   recordCannon(run, '1 rows JSON', result, { value: ISSUE.rowsP95Ms });
+
+  // The same page with nothing reused, as when every request asks for another page or the
+  // evidence changes between requests: each one reads the keyset page and counts again.
+  process.stderr.write(`bench: 1. rows JSON again with TRUTH_YARD_RESULT_CACHE_MB=0, ${run.durationSec} s\n`);
+  const uncachedServer = await startBenchServer(bench.volume, { TRUTH_YARD_RESULT_CACHE_MB: '0' });
+  try {
+    const uncached = await runCannon(cannonJob(run, bench.lightUrl.replace(bench.server.baseUrl, uncachedServer.baseUrl), uncachedServer.headers));
+    run.details.rowsJsonUncached = uncached;
+    recordCannon(run, '1 rows JSON, reuse off', uncached);
+  } finally {
+    await uncachedServer.stop();
+  }
 }
 
 /** The cursor of page `page`, by following nextCursor from the first page. */

@@ -40,10 +40,10 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The production build (dist/) on a benchmark volume, at TRUTH_YARD_LOG_LEVEL=warn, with an admin signed in. */
-export async function startBenchServer(volume: BenchVolume): Promise<BenchServer> {
+/** The production build (dist/) on a benchmark volume, at TRUTH_YARD_LOG_LEVEL=warn (plus `env`), with an admin signed in. */
+export async function startBenchServer(volume: BenchVolume, env: Record<string, string> = {}): Promise<BenchServer> {
   const admin = await ensureAdmin(volume.stateDir);
-  const server = await launchConsole(volume.volumeDir, volume.stateDir, { TRUTH_YARD_LOG_LEVEL: 'warn' });
+  const server = await launchConsole(volume.volumeDir, volume.stateDir, { TRUTH_YARD_LOG_LEVEL: 'warn', ...env });
   adoptProcess(server.pid);
   try {
     const cookie = await signIn(server.baseUrl, admin.username, admin.password);

@@ -7,6 +7,7 @@ import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
 import { browseRows, cappedCount, countQuery, exportRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
 import { QueryTimeoutError } from './query/run.ts';
+import { dataVersion } from './query/versions.ts';
 import type { AdhocAnswer } from './query/adhoc.ts';
 import { canRunAdhocSql } from './auth/access.ts';
 
@@ -28,19 +29,30 @@ export function objectsOf(handle: CompositeHandle): BrowseObject[] {
 
 /**
  * A page of rows, read here (a keyset page is an index seek), and its count, read on a
- * worker thread because counting scans every matching row.
+ * worker thread because counting scans every matching row. Both are reused while the
+ * composite's databases stay unchanged, so paging through a listing counts it once.
  */
 export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
-  const { db } = handle.connection();
+  const connection = handle.connection();
+  const { db } = connection;
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
-  const page = browseRows(db, object, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap });
-  const counting = countQuery(object, request.filters, runtime.settings.countCap);
-  let count: BrowseResult['count'] = null;
-  try {
-    count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
-  } catch (error) {
-    if (!(error instanceof QueryTimeoutError)) throw error;
+  const version = dataVersion(db);
+  // The auto.db's identity: a regenerated composite may define the same view differently.
+  const listing = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}`;
+  const page = runtime.results.remember(`page\0${listing}\0${params.toString()}`, version, () =>
+    browseRows(db, object, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }),
+  );
+  const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
+  let count = runtime.results.get<BrowseResult['count']>(countKey, version) ?? null;
+  if (count === null) {
+    const counting = countQuery(object, request.filters, runtime.settings.countCap);
+    try {
+      count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
+      runtime.results.set(countKey, version, count);
+    } catch (error) {
+      if (!(error instanceof QueryTimeoutError)) throw error;
+    }
   }
   return { object, request, page, count };
 }
@@ -113,6 +125,18 @@ export function routeComposite(locals: App.Locals, ctxParam: string | undefined)
   return handle;
 }
 
+const jsonRowsOfPage = new WeakMap<BrowsePage, Record<string, unknown>[]>();
+
+/** A page's rows with blobs as base64 and big integers as text; converted once per (kept) page. */
+function jsonRows(page: BrowsePage): Record<string, unknown>[] {
+  let rows = jsonRowsOfPage.get(page);
+  if (!rows) {
+    rows = page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])));
+    jsonRowsOfPage.set(page, rows);
+  }
+  return rows;
+}
+
 /** A browse result as the API returns it. */
 export function browseJson(result: BrowseResult) {
   return {
@@ -123,7 +147,7 @@ export function browseJson(result: BrowseResult) {
     count: result.count?.count ?? null,
     countCapped: result.count?.capped ?? false,
     columns: result.page.columns,
-    rows: result.page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)]))),
+    rows: jsonRows(result.page),
     rowKeys: result.page.rowKeys,
     nextCursor: result.page.nextCursor,
     prevCursor: result.page.prevCursor,

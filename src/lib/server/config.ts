@@ -15,6 +15,7 @@ export interface Settings {
   sqlTimeoutMs: number;
   sqlByteCap: number;
   queryThreads: number;
+  resultCacheMb: number;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -132,6 +133,13 @@ export const settingDefinitions = [
     default: '2',
     description: 'Worker threads for heavy queries (counts, facets, charts), so light pages stay fast meanwhile',
     parse: integerInRange(1, 64),
+  },
+  {
+    key: 'resultCacheMb',
+    env: 'TRUTH_YARD_RESULT_CACHE_MB',
+    default: '32',
+    description: 'Megabytes of browse pages and row counts kept for reuse until their databases change; 0 turns reuse off',
+    parse: integerInRange(0, 4_096),
   },
   {
     key: 'host',

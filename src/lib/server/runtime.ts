@@ -4,6 +4,7 @@ import { getSettings, type Settings } from './config.ts';
 import { CompositePool } from './composite/pool.ts';
 import { HeavyQueryExecutor } from './query/executor.ts';
 import { AdhocSqlRunner } from './query/adhoc.ts';
+import { ResultCache } from './query/result-cache.ts';
 import type { ReadResult } from './query/run.ts';
 import type { CompositeConnection } from './composite/connect.ts';
 import { resolveContext, type VolumeContext } from './volume/contexts.ts';
@@ -28,6 +29,8 @@ export interface ConsoleRuntime {
   executor: HeavyQueryExecutor;
   /** Killable processes for ad-hoc SQL. */
   adhoc: AdhocSqlRunner;
+  /** Browse pages and counts, reused until their databases change. */
+  results: ResultCache;
   /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
@@ -69,6 +72,7 @@ export function getRuntime(): ConsoleRuntime {
       cursorSecret: crypto.randomBytes(32),
       executor,
       adhoc: new AdhocSqlRunner(settings.volumeDir),
+      results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
       scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
     };

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { quoteIdentifier } from '../composite/connect.ts';
+import { schemaVersion } from './versions.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
 export class BrowseError extends Error {
@@ -51,8 +52,7 @@ function hasRowid(db: Database.Database, schema: string, table: string): boolean
   }
 }
 
-/** The composite's TEMP views and every table of its attached databases, views first. */
-export function listObjects(db: Database.Database): BrowseObject[] {
+function readObjects(db: Database.Database): BrowseObject[] {
   const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map(
     (view): BrowseObject => ({ name: view, kind: 'view', schema: 'temp', table: view, columns: columnsOf(db, 'temp', view), hasRowid: false }),
   );
@@ -63,6 +63,23 @@ export function listObjects(db: Database.Database): BrowseObject[] {
     ),
   );
   return [...views, ...tables];
+}
+
+const objectLists = new WeakMap<Database.Database, { schemaVersion: string; objects: BrowseObject[] }>();
+
+/**
+ * The composite's TEMP views and every table of its attached databases, views first.
+ * Reading them takes a statement per object, so the list is kept per connection until a
+ * database's schema changes.
+ */
+export function listObjects(db: Database.Database): BrowseObject[] {
+  const version = schemaVersion(db);
+  let cached = objectLists.get(db);
+  if (cached?.schemaVersion !== version) {
+    cached = { schemaVersion: version, objects: readObjects(db) };
+    objectLists.set(db, cached);
+  }
+  return cached.objects;
 }
 
 /** The object a URL names, or a 404-style BrowseError that says where to look. */
