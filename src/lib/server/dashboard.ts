@@ -45,7 +45,7 @@ function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]):
 /** Aggregations run on worker threads, tenant after tenant, under the page deadline each. */
 export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
   const visible = (context: VolumeContext) => canSeeContext(user, context.name);
-  const { contexts, counts } = listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const { contexts, counts } = await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
   const scan = scanVolume(runtime.volumeDir).contexts.filter(visible);
   const tenants = scan.filter((context) => context.kind === 'tenant');
   const charted = tenants.slice(0, DASHBOARD_TENANT_LIMIT);

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from './volume/contexts.ts';
-import { compositeState, type CompositeState, type CompositeStatus } from './composite/status.ts';
+import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from './composite/status.ts';
+import type { VolumeStatusIndex } from './composite/status-index.ts';
 import { RequestError } from './http.ts';
 import { checkHealth, type HealthReport } from './composite/health.ts';
 import { regenerateComposite, type RegenerationResult } from './composite/regenerate.ts';
@@ -37,8 +38,12 @@ export interface VolumeSummary {
   invalid: InvalidContextFolder[];
 }
 
-function summarize(context: VolumeContext, lastRegeneration: RegenerationRecord | null, lastHealth: HealthRunRecord<HealthReport> | null): ContextSummary {
-  const state = compositeState(context);
+function summarize(
+  context: VolumeContext,
+  lastRegeneration: RegenerationRecord | null,
+  lastHealth: HealthRunRecord<HealthReport> | null,
+  state: CompositeState = compositeState(context),
+): ContextSummary {
   return {
     context,
     state,
@@ -59,8 +64,9 @@ export function summarizeVolume(scope: Pick<OperationsScope, 'volumeDir' | 'stor
   return { contexts, invalid: scan.invalid };
 }
 
-export function summarizeContext(scope: Pick<OperationsScope, 'store'>, context: VolumeContext): ContextSummary {
-  return summarize(context, latestRegeneration(scope.store, context.name), healthHistory<HealthReport>(scope.store, context.name, 1)[0] ?? null);
+/** A context's summary with its latest regeneration and health run; `state` when it was just checked. */
+export function summarizeContext(scope: Pick<OperationsScope, 'store'>, context: VolumeContext, state?: CompositeState): ContextSummary {
+  return summarize(context, latestRegeneration(scope.store, context.name), healthHistory<HealthReport>(scope.store, context.name, 1)[0] ?? null, state);
 }
 
 /** The JSON shape of a context summary in the API. */
@@ -158,6 +164,10 @@ export interface ContextListing {
   /** Visible contexts per status, over the whole volume, whatever the filter. */
   counts: Record<CompositeStatus, number>;
   invalid: InvalidContextFolder[];
+  /** When the statuses of contexts not on this page were checked (the page's own are checked now). */
+  checkedAt: Date;
+  /** False when the volume is large enough to be checked in the background, so other pages' counts may be that old. */
+  checkedNow: boolean;
 }
 
 export interface ContextListingRequest {
@@ -170,18 +180,44 @@ export interface ContextListingRequest {
 
 const STATUS_ORDER: CompositeStatus[] = ['broken', 'stale', 'missing', 'fresh'];
 
-/** One page of the visible contexts, with counts per status, for lists that must scale to thousands of tenants. */
-export function listContexts(scope: Pick<OperationsScope, 'volumeDir' | 'store'>, visible: (context: VolumeContext) => boolean, request: ContextListingRequest = {}): ContextListing {
-  const summary = summarizeVolume(scope, visible);
-  const counts = { broken: 0, stale: 0, missing: 0, fresh: 0 } satisfies Record<CompositeStatus, number>;
-  for (const { state } of summary.contexts) counts[state.status] += 1;
+/**
+ * One page of the visible contexts, with counts per status, for lists that must scale to
+ * thousands of tenants: statuses come from the volume's status index, the contexts on the
+ * page are checked again, and only their history is read from the console store.
+ */
+export async function listContexts(
+  scope: Pick<OperationsScope, 'store'> & { statusIndex: VolumeStatusIndex },
+  visible: (context: VolumeContext) => boolean,
+  request: ContextListingRequest = {},
+): Promise<ContextListing> {
+  const { scan, checkedAt, current } = await scope.statusIndex.statuses();
+  const contexts = scan.contexts.filter(visible);
   const search = request.search?.trim().toLowerCase() ?? '';
-  const matching = summary.contexts
-    .filter(({ context, state }) => (!search || context.name.toLowerCase().includes(search)) && (!request.status || state.status === request.status))
-    .sort((a, b) => STATUS_ORDER.indexOf(a.state.status) - STATUS_ORDER.indexOf(b.state.status) || a.context.name.localeCompare(b.context.name));
   const pageSize = request.pageSize ?? CONTEXT_PAGE_SIZE;
   const page = Math.max(1, request.page ?? 1);
-  return { contexts: matching.slice((page - 1) * pageSize, page * pageSize), total: matching.length, counts, invalid: summary.invalid };
+  const states = new Map(contexts.map((context) => [context.name, lastKnownCompositeState(context) ?? compositeState(context)]));
+  // The scan lists contexts by name, and the sort is stable, so each status keeps that order.
+  const pageOf = () =>
+    contexts
+      .filter((context) => (!search || context.name.toLowerCase().includes(search)) && (!request.status || states.get(context.name)!.status === request.status))
+      .map((context) => ({ context, rank: STATUS_ORDER.indexOf(states.get(context.name)!.status) }))
+      .sort((a, b) => a.rank - b.rank)
+      .map(({ context }) => context);
+  if (!current) {
+    // What is shown is checked now; if that changed a status, the page is worked out again.
+    for (const context of pageOf().slice((page - 1) * pageSize, page * pageSize)) states.set(context.name, compositeState(context));
+  }
+  const matching = pageOf();
+  const counts = { broken: 0, stale: 0, missing: 0, fresh: 0 } satisfies Record<CompositeStatus, number>;
+  for (const state of states.values()) counts[state.status] += 1;
+  return {
+    contexts: matching.slice((page - 1) * pageSize, page * pageSize).map((context) => summarizeContext(scope, context, states.get(context.name))),
+    total: matching.length,
+    counts,
+    invalid: scan.invalid,
+    checkedAt,
+    checkedNow: current,
+  };
 }
 
 /** Reads `?q=`, `?status=` and `?page=` of a contexts list, refusing values that mean nothing. */

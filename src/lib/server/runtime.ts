@@ -5,6 +5,7 @@ import { CompositePool } from './composite/pool.ts';
 import { HeavyQueryExecutor } from './query/executor.ts';
 import { AdhocSqlRunner } from './query/adhoc.ts';
 import { ResultCache } from './query/result-cache.ts';
+import { VolumeStatusIndex } from './composite/status-index.ts';
 import type { ReadResult } from './query/run.ts';
 import type { CompositeConnection } from './composite/connect.ts';
 import { resolveContext, type VolumeContext } from './volume/contexts.ts';
@@ -31,6 +32,8 @@ export interface ConsoleRuntime {
   adhoc: AdhocSqlRunner;
   /** Browse pages and counts, reused until their databases change. */
   results: ResultCache;
+  /** Every context's status, for the lists that show them all. */
+  statusIndex: VolumeStatusIndex;
   /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
@@ -63,6 +66,9 @@ export function getRuntime(): ConsoleRuntime {
     const settings = getSettings();
     const store = getConsoleStore();
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
+    const statusIndex = new VolumeStatusIndex(settings.volumeDir);
+    // Checking a large volume takes seconds the first time; start before anyone asks.
+    statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
     runtime = {
       settings,
@@ -73,6 +79,7 @@ export function getRuntime(): ConsoleRuntime {
       executor,
       adhoc: new AdhocSqlRunner(settings.volumeDir),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
+      statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
       scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
     };

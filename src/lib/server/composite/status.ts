@@ -69,31 +69,51 @@ function computeState(context: VolumeContext): CompositeState {
   return { context: context.name, status: reasons.length > 0 ? 'stale' : 'fresh', reasons, manifest };
 }
 
-/** Size and modification time of a file (and of its write-ahead log), or "-" when absent. */
-function stamp(file: string): string {
+/** Inode, size and modification time of a file, or "-" when absent. */
+function fileStamp(file: string): string {
   const stat = fs.statSync(file, { throwIfNoEntry: false });
-  const wal = fs.statSync(`${file}-wal`, { throwIfNoEntry: false });
-  return `${stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : '-'}/${wal ? `${wal.size}:${wal.mtimeMs}` : '-'}`;
+  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : '-';
+}
+
+/**
+ * What a context's state depends on: the auto.db (replaced by a rename, never written in
+ * place), composite.sql, and each attached database with its write-ahead log.
+ */
+function stampsOf(context: VolumeContext, state: CompositeState | undefined): string {
+  const stamps = [fileStamp(autoDbPath(context)), fileStamp(compositeSqlPath(context))];
+  for (const attachment of state?.manifest?.attachments ?? []) {
+    const file = path.resolve(context.dir, attachment.path);
+    stamps.push(`${fileStamp(file)}/${fileStamp(`${file}-wal`)}`);
+  }
+  return stamps.join('|');
 }
 
 const cachedStates = new Map<string, { stamps: string; state: CompositeState }>();
 
 /**
- * A context's state, recomputed only when a file it depends on (auto.db, composite.sql,
- * an attached database or its WAL) changed size, time or inode. Computing it opens the
- * auto.db and every attached database; a volume of thousands of tenants listed on one
- * page cannot afford that on every request, but can afford a few stat calls each.
+ * A context's state, recomputed only when a file it depends on changed size, time or
+ * inode. Computing it opens the auto.db and every attached database; a volume of
+ * thousands of tenants listed on one page cannot afford that on every request, but can
+ * afford a few stat calls each.
  */
 export function compositeState(context: VolumeContext): CompositeState {
   const cached = cachedStates.get(context.dir);
-  const stampsFor = (state: CompositeState | undefined) =>
-    [autoDbPath(context), compositeSqlPath(context), ...(state?.manifest?.attachments ?? []).map((a) => path.resolve(context.dir, a.path))].map(stamp).join('|');
-  if (cached && cached.stamps === stampsFor(cached.state)) return cached.state;
-  const before = stampsFor(undefined);
+  if (cached && cached.stamps === stampsOf(context, cached.state)) return cached.state;
+  const before = stampsOf(context, undefined);
   const state = computeState(context);
-  const after = stampsFor(state);
+  const after = stampsOf(context, state);
   // Cached only if nothing was replaced while it was being computed.
   if (after.startsWith(`${before}|`) || after === before) cachedStates.set(context.dir, { stamps: after, state });
   else cachedStates.delete(context.dir);
   return state;
+}
+
+/** The state last computed for a context, without looking at its files again; undefined if never computed. */
+export function lastKnownCompositeState(context: VolumeContext): CompositeState | undefined {
+  return cachedStates.get(context.dir)?.state;
+}
+
+/** Drops the kept states of contexts that are gone, so removed tenants do not stay in memory. */
+export function forgetCompositeStatesExcept(contextDirs: Set<string>): void {
+  for (const dir of cachedStates.keys()) if (!contextDirs.has(dir)) cachedStates.delete(dir);
 }

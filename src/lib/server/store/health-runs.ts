@@ -1,5 +1,6 @@
 import type { CompositeStatus } from '../composite/status.ts';
 import type { ConsoleStore } from './database.ts';
+import { keptStatement } from '../query/statements.ts';
 
 export type HealthSeverity = 'ok' | 'warn' | 'error';
 
@@ -70,8 +71,7 @@ export function latestHealthRuns<Report = unknown>(db: ConsoleStore): Map<string
 
 /** Newest first. */
 export function healthHistory<Report = unknown>(db: ConsoleStore, context: string, limit: number): HealthRunRecord<Report>[] {
-  const rows = db
-    .prepare(`SELECT ${COLUMNS} FROM health_runs WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT ?`)
+  const rows = keptStatement(db, `SELECT ${COLUMNS} FROM health_runs WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT ?`)
     .all(context, limit) as HealthRunRow[];
   return rows.map((row) => toRecord<Report>(row));
 }

@@ -1,5 +1,6 @@
 import type { CompositeProblem } from '../composite/plan.ts';
 import type { ConsoleStore } from './database.ts';
+import { keptStatement } from '../query/statements.ts';
 
 export interface NewRegeneration {
   context: string;
@@ -67,7 +68,7 @@ export function recordRegeneration(db: ConsoleStore, record: NewRegeneration): R
 }
 
 export function latestRegeneration(db: ConsoleStore, context: string): RegenerationRecord | null {
-  const row = db.prepare(`SELECT ${COLUMNS} FROM regenerations WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT 1`).get(context) as
+  const row = keptStatement(db, `SELECT ${COLUMNS} FROM regenerations WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT 1`).get(context) as
     | RegenerationRow
     | undefined;
   return row ? toRecord(row) : null;
@@ -87,8 +88,7 @@ export function latestRegenerations(db: ConsoleStore): Map<string, RegenerationR
 
 /** Newest first. */
 export function regenerationHistory(db: ConsoleStore, context: string, limit: number): RegenerationRecord[] {
-  const rows = db
-    .prepare(`SELECT ${COLUMNS} FROM regenerations WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT ?`)
+  const rows = keptStatement(db, `SELECT ${COLUMNS} FROM regenerations WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT ?`)
     .all(context, limit) as RegenerationRow[];
   return rows.map(toRecord);
 }

@@ -4,17 +4,21 @@ import { CONTEXT_PAGE_SIZE, contextSummaryJson, listContexts, parseContextListin
 import { canSeeContext } from '../../../../lib/server/auth/access.ts';
 import { getRuntime } from '../../../../lib/server/runtime.ts';
 
-/** Visible contexts, problems first, 100 a page: `?q=` part of the name, `?status=`, `?page=`. */
-export const GET: APIRoute = ({ locals, url }) => {
+/**
+ * Visible contexts, problems first, 100 a page: `?q=` part of the name, `?status=`, `?page=`.
+ * `statusesCheckedAt` says when the statuses off this page were last checked.
+ */
+export const GET: APIRoute = async ({ locals, url }) => {
   const user = locals.user!;
   const request = parseContextListingRequest(url.searchParams);
-  const listing = listContexts(getRuntime(), (context) => canSeeContext(user, context.name), request);
+  const listing = await listContexts(getRuntime(), (context) => canSeeContext(user, context.name), request);
   return jsonOk({
     contexts: listing.contexts.map(contextSummaryJson),
     total: listing.total,
     counts: listing.counts,
     page: request.page,
     pageSize: CONTEXT_PAGE_SIZE,
+    statusesCheckedAt: listing.checkedAt.toISOString(),
     invalidFolders: user.role === 'admin' ? listing.invalid : [],
   });
 };
