@@ -90,22 +90,25 @@ export function regenerateContext(scope: OperationsScope, contextName: string): 
   const startedAt = new Date();
   const result = regenerateComposite(context, { displayRoot: scope.volumeDir });
   const finishedAt = new Date();
-  recordRegeneration(scope.store, {
-    context: context.name,
-    startedAt,
-    finishedAt,
-    outcome: result.ok ? 'ok' : 'error',
-    sourceSha256: result.ok ? result.manifest.sourceSha256 : result.sourceSha256,
-    problems: result.ok ? [] : result.problems,
-    actor: scope.actor,
-  });
-  recordAudit(scope.store, {
-    actor: scope.actor,
-    action: 'composite.regenerate',
-    target: context.name,
-    outcome: result.ok ? 'ok' : 'error',
-    detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
-  });
+  // One commit for both records: the console store syncs every commit to disk.
+  scope.store.transaction(() => {
+    recordRegeneration(scope.store, {
+      context: context.name,
+      startedAt,
+      finishedAt,
+      outcome: result.ok ? 'ok' : 'error',
+      sourceSha256: result.ok ? result.manifest.sourceSha256 : result.sourceSha256,
+      problems: result.ok ? [] : result.problems,
+      actor: scope.actor,
+    });
+    recordAudit(scope.store, {
+      actor: scope.actor,
+      action: 'composite.regenerate',
+      target: context.name,
+      outcome: result.ok ? 'ok' : 'error',
+      detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
+    });
+  })();
   if (result.ok) scope.onRegenerated?.(context.name);
   return result;
 }
@@ -119,14 +122,16 @@ export function regenerationFailureMessage(result: Extract<RegenerationResult, {
 export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
   const context = resolveContext(scope.volumeDir, contextName);
   const report = checkHealth(context, { full: options.full ?? false });
-  recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
-  recordAudit(scope.store, {
-    actor: scope.actor,
-    action: options.full ? 'composite.health.full' : 'composite.health',
-    target: context.name,
-    outcome: report.worstSeverity === 'error' ? 'error' : 'ok',
-    detail: { worstSeverity: report.worstSeverity },
-  });
+  scope.store.transaction(() => {
+    recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
+    recordAudit(scope.store, {
+      actor: scope.actor,
+      action: options.full ? 'composite.health.full' : 'composite.health',
+      target: context.name,
+      outcome: report.worstSeverity === 'error' ? 'error' : 'ok',
+      detail: { worstSeverity: report.worstSeverity },
+    });
+  })();
   return report;
 }
 
