@@ -14,6 +14,7 @@ export interface Settings {
   queryTimeoutMs: number;
   sqlTimeoutMs: number;
   sqlByteCap: number;
+  sqlProcesses: number;
   queryThreads: number;
   resultCacheMb: number;
   host: string;
@@ -126,6 +127,13 @@ export const settingDefinitions = [
     default: '5000000',
     description: 'Most bytes of rows (as JSON) one ad-hoc SQL answer returns',
     parse: integerInRange(1_000, 1_000_000_000),
+  },
+  {
+    key: 'sqlProcesses',
+    env: 'TRUTH_YARD_SQL_PROCESSES',
+    default: '1',
+    description: 'Ad-hoc SQL statements run at once, each in a low-priority process; others wait their turn within their deadline',
+    parse: integerInRange(1, 64),
   },
   {
     key: 'queryThreads',

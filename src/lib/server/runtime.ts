@@ -77,7 +77,7 @@ export function getRuntime(): ConsoleRuntime {
       pool,
       cursorSecret: crypto.randomBytes(32),
       executor,
-      adhoc: new AdhocSqlRunner(settings.volumeDir),
+      adhoc: new AdhocSqlRunner(settings.volumeDir, settings.sqlProcesses),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
@@ -73,5 +74,40 @@ describe('ad-hoc SQL', () => {
     expect(planned.plan!.map((step) => step.detail).join('\n')).toMatch(/idx_findings_created_at/);
     const explained = await runner.run(task('EXPLAIN QUERY PLAN SELECT * FROM all_findings'), 10_000);
     expect(explained.result.columns).toContain('detail');
+  });
+
+  it('runs its statement at a lower priority than the server', async () => {
+    const running = runner.run(task(RUNAWAY), 1_500).catch((error: Error) => error);
+    await expect.poll(() => runner.lastPid !== undefined && isAlive(runner.lastPid) && os.getPriority(runner.lastPid)).toBe(10);
+    expect(await running).toBeInstanceOf(QueryTimeoutError);
+  });
+
+  it('runs one statement at a time; one that cannot start before its deadline is answered with a timeout saying it waited', async () => {
+    const oneAtATime = new AdhocSqlRunner(fixture.volumeDir, 1);
+    try {
+      const runaway = oneAtATime.run(task(RUNAWAY), 2_000).catch((error: Error) => error);
+      const queued = oneAtATime.run(task('SELECT 1 AS one'), 300).catch((error: Error) => error);
+      const gaveUp = await queued;
+      expect(gaveUp).toBeInstanceOf(QueryTimeoutError);
+      expect((gaveUp as Error).message).toMatch(/waited 300 ms behind other ad-hoc SQL/);
+      expect(await runaway).toBeInstanceOf(QueryTimeoutError);
+      expect((await oneAtATime.run(task('SELECT 1 AS one'), 5_000)).result.rows).toEqual([{ one: 1 }]);
+    } finally {
+      await oneAtATime.close();
+    }
+  });
+
+  it('lets a waiting statement run once the one before it finishes', async () => {
+    const oneAtATime = new AdhocSqlRunner(fixture.volumeDir, 1);
+    try {
+      const [first, second] = await Promise.all([
+        oneAtATime.run(task('SELECT count(*) AS n FROM all_findings'), 10_000),
+        oneAtATime.run(task("SELECT 'second' AS which"), 10_000),
+      ]);
+      expect(first.result.rows).toEqual([{ n: 3 }]);
+      expect(second.result.rows).toEqual([{ which: 'second' }]);
+    } finally {
+      await oneAtATime.close();
+    }
   });
 });
