@@ -2,10 +2,20 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/server/project-root.ts';
+import type { Settings } from '../lib/server/config.ts';
 
 export const SERVER_ENTRY = path.join(PROJECT_ROOT, 'dist/server/entry.mjs');
 /** The HTTP server over the build (see server.mjs). */
 export const SERVER_SCRIPT = path.join(PROJECT_ROOT, 'server.mjs');
+
+/**
+ * How `node` is started to serve: with the heap limit of the settings. Without one V8 sizes
+ * the heap to the machine, and on a 24 GB machine the server kept 380 MB resident at
+ * 10,000 tenants for a live heap of 43 MB (heap snapshot); with 256 MB it kept 244 MB.
+ */
+export function serverNodeArguments(settings: Pick<Settings, 'heapMb'>): string[] {
+  return [`--max-old-space-size=${settings.heapMb}`, SERVER_SCRIPT];
+}
 const BUILD_INPUTS = ['src', 'public', 'astro.config.mjs', 'package-lock.json', 'tsconfig.json'];
 
 function newestModification(target: string): number {

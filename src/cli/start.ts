@@ -3,11 +3,11 @@
  * the sample volume and its composites when serving the sample, builds the server when the
  * sources are newer than the last build, then serves.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadSettings, SettingsError, type Settings } from '../lib/server/config.ts';
 import { prepareSampleVolume } from '../lib/server/demo.ts';
-import { ensureServerBuilt, SERVER_SCRIPT } from './build.ts';
+import { ensureServerBuilt, serverNodeArguments } from './build.ts';
 import { PROJECT_ROOT } from '../lib/server/project-root.ts';
 
 async function announceSampleVolume(settings: Settings): Promise<void> {
@@ -38,4 +38,7 @@ ensureServerBuilt();
 process.env.HOST = settings.host;
 process.env.PORT = String(settings.port);
 console.log(`Truth Yard Console on http://${settings.host}:${settings.port} (volume ${settings.volumeDir})`);
-await import(pathToFileURL(SERVER_SCRIPT).href);
+// A process of its own, because the heap limit is a flag node takes only when it starts.
+const server = spawn(process.execPath, serverNodeArguments(settings), { stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.kill(signal));
+server.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' || signal === 'SIGTERM' ? 0 : 1)));

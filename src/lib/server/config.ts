@@ -17,6 +17,7 @@ export interface Settings {
   sqlProcesses: number;
   queryThreads: number;
   resultCacheMb: number;
+  heapMb: number;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -148,6 +149,13 @@ export const settingDefinitions = [
     default: '32',
     description: 'Megabytes of browse pages and row counts kept for reuse until their databases change; 0 turns reuse off',
     parse: integerInRange(0, 4_096),
+  },
+  {
+    key: 'heapMb',
+    env: 'TRUTH_YARD_HEAP_MB',
+    default: '256',
+    description: "Limit of the server process's JavaScript heap (node --max-old-space-size); V8 otherwise lets garbage grow with the machine's memory",
+    parse: integerInRange(64, 65_536),
   },
   {
     key: 'host',

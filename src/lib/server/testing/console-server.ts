@@ -4,10 +4,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { prepareSampleVolume, type SamplePreparation } from '../demo.ts';
+import { loadSettings } from '../config.ts';
+import { serverNodeArguments } from '../../../cli/build.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../../../..');
 const serverEntry = path.join(projectRoot, 'dist/server/entry.mjs');
-const serverScript = path.join(projectRoot, 'server.mjs');
 
 /** Copies the committed sample volume (text only) to `volumeDir` and makes it ready to serve. */
 export async function copySampleVolume(volumeDir: string, stateDir: string): Promise<SamplePreparation> {
@@ -41,8 +42,9 @@ export interface RunningConsole {
 export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}): Promise<RunningConsole> {
   if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [serverScript], {
-    env: { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) },
+  const childEnv = { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) };
+  const child: ChildProcess = spawn(process.execPath, serverNodeArguments(loadSettings(childEnv)), {
+    env: childEnv,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const baseUrl = `http://127.0.0.1:${port}`;

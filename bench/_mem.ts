@@ -1,0 +1,13 @@
+import { CompositePool } from '../src/lib/server/composite/pool.ts';
+import { scanVolume } from '../src/lib/server/volume/contexts.ts';
+import { listObjects } from '../src/lib/server/query/objects.ts';
+import { compositeState } from '../src/lib/server/composite/status.ts';
+const vol = 'bench/volumes/tenants-10000';
+const mb = () => { const m = process.memoryUsage(); return `rss ${(m.rss/1e6).toFixed(0)} heap ${(m.heapUsed/1e6).toFixed(0)} ext ${(m.external/1e6).toFixed(0)}`; };
+console.log('start', mb());
+const scan = scanVolume(vol);
+for (const c of scan.contexts) compositeState(c);
+global.gc?.(); console.log('after states', mb());
+const pool = new CompositePool(vol, 64);
+for (const c of scan.contexts) listObjects(pool.acquire(c.name).db);
+global.gc?.(); console.log('after touching', mb());
