@@ -10,7 +10,7 @@ import { autoDbPath } from '../lib/server/volume/contexts.ts';
 import { RegenerationBusyError } from '../lib/server/composite/lock.ts';
 import { assertReadOnlyQuery } from '../lib/server/query/guard.ts';
 import { QueryError, runRead } from '../lib/server/query/run.ts';
-import { ConsoleStoreError, openConsoleStore } from '../lib/server/store/database.ts';
+import { ConsoleStoreError, openConsoleStore, withOneSyncAtTheEnd } from '../lib/server/store/database.ts';
 import { regenerateContext, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/operations.ts';
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/volume/sample.ts';
 import { EXIT, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
@@ -49,10 +49,12 @@ function overContexts<T>(name: string | undefined, options: { all?: boolean; jso
   const scope = operationsScope(settings);
   const progress = progressBar(contexts.length, !options.json);
   try {
-    return contexts.map((context) => {
-      progress.tick(context.name);
-      return operation(scope, context);
-    });
+    return withOneSyncAtTheEnd(scope.store, () =>
+      contexts.map((context) => {
+        progress.tick(context.name);
+        return operation(scope, context);
+      }),
+    );
   } finally {
     progress.stop();
   }
