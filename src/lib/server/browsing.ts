@@ -125,18 +125,6 @@ export function routeComposite(locals: App.Locals, ctxParam: string | undefined)
   return handle;
 }
 
-const jsonRowsOfPage = new WeakMap<BrowsePage, Record<string, unknown>[]>();
-
-/** A page's rows with blobs as base64 and big integers as text; converted once per (kept) page. */
-function jsonRows(page: BrowsePage): Record<string, unknown>[] {
-  let rows = jsonRowsOfPage.get(page);
-  if (!rows) {
-    rows = page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])));
-    jsonRowsOfPage.set(page, rows);
-  }
-  return rows;
-}
-
 /** A browse result as the API returns it. */
 export function browseJson(result: BrowseResult) {
   return {
@@ -147,11 +135,26 @@ export function browseJson(result: BrowseResult) {
     count: result.count?.count ?? null,
     countCapped: result.count?.capped ?? false,
     columns: result.page.columns,
-    rows: jsonRows(result.page),
+    rows: result.page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)]))),
     rowKeys: result.page.rowKeys,
     nextCursor: result.page.nextCursor,
     prevCursor: result.page.prevCursor,
   };
+}
+
+const answersOfPage = new WeakMap<BrowsePage, { count: BrowseResult['count']; body: string }>();
+
+/**
+ * The rows API's answer. A page and its count kept for reuse are the same objects on each
+ * request, so their JSON text is kept with them rather than built again for every request.
+ */
+export function browseResponse(result: BrowseResult): Response {
+  let answer = answersOfPage.get(result.page);
+  if (answer?.count !== result.count) {
+    answer = { count: result.count, body: JSON.stringify({ ok: true, ...browseJson(result) }) };
+    answersOfPage.set(result.page, answer);
+  }
+  return new Response(answer.body, { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
 const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
