@@ -1,11 +1,9 @@
-import { pipeline, Readable } from 'node:stream';
-import { stringify } from 'csv-stringify';
-import { autoDbPath, UnknownContextError } from './volume/contexts.ts';
+import { UnknownContextError } from './volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from './http.ts';
-import { connectComposite } from './composite/connect.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, cappedCount, countQuery, exportRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import type { ExportFormat } from './query/query-process.ts';
 import { QueryTimeoutError } from './query/run.ts';
 import { dataVersion } from './query/versions.ts';
 import type { AdhocAnswer } from './query/adhoc.ts';
@@ -64,55 +62,8 @@ export function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   return { object, row: getRow(db, object, key, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
 }
 
-export type ExportFormat = 'csv' | 'json';
-
 function jsonValue(value: unknown): unknown {
   return Buffer.isBuffer(value) ? value.toString('base64') : typeof value === 'bigint' ? value.toString() : value;
-}
-
-/**
- * Every filtered row, streamed as CSV or a JSON array. The export reads through a
- * connection of its own: a slow download keeps an iterator open for as long as it takes,
- * and on the shared connection that would stall every other request of the context.
- */
-export function exportStream(handle: CompositeHandle, objectName: string, params: URLSearchParams, format: ExportFormat, maxPageSize: number): ReadableStream<Uint8Array> {
-  const connection = connectComposite(handle.context.name, handle.context.dir, autoDbPath(handle.context));
-  try {
-    const object = resolveObject(connection.db, objectName);
-    const request = parseBrowseRequest(params, object, maxPageSize);
-    const { columns, rows } = exportRows(connection.db, object, request);
-    const close = () => {
-      rows.return?.();
-      if (connection.db.open) connection.db.close();
-    };
-    let source: Readable;
-    if (format === 'csv') {
-      // pipeline, not pipe: a download cancelled half way must also stop reading rows.
-      source = pipeline(
-        Readable.from(rows, { objectMode: true }),
-        stringify({ header: true, columns, cast: { boolean: (v) => String(v), object: (v) => (Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v)) } }),
-        () => close(),
-      );
-    } else {
-      source = Readable.from(
-        (function* () {
-          yield '[';
-          let first = true;
-          for (const row of rows) {
-            yield `${first ? '' : ','}\n${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])))}`;
-            first = false;
-          }
-          yield '\n]\n';
-        })(),
-      );
-    }
-    source.once('close', close);
-    source.once('error', close);
-    return Readable.toWeb(source) as ReadableStream<Uint8Array>;
-  } catch (error) {
-    connection.db.close();
-    throw error;
-  }
 }
 
 /**
@@ -159,11 +110,20 @@ export function browseResponse(result: BrowseResult): Response {
 
 const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
 
-/** The download of every row matching the rows page's filters and sort, as an attachment. */
-export function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Response {
+/**
+ * The download of every row matching the rows page's filters and sort, as an attachment,
+ * read in a query process (see ExportRunner). Bad filters and unknown objects are answered
+ * before the download starts, like the rows page answers them.
+ */
+export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const stream = exportStream(handle, params.object!, url.searchParams, format, runtime.settings.rowCap);
-  const filename = `${handle.context.name.replace('/', '-')}-${params.object}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  const object = resolveObject(handle.connection().db, params.object!);
+  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
+  const stream = await runtime.exports.stream(
+    { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },
+    runtime.settings.queryTimeoutMs,
+  );
+  const filename = `${handle.context.name.replace('/', '-')}-${object.name}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
   return new Response(stream, { status: 200, headers: { 'content-type': EXPORT_CONTENT_TYPES[format], 'content-disposition': `attachment; filename="${filename}"` } });
 }
 

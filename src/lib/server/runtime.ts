@@ -4,6 +4,8 @@ import { getSettings, type Settings } from './config.ts';
 import { CompositePool } from './composite/pool.ts';
 import { HeavyQueryExecutor } from './query/executor.ts';
 import { AdhocSqlRunner } from './query/adhoc.ts';
+import { ExportRunner } from './query/export-runner.ts';
+import { QueryProcesses } from './query/processes.ts';
 import { ResultCache } from './query/result-cache.ts';
 import { VolumeStatusIndex } from './composite/status-index.ts';
 import type { ReadResult } from './query/run.ts';
@@ -30,6 +32,8 @@ export interface ConsoleRuntime {
   executor: HeavyQueryExecutor;
   /** Killable processes for ad-hoc SQL. */
   adhoc: AdhocSqlRunner;
+  /** CSV and JSON downloads, read in killable processes too. */
+  exports: ExportRunner;
   /** Browse pages and counts, reused until their databases change. */
   results: ResultCache;
   /** Every context's status, for the lists that show them all. */
@@ -66,6 +70,8 @@ export function getRuntime(): ConsoleRuntime {
     const settings = getSettings();
     const store = getConsoleStore();
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
+    const processes = new QueryProcesses();
+    processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
@@ -77,7 +83,8 @@ export function getRuntime(): ConsoleRuntime {
       pool,
       cursorSecret: crypto.randomBytes(32),
       executor,
-      adhoc: new AdhocSqlRunner(settings.volumeDir, settings.sqlProcesses),
+      adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
+      exports: new ExportRunner(settings.volumeDir, processes),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),

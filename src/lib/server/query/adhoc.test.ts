@@ -4,12 +4,14 @@ import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../
 import { resolveContext } from '../volume/contexts.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { AdhocSqlRunner } from './adhoc.ts';
+import { QueryProcesses } from './processes.ts';
 import { QueryError, QueryTimeoutError } from './run.ts';
 
 const RUNAWAY = 'WITH RECURSIVE forever(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM forever) SELECT count(*) FROM forever';
 
 let fixture: VolumeFixture;
 let runner: AdhocSqlRunner;
+let processes: QueryProcesses;
 const task = (sql: string, caps: Partial<{ rowCap: number; byteCap: number; explain: boolean }> = {}) => ({ context: 'tenant/acme', sql, explain: false, rowCap: 100, byteCap: 100_000, ...caps });
 
 function isAlive(pid: number): boolean {
@@ -24,10 +26,11 @@ function isAlive(pid: number): boolean {
 beforeAll(() => {
   fixture = createVolumeFixture();
   regenerateComposite(resolveContext(fixture.volumeDir, tenantWithFindings(fixture, 'acme')));
-  runner = new AdhocSqlRunner(fixture.volumeDir);
+  processes = new QueryProcesses();
+  runner = new AdhocSqlRunner(fixture.volumeDir, processes);
 });
 afterAll(async () => {
-  await runner.close();
+  await processes.close();
   fixture.remove();
 });
 
@@ -38,7 +41,7 @@ describe('ad-hoc SQL', () => {
       { source: 'fleet', n: 1 },
       { source: 'quality', n: 2 },
     ]);
-    expect(runner.lastPid).not.toBe(process.pid);
+    expect(processes.lastPid).not.toBe(process.pid);
   });
 
   it.each([
@@ -54,7 +57,7 @@ describe('ad-hoc SQL', () => {
 
   it('kills a runaway query at its deadline; its process is gone and the next query works', async () => {
     await expect(runner.run(task(RUNAWAY), 400)).rejects.toThrow(QueryTimeoutError);
-    const killed = runner.lastPid!;
+    const killed = processes.lastPid!;
     await expect.poll(() => isAlive(killed)).toBe(false);
     const next = await runner.run(task('SELECT count(*) AS n FROM all_findings'), 10_000);
     expect(next.result.rows).toEqual([{ n: 3 }]);
@@ -78,36 +81,28 @@ describe('ad-hoc SQL', () => {
 
   it('runs its statement at a lower priority than the server', async () => {
     const running = runner.run(task(RUNAWAY), 1_500).catch((error: Error) => error);
-    await expect.poll(() => runner.lastPid !== undefined && isAlive(runner.lastPid) && os.getPriority(runner.lastPid)).toBe(10);
+    await expect.poll(() => processes.lastPid !== undefined && isAlive(processes.lastPid) && os.getPriority(processes.lastPid)).toBe(10);
     expect(await running).toBeInstanceOf(QueryTimeoutError);
   });
 
   it('runs one statement at a time; one that cannot start before its deadline is answered with a timeout saying it waited', async () => {
-    const oneAtATime = new AdhocSqlRunner(fixture.volumeDir, 1);
-    try {
-      const runaway = oneAtATime.run(task(RUNAWAY), 2_000).catch((error: Error) => error);
-      const queued = oneAtATime.run(task('SELECT 1 AS one'), 300).catch((error: Error) => error);
-      const gaveUp = await queued;
-      expect(gaveUp).toBeInstanceOf(QueryTimeoutError);
-      expect((gaveUp as Error).message).toMatch(/waited 300 ms behind other ad-hoc SQL/);
-      expect(await runaway).toBeInstanceOf(QueryTimeoutError);
-      expect((await oneAtATime.run(task('SELECT 1 AS one'), 5_000)).result.rows).toEqual([{ one: 1 }]);
-    } finally {
-      await oneAtATime.close();
-    }
+    const oneAtATime = new AdhocSqlRunner(fixture.volumeDir, processes, 1);
+    const runaway = oneAtATime.run(task(RUNAWAY), 2_000).catch((error: Error) => error);
+    const queued = oneAtATime.run(task('SELECT 1 AS one'), 300).catch((error: Error) => error);
+    const gaveUp = await queued;
+    expect(gaveUp).toBeInstanceOf(QueryTimeoutError);
+    expect((gaveUp as Error).message).toMatch(/waited 300 ms behind other ad-hoc SQL/);
+    expect(await runaway).toBeInstanceOf(QueryTimeoutError);
+    expect((await oneAtATime.run(task('SELECT 1 AS one'), 5_000)).result.rows).toEqual([{ one: 1 }]);
   });
 
   it('lets a waiting statement run once the one before it finishes', async () => {
-    const oneAtATime = new AdhocSqlRunner(fixture.volumeDir, 1);
-    try {
-      const [first, second] = await Promise.all([
-        oneAtATime.run(task('SELECT count(*) AS n FROM all_findings'), 10_000),
-        oneAtATime.run(task("SELECT 'second' AS which"), 10_000),
-      ]);
-      expect(first.result.rows).toEqual([{ n: 3 }]);
-      expect(second.result.rows).toEqual([{ which: 'second' }]);
-    } finally {
-      await oneAtATime.close();
-    }
+    const oneAtATime = new AdhocSqlRunner(fixture.volumeDir, processes, 1);
+    const [first, second] = await Promise.all([
+      oneAtATime.run(task('SELECT count(*) AS n FROM all_findings'), 10_000),
+      oneAtATime.run(task("SELECT 'second' AS which"), 10_000),
+    ]);
+    expect(first.result.rows).toEqual([{ n: 3 }]);
+    expect(second.result.rows).toEqual([{ which: 'second' }]);
   });
 });
