@@ -2,6 +2,7 @@ import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
+import { isAlive } from '../testing/processes.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { AdhocSqlRunner } from './adhoc.ts';
 import { QueryProcesses } from './processes.ts';
@@ -13,15 +14,6 @@ let fixture: VolumeFixture;
 let runner: AdhocSqlRunner;
 let processes: QueryProcesses;
 const task = (sql: string, caps: Partial<{ rowCap: number; byteCap: number; explain: boolean }> = {}) => ({ context: 'tenant/acme', sql, explain: false, rowCap: 100, byteCap: 100_000, ...caps });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 beforeAll(() => {
   fixture = createVolumeFixture();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
+import { isAlive } from '../testing/processes.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { RequestError } from '../http.ts';
 import { ExportRunner } from './export-runner.ts';
@@ -13,15 +14,6 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low'];
 let fixture: VolumeFixture;
 let processes: QueryProcesses;
 let exports: ExportRunner;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 beforeAll(() => {
   fixture = createVolumeFixture();
