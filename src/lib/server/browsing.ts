@@ -2,7 +2,8 @@ import { UnknownContextError } from './volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from './http.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { cappedCount, countQuery, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import type { ListingQuery } from './query/executor.ts';
 import type { ExportFormat } from './query/query-process.ts';
 import { QueryTimeoutError } from './query/run.ts';
 import { dataVersion } from './query/versions.ts';
@@ -26,40 +27,55 @@ export function objectsOf(handle: CompositeHandle): BrowseObject[] {
 }
 
 /**
- * A page of rows, read here (a keyset page is an index seek), and its count, read on a
- * worker thread because counting scans every matching row. Both are reused while the
- * composite's databases stay unchanged, so paging through a listing counts it once.
+ * A page of rows and its count, both read on worker threads under the page deadline: a
+ * keyset page over an index is quick, but one over a view whose sort column has no index
+ * sorts the whole view first, and counting scans every matching row. Both are reused while
+ * the composite's databases stay unchanged, so paging through a listing counts it once.
+ * A page past its deadline is answered 504; a count past it is left out.
  */
 export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const connection = handle.connection();
   const { db } = connection;
+  // Unknown objects, columns and operators are answered here, before any worker is asked.
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
   const version = dataVersion(db);
   // The auto.db's identity: a regenerated composite may define the same view differently.
   const listing = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}`;
-  const page = runtime.results.remember(`page\0${listing}\0${params.toString()}`, version, () =>
-    browseRows(db, object, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }),
-  );
+  const pageKey = `page\0${listing}\0${params.toString()}`;
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
-  let count = runtime.results.get<BrowseResult['count']>(countKey, version) ?? null;
-  if (count === null) {
+  const readPage = async (): Promise<BrowsePage> => {
+    const page = await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
+    runtime.results.set(pageKey, version, page);
+    return page;
+  };
+  const readCount = async (): Promise<BrowseResult['count']> => {
     const counting = countQuery(object, request.filters, runtime.settings.countCap);
     try {
-      count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
+      const count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
       runtime.results.set(countKey, version, count);
+      return count;
     } catch (error) {
       if (!(error instanceof QueryTimeoutError)) throw error;
+      return null;
     }
-  }
+  };
+  const [page, count] = await Promise.all([
+    runtime.results.get<BrowsePage>(pageKey, version) ?? readPage(),
+    runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
+  ]);
   return { object, request, page, count };
 }
 
-export function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
-  const { db } = handle.connection();
-  const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
-  return { object, row: getRow(db, object, key, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
+function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject, params: URLSearchParams): ListingQuery {
+  return { context: handle.context.name, object: object.name, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
+}
+
+/** One row by the key its page gave it (null when it no longer exists), read on a worker thread like the page. */
+export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
+  const object = resolveObject(handle.connection().db, objectName);
+  parseBrowseRequest(params, object, runtime.settings.rowCap);
+  return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object, params), key }, runtime.settings.queryTimeoutMs) };
 }
 
 function jsonValue(value: unknown): unknown {

@@ -1,31 +1,48 @@
 import { CompositePool } from '../composite/pool.ts';
 import { describeProblem, type ProblemDescription } from '../http.ts';
 import { runRead, type ReadResult } from './run.ts';
+import { resolveObject } from './objects.ts';
+import { browseRows, getRow, parseBrowseRequest, type BrowsePage } from './browse.ts';
 
-/** One heavy read, described with plain data so it crosses the thread boundary. */
-export interface HeavyTask {
+interface TaskBase {
   volumeDir: string;
   cacheSize: number;
   context: string;
-  sql: string;
-  params: unknown[];
   rowCap: number;
-  /** Loads the worker and does nothing else. */
-  warmUp?: boolean;
 }
 
+/** One read, described with plain data so it crosses the thread boundary. */
+export type HeavyTask =
+  | (TaskBase & { kind: 'read'; sql: string; params: unknown[] })
+  /** A browse page of a listing (its query string), with cursors signed by `secret`. */
+  | (TaskBase & { kind: 'page'; object: string; params: string; secret: Uint8Array })
+  /** One row of a listing by the key its page gave it. */
+  | (TaskBase & { kind: 'row'; object: string; params: string; key: string; secret: Uint8Array })
+  /** Loads the worker and does nothing else. */
+  | (TaskBase & { kind: 'warm-up' });
+
+export type HeavyAnswer = ReadResult | BrowsePage | Record<string, unknown> | null;
+
 /** Errors lose their class between threads, so a worker answers with data. */
-export type HeavyOutcome = { ok: true; result: ReadResult } | { ok: false; problem: ProblemDescription };
+export type HeavyOutcome = { ok: true; answer: HeavyAnswer } | { ok: false; problem: ProblemDescription };
 
 // Each worker thread keeps its own composite connections: SQLite handles cannot be shared.
 let pool: CompositePool | undefined;
 
-export default function runHeavyTask(task: HeavyTask): HeavyOutcome {
-  if (task.warmUp) return { ok: true, result: { columns: [], rows: [], truncated: false } };
+function run(task: HeavyTask): HeavyAnswer {
+  if (task.kind === 'warm-up') return null;
   pool ??= new CompositePool(task.volumeDir, task.cacheSize);
+  const { db } = pool.acquire(task.context);
+  if (task.kind === 'read') return runRead(db, task.sql, task.params, { rowCap: task.rowCap });
+  const object = resolveObject(db, task.object);
+  const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap);
+  const listing = { contextName: task.context, secret: Buffer.from(task.secret), rowCap: task.rowCap };
+  return task.kind === 'page' ? browseRows(db, object, request, listing) : getRow(db, object, task.key, request, listing);
+}
+
+export default function runHeavyTask(task: HeavyTask): HeavyOutcome {
   try {
-    const { db } = pool.acquire(task.context);
-    return { ok: true, result: runRead(db, task.sql, task.params, { rowCap: task.rowCap }) };
+    return { ok: true, answer: run(task) };
   } catch (error) {
     return { ok: false, problem: describeProblem(error) ?? { status: 500, code: 'internal_error', message: (error as Error).message } };
   }

@@ -42,15 +42,6 @@ export class ResultCache {
     if (this.#entries && bytes <= this.#entries.maxSize) this.#entries.set(key, { version, value, bytes });
   }
 
-  /** The value under `key` read at `version`, computing and keeping it on a miss. */
-  remember<T>(key: string, version: string, compute: () => T): T {
-    const kept = this.get<T>(key, version);
-    if (kept !== undefined) return kept;
-    const value = compute();
-    this.set(key, version, value);
-    return value;
-  }
-
   get size(): number {
     return this.#entries?.size ?? 0;
   }

@@ -4,11 +4,11 @@ import { rowDetail, routeComposite } from '../../../../../lib/server/browsing.ts
 import { getRuntime } from '../../../../../lib/server/runtime.ts';
 
 /** One row by the key the rows page gave it (`?_key=`, with the same sort and filters). */
-export const GET: APIRoute = ({ locals, params, url }) => {
+export const GET: APIRoute = async ({ locals, params, url }) => {
   const handle = routeComposite(locals, params.ctx);
   const key = url.searchParams.get('_key');
   if (!key) throw new RequestError('missing_key', 'Pass the row key from the rows page as ?_key=.');
-  const { object, row } = rowDetail(getRuntime(), handle, params.object!, key, url.searchParams);
+  const { object, row } = await rowDetail(getRuntime(), handle, params.object!, key, url.searchParams);
   if (!row) return jsonError(404, 'row_not_found', `That row of ${object.name} no longer exists.`);
   return jsonOk({ object: object.name, row });
 };
