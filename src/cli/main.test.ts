@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../lib/server/testing/volume-fixture.ts';
 
@@ -75,6 +76,29 @@ describe('yard command line', () => {
     const regenerate = await yard('regenerate', 'tenant/globex', '--json');
     expect(regenerate.code).toBe(1);
     expect(JSON.parse(regenerate.stdout)[0]).toMatchObject({ context: 'tenant/globex', ok: false });
+  });
+
+  it('regenerates the others in parallel when one composite.sql is wrong, records each outcome, and exits 1', async () => {
+    const run = await yard('regenerate', '--all', '--jobs', '2', '--json');
+    expect(run.code).toBe(1);
+    const results = JSON.parse(run.stdout) as Array<{ context: string; ok: boolean; problems?: Array<{ line: number }> }>;
+    expect(results.map((r) => [r.context, r.ok])).toEqual([
+      ['tenant/acme', true],
+      ['tenant/globex', false],
+    ]);
+    expect(results[1].problems![0].line).toBe(2);
+    const store = new Database(path.join(stateDir, 'console.sqlite.db'), { readonly: true });
+    try {
+      const latest = store.prepare('SELECT context, outcome, actor FROM regenerations ORDER BY id DESC LIMIT 2').all();
+      expect(latest).toEqual(
+        expect.arrayContaining([
+          { context: 'tenant/acme', outcome: 'ok', actor: 'cli' },
+          { context: 'tenant/globex', outcome: 'error', actor: 'cli' },
+        ]),
+      );
+    } finally {
+      store.close();
+    }
   });
 
   it('exits 2 for an unknown context or a bad option, with one line and no stack trace', async () => {

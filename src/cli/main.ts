@@ -1,3 +1,4 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -11,7 +12,7 @@ import { RegenerationBusyError } from '../lib/server/composite/lock.ts';
 import { assertReadOnlyQuery } from '../lib/server/query/guard.ts';
 import { QueryError, runRead } from '../lib/server/query/run.ts';
 import { ConsoleStoreError, openConsoleStore, withOneSyncAtTheEnd } from '../lib/server/store/database.ts';
-import { regenerateContext, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/operations.ts';
+import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/operations.ts';
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/volume/sample.ts';
 import { EXIT, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
@@ -43,17 +44,28 @@ function selectContexts(settings: Settings, name: string | undefined, all: boole
 }
 
 /** Runs an operation over `<ctx>` or every context, with a progress bar on a terminal. */
-function overContexts<T>(name: string | undefined, options: { all?: boolean; json?: boolean }, operation: (scope: OperationsScope, context: VolumeContext) => T): T[] {
+/**
+ * Runs an operation on `<ctx>` or on every context (`--all`), with a progress bar on a
+ * terminal; `parallel` takes over when there are several contexts and it is given.
+ */
+async function overContexts<T>(
+  name: string | undefined,
+  options: { all?: boolean; json?: boolean },
+  operation: (scope: OperationsScope, context: VolumeContext) => T,
+  parallel?: (scope: OperationsScope, contexts: VolumeContext[], onDone: (context: VolumeContext) => void) => Promise<T[]>,
+): Promise<T[]> {
   const settings = settingsFor(program);
   const contexts = selectContexts(settings, name, options.all);
   const scope = operationsScope(settings);
   const progress = progressBar(contexts.length, !options.json);
   try {
-    return withOneSyncAtTheEnd(scope.store, () =>
-      contexts.map((context) => {
-        progress.tick(context.name);
-        return operation(scope, context);
-      }),
+    return await withOneSyncAtTheEnd(scope.store, () =>
+      parallel && contexts.length > 1
+        ? parallel(scope, contexts, (context) => progress.tick(context.name))
+        : contexts.map((context) => {
+            progress.tick(context.name);
+            return operation(scope, context);
+          }),
     );
   } finally {
     progress.stop();
@@ -140,8 +152,14 @@ program
   .argument('[context]', 'admin, cross-tenant or tenant/<id>')
   .option('--all', 'every context of the volume')
   .option('--json', 'machine-readable output')
-  .action(reporting((name: string | undefined, options: { all?: boolean; json?: boolean }) => {
-    const results = overContexts(name, options, (scope, context) => regenerateContext(scope, context.name));
+  .option('--jobs <n>', 'composites regenerated at once with --all (default: one per CPU core)', positiveInteger('jobs'))
+  .action(reporting(async (name: string | undefined, options: { all?: boolean; json?: boolean; jobs?: number }) => {
+    const results = await overContexts(
+      name,
+      options,
+      (scope, context) => regenerateContext(scope, context.name),
+      (scope, contexts, onDone) => regenerateContexts(scope, contexts, options.jobs ?? os.availableParallelism(), onDone),
+    );
     if (options.json) {
       printJson(results.map((r) => (r.ok ? { context: r.context, ok: true, generatedAt: r.manifest.generatedAt } : { context: r.context, ok: false, problems: r.problems })));
     } else {
@@ -164,8 +182,8 @@ program
   .option('--full', 'run PRAGMA integrity_check instead of quick_check')
   .option('--strict', 'exit 1 on warnings too, not only on errors')
   .option('--json', 'machine-readable output')
-  .action(reporting((name: string | undefined, options: { all?: boolean; full?: boolean; strict?: boolean; json?: boolean }) => {
-    const reports = overContexts(name, options, (scope, context) => runHealthCheck(scope, context.name, { full: options.full }));
+  .action(reporting(async (name: string | undefined, options: { all?: boolean; full?: boolean; strict?: boolean; json?: boolean }) => {
+    const reports = await overContexts(name, options, (scope, context) => runHealthCheck(scope, context.name, { full: options.full }));
     if (options.json) printJson(reports);
     else for (const report of reports) {
       process.stdout.write(`${report.context}: ${report.worstSeverity} (composite ${report.status}, ${report.attachmentCount} attached)\n`);

@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
 import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from './volume/contexts.ts';
 import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from './composite/status.ts';
@@ -9,6 +12,8 @@ import { regenerateComposite, type RegenerationResult } from './composite/regene
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from './store/regenerations.ts';
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from './store/health-runs.ts';
 import { recordAudit } from './store/audit.ts';
+import { PROJECT_ROOT } from './project-root.ts';
+import type { RegenerateTask, TimedRegeneration } from './composite/regenerate-worker.ts';
 
 /**
  * The operations an operator runs, shared by the web console and the command line so both
@@ -84,16 +89,12 @@ export function contextSummaryJson(summary: ContextSummary) {
   };
 }
 
-/** Regenerates one context's composite and records the outcome and the audit event. */
-export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
-  const context = resolveContext(scope.volumeDir, contextName);
-  const startedAt = new Date();
-  const result = regenerateComposite(context, { displayRoot: scope.volumeDir });
-  const finishedAt = new Date();
+/** Records a regeneration and its audit event in one commit, and drops connections to a replaced composite. */
+function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, finishedAt }: TimedRegeneration): void {
   // One commit for both records: the console store syncs every commit to disk.
   scope.store.transaction(() => {
     recordRegeneration(scope.store, {
-      context: context.name,
+      context: result.context,
       startedAt,
       finishedAt,
       outcome: result.ok ? 'ok' : 'error',
@@ -104,13 +105,46 @@ export function regenerateContext(scope: OperationsScope, contextName: string): 
     recordAudit(scope.store, {
       actor: scope.actor,
       action: 'composite.regenerate',
-      target: context.name,
+      target: result.context,
       outcome: result.ok ? 'ok' : 'error',
       detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
     });
   })();
-  if (result.ok) scope.onRegenerated?.(context.name);
+  if (result.ok) scope.onRegenerated?.(result.context);
+}
+
+/** Regenerates one context's composite and records the outcome and the audit event. */
+export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
+  const context = resolveContext(scope.volumeDir, contextName);
+  const startedAt = new Date();
+  const result = regenerateComposite(context, { displayRoot: scope.volumeDir });
+  recordRegenerationOutcome(scope, { result, startedAt, finishedAt: new Date() });
   return result;
+}
+
+/**
+ * Regenerates many contexts on `threads` worker threads at once (`yard regenerate --all`):
+ * each composite waits on its own fsyncs, and two of them overlap those waits and use both
+ * cores. Outcomes are recorded here, as each finishes; results come back in the order given.
+ */
+export async function regenerateContexts(scope: OperationsScope, contexts: VolumeContext[], threads: number, onDone: (context: VolumeContext) => void = () => {}): Promise<RegenerationResult[]> {
+  const pool = new Piscina<RegenerateTask, TimedRegeneration>({
+    filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
+    minThreads: threads,
+    maxThreads: threads,
+  });
+  try {
+    return await Promise.all(
+      contexts.map(async (context) => {
+        const timed = await pool.run({ volumeDir: scope.volumeDir, context: context.name });
+        recordRegenerationOutcome(scope, timed);
+        onDone(context);
+        return timed.result;
+      }),
+    );
+  } finally {
+    await pool.destroy();
+  }
 }
 
 /** The one sentence shown for a failed regeneration, by the API and by the pages alike. */

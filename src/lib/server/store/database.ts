@@ -187,10 +187,10 @@ export function closeConsoleStore(): void {
  * checkpoint then makes them all durable. Should the machine lose power midway, the history
  * of that run may be lost; each composite is synced on its own all the same.
  */
-export function withOneSyncAtTheEnd<T>(db: ConsoleStore, work: () => T): T {
+export async function withOneSyncAtTheEnd<T>(db: ConsoleStore, work: () => T | Promise<T>): Promise<T> {
   db.pragma('synchronous = NORMAL');
   try {
-    return work();
+    return await work();
   } finally {
     db.pragma('synchronous = FULL');
     db.pragma('wal_checkpoint(FULL)');

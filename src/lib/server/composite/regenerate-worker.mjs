@@ -1,0 +1,6 @@
+// Worker thread entry: loads the TypeScript task module through tsx, as bin/yard.mjs does.
+import { register } from 'tsx/esm/api';
+
+register();
+const { default: regenerateOnWorker } = await import('./regenerate-worker.ts');
+export default regenerateOnWorker;
