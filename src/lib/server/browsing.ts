@@ -2,7 +2,8 @@ import { UnknownContextError } from './volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from './http.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { cappedCount, countQuery, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import type Database from 'better-sqlite3';
 import type { ListingQuery } from './query/executor.ts';
 import type { ExportFormat } from './query/query-process.ts';
 import { QueryTimeoutError } from './query/run.ts';
@@ -27,11 +28,13 @@ export function objectsOf(handle: CompositeHandle): BrowseObject[] {
 }
 
 /**
- * A page of rows and its count, both read on worker threads under the page deadline: a
- * keyset page over an index is quick, but one over a view whose sort column has no index
- * sorts the whole view first, and counting scans every matching row. Both are reused while
- * the composite's databases stay unchanged, so paging through a listing counts it once.
- * A page past its deadline is answered 504; a count past it is left out.
+ * A page of rows and its count. An unfiltered page that SQLite reads in index order costs
+ * what its rows cost and is read here; any other page may scan or sort the whole object
+ * (a view whose sort column has no index, a filter that matches rarely), so it is read on
+ * a worker thread under the page deadline, like the count, which scans every matching row.
+ * Both are reused while the composite's databases stay unchanged, so paging through a
+ * listing counts it once. A page past its deadline is answered 504; a count past it is
+ * left out.
  */
 export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const connection = handle.connection();
@@ -45,7 +48,9 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const pageKey = `page\0${listing}\0${params.toString()}`;
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
-    const page = await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
+    const page = isLight(db, object, request)
+      ? browseRows(db, object, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap })
+      : await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
     runtime.results.set(pageKey, version, page);
     return page;
   };
@@ -67,14 +72,23 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   return { object, request, page, count };
 }
 
+/** An unfiltered listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
+function isLight(db: Database.Database, object: BrowseObject, request: BrowseRequest): boolean {
+  return request.filters.length === 0 && readsInIndexOrder(db, object, request);
+}
+
 function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject, params: URLSearchParams): ListingQuery {
   return { context: handle.context.name, object: object.name, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
 }
 
-/** One row by the key its page gave it (null when it no longer exists), read on a worker thread like the page. */
+/** One row by the key its page gave it (null when it no longer exists), read where its page would be. */
 export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
-  const object = resolveObject(handle.connection().db, objectName);
-  parseBrowseRequest(params, object, runtime.settings.rowCap);
+  const { db } = handle.connection();
+  const object = resolveObject(db, objectName);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+  if (isLight(db, object, request)) {
+    return { object, row: getRow(db, object, key, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
+  }
   return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object, params), key }, runtime.settings.queryTimeoutMs) };
 }
 

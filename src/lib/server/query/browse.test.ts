@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browseRows, countRows, exportRows, getRow, parseBrowseRequest, type BrowseRequest } from './browse.ts';
+import { browseRows, countRows, exportRows, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseRequest } from './browse.ts';
 import { BrowseError, listObjects, resolveObject } from './objects.ts';
 
 let dir: string;
@@ -187,5 +187,17 @@ describe('browse: counts, export and row detail', () => {
       const page = browseRows(db, resolveObject(db, name), req, context);
       expect(getRow(db, resolveObject(db, name), page.rowKeys[7], req, context)).toEqual(page.rows[7]);
     }
+  });
+});
+
+describe('index order', () => {
+  it('knows a listing is read in index order when each arm of a view has an index on the sort column, or for rowid order', () => {
+    expect(readsInIndexOrder(db, resolveObject(db, 'all_findings'), { sortColumn: 'created_at', desc: true })).toBe(true);
+    expect(readsInIndexOrder(db, resolveObject(db, 'quality.findings'), { sortColumn: 'rowid', desc: false })).toBe(true);
+  });
+
+  it('knows a listing sorted on a column without an index must be sorted whole first', () => {
+    expect(readsInIndexOrder(db, resolveObject(db, 'all_findings'), { sortColumn: 'title', desc: false })).toBe(false);
+    expect(readsInIndexOrder(db, resolveObject(db, 'quality.findings'), { sortColumn: 'severity', desc: true })).toBe(false);
   });
 });
