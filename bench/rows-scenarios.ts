@@ -3,7 +3,6 @@
  * light rows page (JSON and HTML), a filtered page, a deep keyset page, a CSV export, the
  * bare-server ceiling and the light page under heavy ad-hoc aggregations.
  */
-import net from 'node:net';
 import { autoDbPath, resolveContext } from '../src/lib/server/volume/contexts.ts';
 import { connectComposite } from '../src/lib/server/composite/connect.ts';
 import { resolveObject } from '../src/lib/server/query/objects.ts';
@@ -15,6 +14,7 @@ import type { CannonJob, CannonResult } from './load.ts';
 import { newCursorSecret, rowsPageJson } from './rows-page.ts';
 import { recordCannon, sleep, type BenchRun } from './scenario.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
+import { freePort } from '../src/lib/server/testing/console-server.ts';
 import { median, summarizeLatencies } from './stats.ts';
 import { ensureVolume, VOLUME_SPECS, type BenchVolume } from './volumes.ts';
 
@@ -148,17 +148,6 @@ async function otherPages(bench: RowsBench): Promise<void> {
   run.report.record({ scenario, metric: 'size', value: downloads[0].bytes / 1e6, unit: 'MB' });
   run.report.record({ scenario, metric: `time, median of ${EXPORT_DOWNLOADS}`, value: median(downloads.map((d) => d.seconds)), unit: 's' });
   run.report.record({ scenario, metric: `throughput, median of ${EXPORT_DOWNLOADS}`, value: median(mbPerSec), unit: 'MB/s' });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Median milliseconds of `runs` calls of `work`, after as many unmeasured ones. */

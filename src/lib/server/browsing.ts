@@ -6,7 +6,7 @@ import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsI
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from './query/executor.ts';
 import type { ExportFormat } from './query/query-process.ts';
-import { QueryTimeoutError } from './query/run.ts';
+import { jsonRow, QueryTimeoutError } from './query/run.ts';
 import { dataVersion } from './query/versions.ts';
 import type { AdhocAnswer } from './query/adhoc.ts';
 import { canRunAdhocSql } from './auth/access.ts';
@@ -92,10 +92,6 @@ export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle
   return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object, params), key }, runtime.settings.queryTimeoutMs) };
 }
 
-function jsonValue(value: unknown): unknown {
-  return Buffer.isBuffer(value) ? value.toString('base64') : typeof value === 'bigint' ? value.toString() : value;
-}
-
 /**
  * The route's composite when the URL's context path is the one the middleware authorized;
  * a path like `/api/foo/objects` has none and is answered as not found.
@@ -116,7 +112,7 @@ export function browseJson(result: BrowseResult) {
     count: result.count?.count ?? null,
     countCapped: result.count?.capped ?? false,
     columns: result.page.columns,
-    rows: result.page.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)]))),
+    rows: result.page.rows.map(jsonRow),
     rowKeys: result.page.rowKeys,
     nextCursor: result.page.nextCursor,
     prevCursor: result.page.prevCursor,

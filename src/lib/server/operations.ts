@@ -8,12 +8,12 @@ import { compositeState, lastKnownCompositeState, type CompositeState, type Comp
 import type { VolumeStatusIndex } from './composite/status-index.ts';
 import { RequestError } from './http.ts';
 import { checkHealth, type HealthReport } from './composite/health.ts';
-import { regenerateComposite, type RegenerationResult } from './composite/regenerate.ts';
+import type { RegenerationResult } from './composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from './store/regenerations.ts';
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from './store/health-runs.ts';
 import { recordAudit } from './store/audit.ts';
 import { PROJECT_ROOT } from './project-root.ts';
-import type { RegenerateTask, TimedRegeneration } from './composite/regenerate-worker.ts';
+import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from './composite/regenerate-worker.ts';
 
 /**
  * The operations an operator runs, shared by the web console and the command line so both
@@ -115,11 +115,9 @@ function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, 
 
 /** Regenerates one context's composite and records the outcome and the audit event. */
 export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
-  const context = resolveContext(scope.volumeDir, contextName);
-  const startedAt = new Date();
-  const result = regenerateComposite(context, { displayRoot: scope.volumeDir });
-  recordRegenerationOutcome(scope, { result, startedAt, finishedAt: new Date() });
-  return result;
+  const timed = regenerateTimed({ volumeDir: scope.volumeDir, context: contextName });
+  recordRegenerationOutcome(scope, timed);
+  return timed.result;
 }
 
 /**

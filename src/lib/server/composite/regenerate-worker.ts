@@ -13,7 +13,8 @@ export interface TimedRegeneration {
   finishedAt: Date;
 }
 
-export default function regenerateOnWorker(task: RegenerateTask): TimedRegeneration {
+/** Regenerates one context and says when that started and ended, in this thread or on a worker. */
+export default function regenerateTimed(task: RegenerateTask): TimedRegeneration {
   const startedAt = new Date();
   const result = regenerateComposite(resolveContext(task.volumeDir, task.context), { displayRoot: task.volumeDir });
   return { result, startedAt, finishedAt: new Date() };

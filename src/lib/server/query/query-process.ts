@@ -3,7 +3,7 @@ import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { connectComposite } from '../composite/connect.ts';
 import { describeProblem, type ProblemDescription } from '../http.ts';
 import { assertReadOnlyQuery } from './guard.ts';
-import { runRead, type ReadResult } from './run.ts';
+import { jsonRow, runRead, type ReadResult } from './run.ts';
 import { resolveObject } from './objects.ts';
 import { exportRows, parseBrowseRequest } from './browse.ts';
 
@@ -71,10 +71,6 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
   }
 }
 
-function jsonValue(value: unknown): unknown {
-  return Buffer.isBuffer(value) ? value.toString('base64') : typeof value === 'bigint' ? value.toString() : value;
-}
-
 /** The export as text chunks of ROWS_PER_CHUNK rows; reading stops when the caller stops asking. */
 export function* exportChunks(task: ExportTask): Generator<string> {
   const context = resolveContext(task.volumeDir, task.context);
@@ -94,7 +90,7 @@ export function* exportChunks(task: ExportTask): Generator<string> {
           cast: { boolean: (v) => String(v), object: (v) => (Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v)) },
         });
       } else {
-        const items = batch.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonValue(v)])))).join(',\n');
+        const items = batch.map((row) => JSON.stringify(jsonRow(row))).join(',\n');
         text = `${first ? '[\n' : items ? ',\n' : ''}${items}${last ? '\n]\n' : ''}`;
       }
       first = false;

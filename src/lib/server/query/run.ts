@@ -17,6 +17,11 @@ export interface ReadOptions {
   byteCap?: number;
 }
 
+/** A row as JSON carries it: blobs as base64, integers beyond 2^53 as text. */
+export function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, Buffer.isBuffer(value) ? value.toString('base64') : typeof value === 'bigint' ? value.toString() : value]));
+}
+
 /** A query that did not finish before its deadline; the request is answered 504. */
 export class QueryTimeoutError extends Error {
   constructor(message: string) {

@@ -18,7 +18,8 @@ export async function copySampleVolume(volumeDir: string, stateDir: string): Pro
   return prepareSampleVolume(volumeDir, stateDir);
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
