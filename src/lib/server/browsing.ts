@@ -2,7 +2,7 @@ import { UnknownContextError } from './volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from './http.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from './query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from './query/executor.ts';
 import type { ExportFormat } from './query/query-process.ts';
@@ -49,7 +49,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
     const page = isLight(db, object, request)
-      ? browseRows(db, object, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap })
+      ? browseRows(db, object, request, browseContext(runtime, handle))
       : await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
     runtime.results.set(pageKey, version, page);
     return page;
@@ -77,6 +77,12 @@ function isLight(db: Database.Database, object: BrowseObject, request: BrowseReq
   return request.filters.length === 0 && readsInIndexOrder(db, object, request);
 }
 
+/** What paging this route's listing on this thread needs: its context, the cursor secret, the row cap. */
+function browseContext(runtime: ConsoleRuntime, handle: CompositeHandle): BrowseContext {
+  return { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
+}
+
+/** The same, for a worker thread, with the listing as the URL gives it. */
 function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject, params: URLSearchParams): ListingQuery {
   return { context: handle.context.name, object: object.name, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
 }
@@ -87,7 +93,7 @@ export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
   if (isLight(db, object, request)) {
-    return { object, row: getRow(db, object, key, request, { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap }) };
+    return { object, row: getRow(db, object, key, request, browseContext(runtime, handle)) };
   }
   return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object, params), key }, runtime.settings.queryTimeoutMs) };
 }

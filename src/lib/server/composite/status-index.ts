@@ -28,20 +28,18 @@ export interface VolumeStatuses {
  * and the contexts shown on a page are checked again before it is rendered.
  */
 export class VolumeStatusIndex {
-  #latest: (VolumeStatuses & { checkMs: number }) | null = null;
+  #latest: { scan: VolumeScan; checkedAt: Date; checkMs: number } | null = null;
   #checking: Promise<void> | null = null;
 
   constructor(readonly volumeDir: string) {}
 
   async statuses(): Promise<VolumeStatuses> {
     const latest = this.#latest;
-    if (latest === null) {
-      await this.#checkInBackground();
+    if (latest === null || latest.checkMs <= CHECK_ON_REQUEST_BUDGET_MS) {
+      // The first request waits for the first check; a small volume is checked on each.
+      if (latest === null) await this.#checkInBackground();
+      else this.#checkNow();
       return { ...this.#latest!, current: true };
-    }
-    if (latest.checkMs <= CHECK_ON_REQUEST_BUDGET_MS) {
-      this.#checkNow();
-      return this.#latest!;
     }
     if (Date.now() - latest.checkedAt.getTime() >= RECHECK_AFTER_MS) void this.#checkInBackground().catch(() => undefined);
     return { ...latest, current: false };
@@ -56,7 +54,7 @@ export class VolumeStatusIndex {
     const started = performance.now();
     const scan = scanVolume(this.volumeDir);
     for (const context of scan.contexts) compositeState(context);
-    this.#publish(scan, performance.now() - started, true);
+    this.#publish(scan, performance.now() - started);
   }
 
   #checkInBackground(): Promise<void> {
@@ -73,7 +71,7 @@ export class VolumeStatusIndex {
             sliceStarted = performance.now();
           }
         }
-        this.#publish(scan, busyMs + performance.now() - sliceStarted, false);
+        this.#publish(scan, busyMs + performance.now() - sliceStarted);
       } finally {
         this.#checking = null;
       }
@@ -81,8 +79,8 @@ export class VolumeStatusIndex {
     return this.#checking;
   }
 
-  #publish(scan: VolumeScan, checkMs: number, current: boolean): void {
+  #publish(scan: VolumeScan, checkMs: number): void {
     forgetCompositeStatesExcept(new Set(scan.contexts.map((context) => context.dir)));
-    this.#latest = { scan, checkedAt: new Date(), checkMs, current };
+    this.#latest = { scan, checkedAt: new Date(), checkMs };
   }
 }

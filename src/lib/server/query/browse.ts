@@ -4,7 +4,6 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
-import { schemaVersion } from './versions.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -236,27 +235,27 @@ export function getRow(db: Database.Database, object: BrowseObject, key: string,
   return first ? withoutRowidAlias(first.row) : null;
 }
 
-const orderVerdicts = new WeakMap<Database.Database, Map<string, boolean>>();
+/** Per object as listed (a new schema lists new objects), whether each sort reads in index order. */
+const orderVerdicts = new WeakMap<BrowseObject, Map<string, boolean>>();
 
 /**
  * Whether SQLite reads the listing in its sort order from an index (or the rowid) rather
  * than sorting it first: only then does a page cost as little as its rows, whatever the
- * size of the view. Judged from EXPLAIN QUERY PLAN once per object, sort and schema.
+ * size of the view. Judged from EXPLAIN QUERY PLAN once per object and sort.
  */
 export function readsInIndexOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): boolean {
   const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
   const sql = `SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`;
-  let verdicts = orderVerdicts.get(db);
+  let verdicts = orderVerdicts.get(object);
   if (!verdicts) {
     verdicts = new Map();
-    orderVerdicts.set(db, verdicts);
+    orderVerdicts.set(object, verdicts);
   }
-  const key = `${schemaVersion(db)}\0${sql}`;
-  let verdict = verdicts.get(key);
+  let verdict = verdicts.get(sql);
   if (verdict === undefined) {
     const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>;
     verdict = !plan.some((step) => /\bTEMP B-TREE\b/.test(step.detail));
-    verdicts.set(key, verdict);
+    verdicts.set(sql, verdict);
   }
   return verdict;
 }

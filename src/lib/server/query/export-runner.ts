@@ -40,9 +40,10 @@ export class ExportRunner {
 
   async stream(task: Omit<ExportTask, 'volumeDir' | 'kind'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
     const child = await this.processes.take();
-    const stop = (why: string) => {
+    /** Kills the process; `deadlineMissed` says what to log when it was the deadline. */
+    const stop = (deadlineMissed?: string) => {
       if (child.exitCode === null) child.kill('SIGKILL');
-      if (why) logger.warn({ context: task.context, object: task.object, pid: child.pid, deadlineMs }, why);
+      if (deadlineMissed) logger.warn({ context: task.context, object: task.object, pid: child.pid, deadlineMs }, deadlineMissed);
     };
     child.send({ ...task, kind: 'export', volumeDir: this.volumeDir } satisfies ExportTask);
     const first = await nextMessage(child, deadlineMs);
@@ -64,13 +65,13 @@ export class ExportRunner {
         } else if (next.type === 'end') {
           controller.close();
         } else {
-          stop(next.type === 'timeout' ? 'export killed: a chunk did not come before the deadline' : '');
+          stop(next.type === 'timeout' ? 'export killed: a chunk did not come before the deadline' : undefined);
           controller.error(new Error(next.type === 'problem' ? next.problem.message : `the export stopped (${next.type})`));
         }
       },
       cancel() {
         // The download was abandoned: stop reading.
-        stop('');
+        stop();
       },
     });
   }

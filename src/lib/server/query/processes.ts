@@ -39,8 +39,8 @@ export class QueryProcesses {
 
   async take(): Promise<ChildProcess> {
     const next = this.#standby ?? startProcess();
-    this.#standby = startProcess();
-    this.#standby.catch(() => (this.#standby = null));
+    this.#standby = null;
+    this.prepare();
     const child = await next;
     this.lastPid = child.pid;
     return child;

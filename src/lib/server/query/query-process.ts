@@ -72,7 +72,7 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
 }
 
 /** The export as text chunks of ROWS_PER_CHUNK rows; reading stops when the caller stops asking. */
-export function* exportChunks(task: ExportTask): Generator<string> {
+function* exportChunks(task: ExportTask): Generator<string> {
   const context = resolveContext(task.volumeDir, task.context);
   const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
   try {
