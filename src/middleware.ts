@@ -2,7 +2,7 @@ import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
 import { classifyRoute, mayReach } from './lib/server/routes.ts';
 import { compositeHandle } from './lib/server/runtime.ts';
-import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
+import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed, problemHeaders } from './lib/server/http.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
 import { logger } from './lib/server/log.ts';
 
@@ -82,7 +82,7 @@ async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promis
     return await next();
   } catch (error) {
     const problem = describeProblem(error);
-    if (problem) return jsonError(problem.status, problem.code, problem.message);
+    if (problem) return jsonError(problem.status, problem.code, problem.message, problemHeaders(problem));
     logger.error({ err: error, path: url.pathname }, 'request failed');
     return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
   }

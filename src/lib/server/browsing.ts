@@ -1,8 +1,8 @@
 import { UnknownContextError } from './volume/contexts.ts';
-import { NOT_FOUND_MESSAGE } from './http.ts';
+import { DATABASE_BUSY, NOT_FOUND_MESSAGE, RequestError } from './http.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { browseRows, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from './query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from './query/executor.ts';
 import type { ExportFormat } from './query/query-process.ts';
@@ -10,6 +10,7 @@ import { jsonRow, QueryTimeoutError } from './query/run.ts';
 import { dataVersion } from './query/versions.ts';
 import type { AdhocAnswer } from './query/adhoc.ts';
 import { canRunAdhocSql } from './auth/access.ts';
+import { isDatabaseBusy } from './composite/connect.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -30,16 +31,29 @@ export function objectsOf(handle: CompositeHandle): BrowseObject[] {
 /**
  * A page of rows and its count. An unfiltered page that SQLite reads in index order costs
  * what its rows cost and is read here; any other page may scan or sort the whole object
- * (a view whose sort column has no index, a filter that matches rarely), so it is read on
- * a worker thread under the page deadline, like the count, which scans every matching row.
+ * (a view whose sort column has no index, a filter that matches rarely), so it is read in
+ * a read process under the page deadline, like the count, which scans every matching row.
  * Both are reused while the composite's databases stay unchanged, so paging through a
  * listing counts it once. A page past its deadline is answered 504; a count past it is
  * left out.
+ *
+ * This thread never waits for a writer's lock (its connections have no busy timeout): when
+ * a database is locked, the page is read in a read process, which may wait a moment for an
+ * ordinary commit to end (without a count), and is otherwise answered 503 "busy, retry".
  */
 export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
+  try {
+    return await browseHere(runtime, handle, objectName, params);
+  } catch (error) {
+    if (!isDatabaseBusy(error)) throw error;
+    return browseInReadProcess(runtime, handle, objectName, params);
+  }
+}
+
+async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const connection = handle.connection();
   const { db } = connection;
-  // Unknown objects, columns and operators are answered here, before any worker is asked.
+  // Unknown objects, columns and operators are answered here, before any read process is asked.
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
   const version = dataVersion(db);
@@ -50,26 +64,53 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const readPage = async (): Promise<BrowsePage> => {
     const page = isLight(db, object, request)
       ? browseRows(db, object, request, browseContext(runtime, handle))
-      : await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
+      : (await runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs)).page;
     runtime.results.set(pageKey, version, page);
     return page;
   };
   const readCount = async (): Promise<BrowseResult['count']> => {
-    const counting = countQuery(object, request.filters, runtime.settings.countCap);
-    try {
-      const count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
-      runtime.results.set(countKey, version, count);
-      return count;
-    } catch (error) {
-      if (!(error instanceof QueryTimeoutError)) throw error;
-      return null;
-    }
+    const count = await countOrNull(runtime, handle, object.name, params);
+    if (count) runtime.results.set(countKey, version, count);
+    return count;
   };
   const [page, count] = await Promise.all([
     runtime.results.get<BrowsePage>(pageKey, version) ?? readPage(),
     runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
   ]);
   return { object, request, page, count };
+}
+
+/** When a writer's lock was last found on a context's database, by context: within BUSY_MEMORY_MS the answer is "busy" at once. */
+const busySince = new Map<string, number>();
+const BUSY_MEMORY_MS = 1000;
+
+/**
+ * The page read in a read process, after a database was busy on this thread; nothing is
+ * kept for reuse, and there is no count. A context found locked there too is answered
+ * "busy" at once for a second, so a writer holding its lock for long does not keep the
+ * read processes, which every tenant shares, waiting on it.
+ */
+async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
+  const name = handle.context.name;
+  if (Date.now() - (busySince.get(name) ?? -Infinity) < BUSY_MEMORY_MS) throw new RequestError(DATABASE_BUSY.code, DATABASE_BUSY.message, DATABASE_BUSY.status, DATABASE_BUSY.retryAfterSeconds);
+  try {
+    const listed = await runtime.executor.page(listingQuery(runtime, handle, objectName, params), runtime.settings.queryTimeoutMs);
+    busySince.delete(name);
+    return { ...listed, count: null };
+  } catch (error) {
+    if (error instanceof RequestError && error.code === DATABASE_BUSY.code) busySince.set(name, Date.now());
+    throw error;
+  }
+}
+
+/** The listing's count, read in a read process; null when it did not finish by the deadline or its database was busy. */
+async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult['count']> {
+  try {
+    return await runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs);
+  } catch (error) {
+    if (error instanceof QueryTimeoutError || (error instanceof RequestError && error.code === DATABASE_BUSY.code)) return null;
+    throw error;
+  }
 }
 
 /** An unfiltered listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
@@ -82,9 +123,9 @@ function browseContext(runtime: ConsoleRuntime, handle: CompositeHandle): Browse
   return { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
 }
 
-/** The same, for a worker thread, with the listing as the URL gives it. */
-function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject, params: URLSearchParams): ListingQuery {
-  return { context: handle.context.name, object: object.name, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
+/** The same, for a read process, with the listing as the URL gives it. */
+function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): ListingQuery {
+  return { context: handle.context.name, object: objectName, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
 }
 
 /** One row by the key its page gave it (null when it no longer exists), read where its page would be. */
@@ -95,7 +136,7 @@ export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle
   if (isLight(db, object, request)) {
     return { object, row: getRow(db, object, key, request, browseContext(runtime, handle)) };
   }
-  return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object, params), key }, runtime.settings.queryTimeoutMs) };
+  return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object.name, params), key }, runtime.settings.queryTimeoutMs) };
 }
 
 /**

@@ -15,7 +15,7 @@ export interface Settings {
   sqlTimeoutMs: number;
   sqlByteCap: number;
   sqlProcesses: number;
-  queryThreads: number;
+  queryProcesses: number;
   resultCacheMb: number;
   heapMb: number;
   host: string;
@@ -137,10 +137,10 @@ export const settingDefinitions = [
     parse: integerInRange(1, 64),
   },
   {
-    key: 'queryThreads',
-    env: 'TRUTH_YARD_QUERY_THREADS',
+    key: 'queryProcesses',
+    env: 'TRUTH_YARD_QUERY_PROCESSES',
     default: '2',
-    description: 'Worker threads for heavy queries (counts, facets, charts), so light pages stay fast meanwhile',
+    description: 'Read processes for reads that may run long (counts, facets, charts, pages that are not index walks); one past its deadline is killed and replaced',
     parse: integerInRange(1, 64),
   },
   {

@@ -1,5 +1,5 @@
 import { UnknownContextError } from './volume/contexts.ts';
-import { CompositeUnavailableError } from './composite/connect.ts';
+import { CompositeUnavailableError, isDatabaseBusy } from './composite/connect.ts';
 import { RegenerationBusyError } from './composite/lock.ts';
 import { QueryError, QueryTimeoutError } from './query/run.ts';
 import { UserInputError, UserNotFoundError } from './auth/users.ts';
@@ -23,6 +23,8 @@ export class RequestError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
+    /** Seconds after which trying again may work (Retry-After), for 503 answers. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'RequestError';
@@ -34,7 +36,21 @@ export interface ProblemDescription {
   status: number;
   code: string;
   message: string;
+  /** Sent as Retry-After: the problem is expected to pass by itself. */
+  retryAfterSeconds?: number;
 }
+
+/** Headers that go with a problem's answer. */
+export function problemHeaders(problem: ProblemDescription): Record<string, string> {
+  return problem.retryAfterSeconds === undefined ? {} : { 'retry-after': String(problem.retryAfterSeconds) };
+}
+
+export const DATABASE_BUSY: ProblemDescription = {
+  status: 503,
+  code: 'database_busy',
+  message: 'A database this reads is locked by a writer right now (rollback journal); try again in a moment.',
+  retryAfterSeconds: 1,
+};
 
 interface CodedError extends Error {
   code: string;
@@ -48,7 +64,9 @@ function isCodedError(error: unknown): error is CodedError {
 export const NOT_FOUND_MESSAGE = 'Nothing here: no such context, or not one you can see.';
 
 export function describeProblem(error: unknown): ProblemDescription | null {
-  if (error instanceof RequestError) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof RequestError) return { status: error.status, code: error.code, message: error.message, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };
+  // Waiting for the lock would hold up every request on the server's thread, so the answer is "retry".
+  if (isDatabaseBusy(error)) return DATABASE_BUSY;
   if (error instanceof UnknownContextError) return { status: 404, code: 'not_found', message: NOT_FOUND_MESSAGE };
   if (error instanceof CompositeUnavailableError) return { status: 503, code: 'composite_unavailable', message: error.message };
   if (error instanceof RegenerationBusyError) return { status: 409, code: 'regeneration_busy', message: error.message };
@@ -98,13 +116,14 @@ export function isStateChanging(method: string): boolean {
  * the data, or the problem's message with the page's status set to match. Anything else
  * is a server fault and is thrown on.
  */
-export async function loadForPage<T>(response: { status?: number }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
+export async function loadForPage<T>(response: { status?: number; headers?: Headers }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
   try {
     return { value: await load(), problem: null };
   } catch (error) {
     const problem = describeProblem(error);
     if (!problem) throw error;
     response.status = problem.status;
+    for (const [name, value] of Object.entries(problemHeaders(problem))) response.headers?.set(name, value);
     return { value: null, problem: problem.message };
   }
 }

@@ -28,7 +28,7 @@ export interface ConsoleRuntime {
   pool: CompositePool;
   /** Signs browse cursors; a restart invalidates old cursors, which then say so. */
   cursorSecret: Buffer;
-  /** Worker threads for counts, facets and chart aggregations. */
+  /** Killable read processes for counts, facets, chart aggregations and pages that are not index walks. */
   executor: HeavyQueryExecutor;
   /** Killable processes for ad-hoc SQL. */
   adhoc: AdhocSqlRunner;
@@ -38,7 +38,7 @@ export interface ConsoleRuntime {
   results: ResultCache;
   /** Every context's status, for the lists that show them all. */
   statusIndex: VolumeStatusIndex;
-  /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
+  /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
@@ -69,13 +69,14 @@ export function getRuntime(): ConsoleRuntime {
   if (!runtime) {
     const settings = getSettings();
     const store = getConsoleStore();
-    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
+    // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
+    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0 });
     const processes = new QueryProcesses();
     processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
-    const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
+    const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryProcesses);
     runtime = {
       settings,
       volumeDir: settings.volumeDir,

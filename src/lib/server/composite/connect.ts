@@ -44,6 +44,21 @@ export interface CompositeConnection {
   identity: FileIdentity | null;
 }
 
+export interface ConnectOptions {
+  /**
+   * Milliseconds a statement waits for a writer's lock before SQLITE_BUSY, overriding
+   * composite.sql's busy_timeout. The server's own thread passes 0: a wait there would
+   * freeze every request, so a busy database is read elsewhere or answered 503.
+   */
+  busyTimeoutMs?: number;
+}
+
+/** SQLite's answer when a writer holds a lock the read needs (rollback journal) and the wait ran out. */
+export function isDatabaseBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -56,14 +71,14 @@ export function quoteIdentifier(name: string): string {
  * `contextDir` is given separately from the auto.db so a candidate built elsewhere (a
  * dry-run check) is validated exactly as the served one will be.
  */
-export function connectComposite(contextName: string, contextDir: string, autoDbFile: string): CompositeConnection {
+export function connectComposite(contextName: string, contextDir: string, autoDbFile: string, options: ConnectOptions = {}): CompositeConnection {
   const identity = fileIdentity(autoDbFile);
   if (!identity) {
     throw new CompositeUnavailableError(contextName, `composite of ${contextName} has not been generated (no ${path.basename(autoDbFile)}); run: yard regenerate ${contextName}`);
   }
   let db: Database.Database;
   try {
-    db = new Database(autoDbFile, { readonly: true, fileMustExist: true });
+    db = new Database(autoDbFile, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
   } catch (error) {
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; regenerate it`);
   }
@@ -83,13 +98,15 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
       }
       db.pragma(`${pragma.name} = ${typeof pragma.value === 'number' ? pragma.value : quoteIdentifier(pragma.value)}`);
     }
+    if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
     for (const view of manifest.views) {
       db.exec(`CREATE TEMP VIEW ${quoteIdentifier(view.name)} AS ${view.selectSql}`);
     }
     return { context: contextName, db, manifest, identity };
   } catch (error) {
     db.close();
-    if (error instanceof CompositeUnavailableError) throw error;
+    // A writer's lock is not the composite's fault: the caller answers it as busy.
+    if (error instanceof CompositeUnavailableError || isDatabaseBusy(error)) throw error;
     if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message);
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`);
   }

@@ -238,8 +238,9 @@ function checkDatabase(contextDir: string, attachment: AttachmentToCheck, expect
   const integrityCheck = full ? 'integrity_check' : 'quick_check';
   let db: Database.Database | undefined;
   try {
-    // Read-only, and fileMustExist so a race with a deletion cannot create an empty file.
-    db = new Database(target.absolutePath, { readonly: true, fileMustExist: true });
+    // Read-only, and fileMustExist so a race with a deletion cannot create an empty file;
+    // no busy wait, because the web runs this on the server's thread.
+    db = new Database(target.absolutePath, { readonly: true, fileMustExist: true, timeout: 0 });
     let damaged = false;
     try {
       const results = (db.pragma(`${integrityCheck}(${INTEGRITY_PROBLEM_LIMIT})`) as Array<Record<string, string>>).map((row) => Object.values(row)[0]);
@@ -325,7 +326,7 @@ function checkComposite(context: VolumeContext, manifest: CompositeManifest, fin
   const finding = (check: string, severity: Severity, message: string) => findings.push({ subject: 'composite', check, severity, message });
   let connection;
   try {
-    connection = connectComposite(context.name, context.dir, autoDbPath(context));
+    connection = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: 0 });
   } catch (error) {
     finding('connect', 'error', `the composite cannot be opened, so its views and indexes were not checked: ${errorMessage(error)}`);
     return;

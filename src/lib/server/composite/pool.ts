@@ -1,5 +1,5 @@
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
-import { connectComposite, fileIdentity, sameIdentity, type CompositeConnection } from './connect.ts';
+import { connectComposite, fileIdentity, sameIdentity, type CompositeConnection, type ConnectOptions } from './connect.ts';
 
 /**
  * Keeps one read-only connection per context, least recently used first out, so a volume
@@ -14,6 +14,7 @@ export class CompositePool {
   constructor(
     readonly volumeDir: string,
     readonly capacity: number,
+    readonly connectOptions: ConnectOptions = {},
   ) {}
 
   /** A ready connection for a context name; throws UnknownContextError or CompositeUnavailableError. */
@@ -30,7 +31,7 @@ export class CompositePool {
       }
       this.#retire(cached);
     }
-    const connection = connectComposite(context.name, context.dir, autoDb);
+    const connection = connectComposite(context.name, context.dir, autoDb, this.connectOptions);
     this.#connections.set(contextName, connection);
     while (this.#connections.size > this.capacity) {
       const [oldestName, oldest] = this.#connections.entries().next().value!;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
 import { resolveAttachPath } from './attach-targets.ts';
+import { isDatabaseBusy } from './connect.ts';
 import { readManifest, type CompositeManifest } from './manifest.ts';
 
 /**
@@ -22,7 +23,8 @@ export interface CompositeState {
 }
 
 function schemaVersionOf(file: string): number {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  // No busy wait: statuses are computed on the server's thread.
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
   try {
     return db.pragma('schema_version', { simple: true }) as number;
   } finally {
@@ -63,6 +65,8 @@ function computeState(context: VolumeContext): CompositeState {
         reasons.push(`the schema of ${attachment.path} changed since the last regeneration`);
       }
     } catch (error) {
+      // A writer holding a lock says nothing about the composite; it is checked again once the file changes.
+      if (isDatabaseBusy(error)) continue;
       reasons.push(`${attachment.path} cannot be read: ${(error as Error).message}`);
     }
   }

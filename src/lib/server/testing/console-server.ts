@@ -68,7 +68,8 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     stateDir,
     pid: child.pid!,
     async stop() {
-      if (child.exitCode !== null) return;
+      // Already ended, by itself or by a signal a test sent it.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill();
       await exited;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 /** Whether a process still exists (signal 0 checks without sending anything). */
 export function isAlive(pid: number): boolean {
   try {
@@ -6,4 +8,61 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): state is [0], ppid [1], utime [11], stime [12]. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** Every living process started (directly or not) by `pid`, from /proc. */
+export function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (!fields || fields[0] === 'Z') continue;
+    const parent = Number(fields[1]);
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const visit = (parent: number) => {
+    for (const child of children.get(parent) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+/** Those of `pids` running or ready to run on a CPU (state R), as a statement that is working is. */
+export function runningOf(pids: number[]): number[] {
+  return pids.filter((pid) => statFields(pid)?.[0] === 'R');
+}
+
+/** CPU time (user + system, every thread) the processes have used so far, in clock ticks. */
+function cpuTicks(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    const fields = statFields(pid);
+    return sum + (fields ? Number(fields[11]) + Number(fields[12]) : 0);
+  }, 0);
+}
+
+/**
+ * The share of one core that a process and everything it started used over `ms`
+ * (1 = one core busy the whole time): threads spinning in a statement nobody waits for
+ * show here as a share that does not fall.
+ */
+export async function cpuShare(pid: number, ms = 1000): Promise<number> {
+  const pids = [pid, ...descendantsOf(pid)];
+  const before = cpuTicks(pids);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  // Clock ticks are 1/100 s on Linux.
+  return (cpuTicks(pids) - before) / (ms / 10);
 }
