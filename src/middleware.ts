@@ -1,10 +1,10 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach } from './lib/server/routes.ts';
-import { compositeHandle } from './lib/server/runtime.ts';
-import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
+import { classifyRoute, mayReach } from './lib/server/web/routes.ts';
+import { compositeHandle } from './lib/server/services/runtime.ts';
+import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/web/http.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
-import { logger } from './lib/server/log.ts';
+import { logger } from './lib/server/core/log.ts';
 
 function isApi(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');

@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import type { Settings } from '../lib/server/config.ts';
+import type { Settings } from '../lib/server/core/config.ts';
 import { ROLES } from '../lib/server/auth/access.ts';
 import { PasswordPolicyError } from '../lib/server/auth/password.ts';
 import { addUser, disableUser, enableUser, resetUserPassword } from '../lib/server/auth/user-admin.ts';

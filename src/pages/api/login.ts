@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
 import { getLucia } from '../../lib/server/auth/lucia.ts';
 import { signIn } from '../../lib/server/auth/sign-in.ts';
-import { jsonError, jsonOk, readJsonObject, RequestError } from '../../lib/server/http.ts';
-import { getRuntime } from '../../lib/server/runtime.ts';
+import { jsonError, jsonOk, readJsonObject, RequestError } from '../../lib/server/web/http.ts';
+import { getRuntime } from '../../lib/server/services/runtime.ts';
 
 /**
  * Signs in with `{ "username", "password" }` and sets the session cookie. Sign-in is

@@ -3,7 +3,7 @@ import type { ConsoleStore } from '../store/database.ts';
 import { TENANT_ID_PATTERN } from '../volume/contexts.ts';
 import { ROLES, type Role, type SessionUser } from './access.ts';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './password.ts';
-import { keptStatement } from '../query/statements.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 export interface ConsoleUser extends SessionUser {
   disabled: boolean;

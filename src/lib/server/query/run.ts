@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { keptStatement } from './statements.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 export interface ReadResult {
   columns: string[];

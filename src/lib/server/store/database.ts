@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { getSettings } from '../config.ts';
+import { getSettings } from '../core/config.ts';
 
 /**
  * The console's own database: users, sessions, audit events, regeneration records and

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { RequestError } from '../http.ts';
-import { logger } from '../log.ts';
-import { QueryError, QueryTimeoutError } from './run.ts';
+import { RequestError } from '../web/http.ts';
+import { logger } from '../core/log.ts';
+import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
 import type { QueryProcesses } from './processes.ts';
 

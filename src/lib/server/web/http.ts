@@ -1,9 +1,9 @@
-import { UnknownContextError } from './volume/contexts.ts';
-import { CompositeUnavailableError } from './composite/connect.ts';
-import { RegenerationBusyError } from './composite/lock.ts';
-import { QueryError, QueryTimeoutError } from './query/run.ts';
-import { UserInputError, UserNotFoundError } from './auth/users.ts';
-import { PasswordPolicyError } from './auth/password.ts';
+import { UnknownContextError } from '../volume/contexts.ts';
+import { CompositeUnavailableError } from '../composite/connect.ts';
+import { RegenerationBusyError } from '../composite/lock.ts';
+import { QueryError, QueryTimeoutError } from '../query/run.ts';
+import { UserInputError, UserNotFoundError } from '../auth/users.ts';
+import { PasswordPolicyError } from '../auth/password.ts';
 
 /**
  * The JSON envelope of every API answer: `{ ok: true, … }` or

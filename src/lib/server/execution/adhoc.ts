@@ -1,8 +1,8 @@
 import PQueue from 'p-queue';
-import { RequestError } from '../http.ts';
-import { logger } from '../log.ts';
-import { assertReadOnlyQuery } from './guard.ts';
-import { QueryError, QueryTimeoutError } from './run.ts';
+import { RequestError } from '../web/http.ts';
+import { logger } from '../core/log.ts';
+import { assertReadOnlyQuery } from '../query/guard.ts';
+import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { AdhocOutcome, AdhocTask } from './query-process.ts';
 import type { QueryProcesses } from './processes.ts';
 

@@ -1,9 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../project-root.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
 
-const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/query/query-process.mjs');
+const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/query-process.mjs');
 /** Query processes run at this niceness, so the kernel gives the server's own threads the CPU first. */
 const QUERY_PROCESS_NICENESS = 10;
 

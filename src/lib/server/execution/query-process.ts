@@ -1,11 +1,11 @@
 import { stringify } from 'csv-stringify/sync';
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { connectComposite } from '../composite/connect.ts';
-import { describeProblem, type ProblemDescription } from '../http.ts';
-import { assertReadOnlyQuery } from './guard.ts';
-import { jsonRow, runRead, type ReadResult } from './run.ts';
-import { resolveObject } from './objects.ts';
-import { exportRows, parseBrowseRequest } from './browse.ts';
+import { describeProblem, type ProblemDescription } from '../web/http.ts';
+import { assertReadOnlyQuery } from '../query/guard.ts';
+import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject } from '../query/objects.ts';
+import { exportRows, parseBrowseRequest } from '../query/browse.ts';
 
 /**
  * A process of its own for each query that may run long (ad-hoc SQL, exports): the console

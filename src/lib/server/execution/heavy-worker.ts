@@ -1,8 +1,8 @@
 import { CompositePool } from '../composite/pool.ts';
-import { describeProblem, type ProblemDescription } from '../http.ts';
-import { runRead, type ReadResult } from './run.ts';
-import { resolveObject } from './objects.ts';
-import { browseRows, getRow, parseBrowseRequest, type BrowsePage } from './browse.ts';
+import { describeProblem, type ProblemDescription } from '../web/http.ts';
+import { runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject } from '../query/objects.ts';
+import { browseRows, getRow, parseBrowseRequest, type BrowsePage } from '../query/browse.ts';
 
 interface TaskBase {
   volumeDir: string;

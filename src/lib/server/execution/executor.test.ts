@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { HeavyQueryExecutor } from './executor.ts';
-import { QueryTimeoutError } from './run.ts';
-import { RequestError } from '../http.ts';
+import { QueryTimeoutError } from '../query/run.ts';
+import { RequestError } from '../web/http.ts';
 
 const SLOW = 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 6000000) SELECT count(*) AS n FROM c';
 

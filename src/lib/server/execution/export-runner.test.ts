@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
-import { isAlive } from '../testing/processes.ts';
+import { isAlive } from '../../../testing/processes.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
-import { RequestError } from '../http.ts';
+import { RequestError } from '../web/http.ts';
 import { ExportRunner } from './export-runner.ts';
 import { QueryProcesses } from './processes.ts';
-import { QueryTimeoutError } from './run.ts';
+import { QueryTimeoutError } from '../query/run.ts';
 
 const FINDINGS = 2_500;
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
