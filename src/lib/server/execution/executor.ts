@@ -2,7 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { PROJECT_ROOT } from '../core/project-root.ts';
-import { RequestError } from '../web/http.ts';
+import { problemFromData } from '../core/errors.ts';
 import { QueryTimeoutError, type ReadResult } from '../query/run.ts';
 import type { BrowsePage } from '../query/browse.ts';
 import type { HeavyAnswer, HeavyOutcome, HeavyTask } from './heavy-worker.ts';
@@ -78,7 +78,7 @@ export class HeavyQueryExecutor {
       }
       throw error;
     }
-    if (!outcome.ok) throw new RequestError(outcome.problem.code, outcome.problem.message, outcome.problem.status);
+    if (!outcome.ok) throw problemFromData(outcome.problem);
     return outcome.answer;
   }
 

@@ -1,5 +1,5 @@
 import { UnknownContextError } from '../volume/contexts.ts';
-import { NOT_FOUND_MESSAGE } from '../web/http.ts';
+import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
 import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';

@@ -9,7 +9,7 @@ import { listDatabaseFiles, scanVolume, type VolumeContext } from '../volume/con
 import { latestHealthRuns } from '../store/health-runs.ts';
 import type { HealthReport } from '../composite/health.ts';
 import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from '../query/findings.ts';
-import { describeProblem } from '../web/http.ts';
+import { problemOf } from '../core/errors.ts';
 
 /**
  * Charts read every visible tenant composite; beyond this many the dashboard says how many
@@ -61,9 +61,9 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
         findingsByTenant.push({ tenant: context.tenantId!, severity: String(facet.value), count: facet.count });
       }
     } catch (error) {
-      const problem = describeProblem(error);
+      const problem = problemOf(error);
       if (!problem) throw error;
-      unavailable.push({ context: context.name, message: problem.message });
+      unavailable.push({ context: context.name, message: problem.publicMessage });
     }
   }
   const databaseSizes = described.flatMap((context) =>

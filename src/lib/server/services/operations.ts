@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
 import type { VolumeStatusIndex } from '../composite/status-index.ts';
-import { RequestError } from '../web/http.ts';
+import { RequestError } from '../core/errors.ts';
 import { checkHealth, type HealthReport } from '../composite/health.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';

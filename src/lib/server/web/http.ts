@@ -1,9 +1,5 @@
-import { UnknownContextError } from '../volume/contexts.ts';
-import { CompositeUnavailableError } from '../composite/connect.ts';
-import { RegenerationBusyError } from '../composite/lock.ts';
-import { QueryError, QueryTimeoutError } from '../query/run.ts';
-import { UserInputError, UserNotFoundError } from '../auth/users.ts';
-import { PasswordPolicyError } from '../auth/password.ts';
+import { problemOf, RequestError, type ProblemError } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
 
 /**
  * The JSON envelope of every API answer: `{ ok: true, … }` or
@@ -17,48 +13,20 @@ export function jsonError(status: number, code: string, message: string, headers
   return Response.json({ ok: false, error: { code, message } }, { status, headers });
 }
 
-/** A request the client got wrong, raised anywhere in request handling; answered 400 unless told otherwise. */
-export class RequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-    this.name = 'RequestError';
-  }
+/** A problem as the API answers it: its status, code and public message. */
+export function problemResponse(problem: ProblemError): Response {
+  return jsonError(problem.status, problem.code, problem.publicMessage);
 }
 
-/** An error a user can cause, as status, code and message; anything else is a server fault. */
-export interface ProblemDescription {
-  status: number;
-  code: string;
-  message: string;
-}
-
-interface CodedError extends Error {
-  code: string;
-  status?: number;
-}
-
-function isCodedError(error: unknown): error is CodedError {
-  return error instanceof Error && typeof (error as CodedError).code === 'string' && !(error as CodedError).code.startsWith('SQLITE_');
-}
-
-export const NOT_FOUND_MESSAGE = 'Nothing here: no such context, or not one you can see.';
-
-export function describeProblem(error: unknown): ProblemDescription | null {
-  if (error instanceof RequestError) return { status: error.status, code: error.code, message: error.message };
-  if (error instanceof UnknownContextError) return { status: 404, code: 'not_found', message: NOT_FOUND_MESSAGE };
-  if (error instanceof CompositeUnavailableError) return { status: 503, code: 'composite_unavailable', message: error.message };
-  if (error instanceof RegenerationBusyError) return { status: 409, code: 'regeneration_busy', message: error.message };
-  if (error instanceof QueryTimeoutError) return { status: 504, code: 'query_timeout', message: error.message };
-  if (error instanceof QueryError) return { status: 400, code: 'query_error', message: error.message };
-  if (error instanceof UserNotFoundError) return { status: 404, code: 'user_not_found', message: error.message };
-  if (error instanceof UserInputError || error instanceof PasswordPolicyError) return { status: 400, code: 'invalid_input', message: error.message };
-  // Browse errors (unknown column, bad operator, bad cursor) carry their own code and status.
-  if (isCodedError(error) && error.name === 'BrowseError') return { status: error.status ?? 400, code: error.code, message: error.message };
-  return null;
+/**
+ * The one place the web answers an error an endpoint threw: a problem with its own status,
+ * code and message, anything else as a logged server fault that shows nothing of itself.
+ */
+export function errorResponse(error: unknown, path: string): Response {
+  const problem = problemOf(error);
+  if (problem) return problemResponse(problem);
+  logger.error({ err: error, path }, 'request failed');
+  return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
 }
 
 /** Parses a JSON request body that must be an object; anything else is a 400 saying so. */
@@ -94,17 +62,21 @@ export function isStateChanging(method: string): boolean {
 }
 
 /**
- * What a page shows when loading its data fails in a way the user caused or can act on:
- * the data, or the problem's message with the page's status set to match. Anything else
- * is a server fault and is thrown on.
+ * What a page shows for an error the user caused or can act on: its public message, with
+ * the page's status set to match. Anything else is a server fault and is thrown on.
  */
+export function pageProblem(response: { status?: number }, error: unknown): string {
+  const problem = problemOf(error);
+  if (!problem) throw error;
+  response.status = problem.status;
+  return problem.publicMessage;
+}
+
+/** A page's data, or the problem loading it hit (see pageProblem). */
 export async function loadForPage<T>(response: { status?: number }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
   try {
     return { value: await load(), problem: null };
   } catch (error) {
-    const problem = describeProblem(error);
-    if (!problem) throw error;
-    response.status = problem.status;
-    return { value: null, problem: problem.message };
+    return { value: null, problem: pageProblem(response, error) };
   }
 }

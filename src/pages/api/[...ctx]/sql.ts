@@ -1,5 +1,6 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject, RequestError } from '../../../lib/server/web/http.ts';
+import { jsonOk, readJsonObject } from '../../../lib/server/web/http.ts';
+import { RequestError } from '../../../lib/server/core/errors.ts';
 import { runSql } from '../../../lib/server/services/browsing.ts';
 import { getRuntime } from '../../../lib/server/services/runtime.ts';
 

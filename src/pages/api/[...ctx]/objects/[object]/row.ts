@@ -1,5 +1,6 @@
 import type { APIRoute } from 'astro';
-import { jsonError, jsonOk, RequestError } from '../../../../../lib/server/web/http.ts';
+import { jsonError, jsonOk } from '../../../../../lib/server/web/http.ts';
+import { RequestError } from '../../../../../lib/server/core/errors.ts';
 import { rowDetail, routeComposite } from '../../../../../lib/server/services/browsing.ts';
 import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
