@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
-import { cpuShare, descendantsOf, isAlive, runningOf } from './lib/server/testing/processes.ts';
+import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { cpuShare, descendantsOf, isAlive, runningOf } from './testing/processes.ts';
 import { resolveContext } from './lib/server/volume/contexts.ts';
 import { regenerateComposite } from './lib/server/composite/regenerate.ts';
 

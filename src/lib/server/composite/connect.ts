@@ -1,18 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ProblemError } from '../core/errors.ts';
 import { CONNECTION_PRAGMAS } from './plan.ts';
 import { ManifestError, readManifestFrom, type CompositeManifest } from './manifest.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 
 /** A composite that cannot be opened now: missing auto.db, a bad manifest, a vanished database. */
-export class CompositeUnavailableError extends Error {
+export class CompositeUnavailableError extends ProblemError {
   constructor(
     readonly context: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'CompositeUnavailableError';
+    super('composite_unavailable', message, 503);
   }
 }
 
@@ -53,10 +53,40 @@ export interface ConnectOptions {
   busyTimeoutMs?: number;
 }
 
-/** SQLite's answer when a writer holds a lock the read needs (rollback journal) and the wait ran out. */
+/** SQLite's answer (here, on this thread) when a writer holds a lock the read needs (rollback journal) and the wait ran out. */
 export function isDatabaseBusy(error: unknown): boolean {
+  if (error instanceof DatabaseBusyError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** A read that found a database locked by a writer and would not wait for it: 503, try again shortly. */
+export class DatabaseBusyError extends ProblemError {
+  static readonly code = 'database_busy';
+  override readonly retryAfterSeconds = 1;
+
+  constructor() {
+    super(DatabaseBusyError.code, 'A database this reads is locked by a writer right now (rollback journal); try again in a moment.', 503);
+  }
+}
+
+/** The error as the problem it is when SQLite said a writer holds a lock; any other error as it is. */
+export function busyAsProblem(error: unknown): unknown {
+  return isDatabaseBusy(error) ? new DatabaseBusyError() : error;
+}
+
+/** A read on the server's thread, where nothing waits for a lock: a busy database is answered 503, not 500. */
+export function readHere<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw busyAsProblem(error);
+  }
+}
+
+/** Whether a problem (a read process's answer included) is a database found busy. */
+export function isBusyProblem(error: unknown): boolean {
+  return error instanceof ProblemError && error.code === DatabaseBusyError.code;
 }
 
 export function quoteIdentifier(name: string): string {
@@ -105,8 +135,9 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
     return { context: contextName, db, manifest, identity };
   } catch (error) {
     db.close();
-    // A writer's lock is not the composite's fault: the caller answers it as busy.
-    if (error instanceof CompositeUnavailableError || isDatabaseBusy(error)) throw error;
+    if (error instanceof CompositeUnavailableError) throw error;
+    // A writer's lock is not the composite's fault: it is answered as busy.
+    if (isDatabaseBusy(error)) throw new DatabaseBusyError();
     if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message);
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`);
   }

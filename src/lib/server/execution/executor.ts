@@ -1,5 +1,5 @@
-import { RequestError } from '../http.ts';
-import { QueryError, QueryTimeoutError, type ReadResult } from './run.ts';
+import { problemFromData, ProblemError } from '../core/errors.ts';
+import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts';
 import type { ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
 import { ReadProcesses } from './read-processes.ts';
 
@@ -72,17 +72,15 @@ export class HeavyQueryExecutor {
     const settled = await this.#processes.run({ ...task, busyTimeoutMs: busyTimeoutFor(deadlineMs) } as ReadTask, deadlineMs);
     switch (settled.type) {
       case 'done':
-        if (!settled.outcome.ok) {
-          const { problem } = settled.outcome;
-          throw new RequestError(problem.code, problem.message, problem.status, problem.retryAfterSeconds);
-        }
-        return settled.outcome.answer;
+        if (settled.outcome.ok) return settled.outcome.answer;
+        if ('problem' in settled.outcome) throw problemFromData(settled.outcome.problem);
+        throw new Error(`a read process failed: ${settled.outcome.fault}`);
       case 'timeout':
         throw new QueryTimeoutError(`The query on ${task.context} did not finish within ${deadlineMs} ms; narrow it with filters and try again.`);
       case 'died':
         throw new QueryError('The read process ended without an answer (out of memory?); narrow the query and try again.');
       case 'closed':
-        throw new RequestError('shutting_down', 'The console is shutting down; try again in a moment.', 503, 5);
+        throw new ProblemError('shutting_down', 'The console is shutting down; try again in a moment.', 503);
     }
   }
 

@@ -1,16 +1,16 @@
-import { UnknownContextError } from './volume/contexts.ts';
-import { DATABASE_BUSY, NOT_FOUND_MESSAGE, RequestError } from './http.ts';
+import { UnknownContextError } from '../volume/contexts.ts';
+import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
-import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
+import { browseRows, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
-import type { ListingQuery } from './query/executor.ts';
-import type { ExportFormat } from './query/query-process.ts';
-import { jsonRow, QueryTimeoutError } from './query/run.ts';
-import { dataVersion } from './query/versions.ts';
-import type { AdhocAnswer } from './query/adhoc.ts';
-import { canRunAdhocSql } from './auth/access.ts';
-import { isDatabaseBusy } from './composite/connect.ts';
+import type { ListingQuery } from '../execution/executor.ts';
+import type { ExportFormat } from '../execution/query-process.ts';
+import { jsonRow, QueryTimeoutError } from '../query/run.ts';
+import { dataVersion } from '../query/versions.ts';
+import type { AdhocAnswer } from '../execution/adhoc.ts';
+import { canRunAdhocSql } from '../auth/access.ts';
+import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere } from '../composite/connect.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -25,7 +25,7 @@ export interface BrowseResult {
 }
 
 export function objectsOf(handle: CompositeHandle): BrowseObject[] {
-  return listObjects(handle.connection().db);
+  return readHere(() => listObjects(handle.connection().db));
 }
 
 /**
@@ -92,13 +92,13 @@ const BUSY_MEMORY_MS = 1000;
  */
 async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const name = handle.context.name;
-  if (Date.now() - (busySince.get(name) ?? -Infinity) < BUSY_MEMORY_MS) throw new RequestError(DATABASE_BUSY.code, DATABASE_BUSY.message, DATABASE_BUSY.status, DATABASE_BUSY.retryAfterSeconds);
+  if (Date.now() - (busySince.get(name) ?? -Infinity) < BUSY_MEMORY_MS) throw new DatabaseBusyError();
   try {
     const listed = await runtime.executor.page(listingQuery(runtime, handle, objectName, params), runtime.settings.queryTimeoutMs);
     busySince.delete(name);
     return { ...listed, count: null };
   } catch (error) {
-    if (error instanceof RequestError && error.code === DATABASE_BUSY.code) busySince.set(name, Date.now());
+    if (isBusyProblem(error)) busySince.set(name, Date.now());
     throw error;
   }
 }
@@ -108,7 +108,7 @@ async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, obj
   try {
     return await runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs);
   } catch (error) {
-    if (error instanceof QueryTimeoutError || (error instanceof RequestError && error.code === DATABASE_BUSY.code)) return null;
+    if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
     throw error;
   }
 }
@@ -131,11 +131,12 @@ function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, objectNa
 /** One row by the key its page gave it (null when it no longer exists), read where its page would be. */
 export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
   const { db } = handle.connection();
-  const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
-  if (isLight(db, object, request)) {
-    return { object, row: getRow(db, object, key, request, browseContext(runtime, handle)) };
-  }
+  const { object, request, row } = readHere(() => {
+    const object = resolveObject(db, objectName);
+    const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+    return { object, request, row: isLight(db, object, request) ? getRow(db, object, key, request, browseContext(runtime, handle)) : undefined };
+  });
+  if (row !== undefined) return { object, row };
   return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object.name, params), key }, runtime.settings.queryTimeoutMs) };
 }
 
@@ -190,7 +191,7 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const object = resolveObject(handle.connection().db, params.object!);
+  const object = readHere(() => resolveObject(handle.connection().db, params.object!));
   parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
   const stream = await runtime.exports.stream(
     { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },

@@ -1,8 +1,9 @@
 import { CompositePool } from '../composite/pool.ts';
-import { describeProblem, type ProblemDescription } from '../http.ts';
-import { runRead, type ReadResult } from './run.ts';
-import { resolveObject, type BrowseObject } from './objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from './browse.ts';
+import { busyAsProblem } from '../composite/connect.ts';
+import { problemData, type ProblemData } from '../core/errors.ts';
+import { runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject, type BrowseObject } from '../query/objects.ts';
+import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 
 /**
  * A read process of the server (see read-processes.ts): it keeps composite connections of
@@ -39,8 +40,8 @@ export interface ListingPage {
 
 export type ReadAnswer = ReadResult | ListingPage | { count: number; capped: boolean } | Record<string, unknown> | null;
 
-/** Errors lose their class between processes, so a read answers with data. */
-export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemDescription };
+/** Errors lose their class between processes, so a read answers a problem as data, and a fault (a bug) by its message. */
+export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData } | { ok: false; fault: string };
 
 /** What the server sends: the process's volume once, then numbered tasks. */
 export type ReadMessage = { kind: 'volume'; volumeDir: string; cacheSize: number; busyTimeoutMs: number } | { kind: 'task'; id: number; task: ReadTask };
@@ -67,7 +68,8 @@ export function runReadTask(task: ReadTask): ReadOutcome {
   try {
     return { ok: true, answer: run(task) };
   } catch (error) {
-    return { ok: false, problem: describeProblem(error) ?? { status: 500, code: 'internal_error', message: (error as Error).message } };
+    const problem = problemData(busyAsProblem(error));
+    return problem ? { ok: false, problem } : { ok: false, fault: (error as Error).stack ?? String(error) };
   }
 }
 

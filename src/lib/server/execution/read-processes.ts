@@ -1,10 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../project-root.ts';
-import { logger } from '../log.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import { logger } from '../core/log.ts';
 import type { ReadMessage, ReadOutcome, ReadTask } from './read-process.ts';
 
-const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/query/read-process.mjs');
+const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/read-process.mjs');
 
 /** What became of a read: its outcome, or why there is none. */
 export type ReadSettlement = { type: 'done'; outcome: ReadOutcome } | { type: 'timeout'; waited: boolean } | { type: 'died' } | { type: 'closed' };
@@ -37,6 +37,9 @@ export class ReadProcesses {
   #spare: Promise<ChildProcess> | null = null;
   #nextId = 1;
   #closed = false;
+  /** Settles once the first process has loaded: starting one takes most of a second, which no deadline should pay. */
+  readonly #firstReady: Promise<void>;
+  #markReady!: () => void;
 
   constructor(
     private readonly volumeDir: string,
@@ -45,6 +48,7 @@ export class ReadProcesses {
     /** How long a read may wait for a writer's lock, connecting included. */
     private readonly busyTimeoutMs: number,
   ) {
+    this.#firstReady = new Promise((resolve) => (this.#markReady = resolve));
     for (let i = 0; i < size; i += 1) this.#startSlot();
     this.#prepareSpare();
   }
@@ -54,8 +58,9 @@ export class ReadProcesses {
     return this.#slots.map((slot) => slot.child.pid!).filter(Boolean);
   }
 
-  run(task: ReadTask, deadlineMs: number): Promise<ReadSettlement> {
-    if (this.#closed) return Promise.resolve({ type: 'closed' });
+  async run(task: ReadTask, deadlineMs: number): Promise<ReadSettlement> {
+    await this.#firstReady;
+    if (this.#closed) return { type: 'closed' };
     return new Promise((resolve) => {
       const waiting: Waiting = { task, deadline: Date.now() + deadlineMs, settle: resolve };
       this.#queue.push(waiting);
@@ -73,6 +78,7 @@ export class ReadProcesses {
 
   close(): void {
     this.#closed = true;
+    this.#markReady();
     for (const waiting of this.#queue.splice(0)) waiting.settle({ type: 'closed' });
     for (const slot of this.#slots.splice(0)) {
       if (slot.running) clearTimeout(slot.running.timer);
@@ -118,6 +124,7 @@ export class ReadProcesses {
         }
         const slot: Slot = { child, running: null };
         this.#slots.push(slot);
+        this.#markReady();
         child.on('message', (message: { id: number; outcome: ReadOutcome }) => this.#answered(slot, message));
         child.once('exit', () => this.#lost(slot));
         this.#dispatch();
