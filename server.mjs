@@ -5,7 +5,8 @@
  * for a file before rendering any request, which costs every API answer two file-system
  * calls; here only asset URLs touch the disk.)
  *
- * HOST and PORT say where to listen, as in the settings table.
+ * HOST and PORT say where to listen, and TRUTH_YARD_SHUTDOWN_MS how long a shutdown waits
+ * for requests in flight, as in the settings table (the launcher validated them).
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -16,6 +17,12 @@ const CLIENT_DIR = path.join(import.meta.dirname, 'dist/client');
 const ASSET_PREFIX = '/_astro/';
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 4321);
+const shutdownMs = Number(process.env.TRUTH_YARD_SHUTDOWN_MS || 10_000);
+
+/** Requests answered or being answered now; a shutdown waits for them. */
+let inFlight = 0;
+let shuttingDown = false;
+let drained = () => {};
 
 /** Built assets have content hashes in their names, so browsers may keep them for good. */
 function serveAsset(request, response) {
@@ -26,6 +33,13 @@ function serveAsset(request, response) {
 }
 
 export const server = http.createServer((request, response) => {
+  inFlight += 1;
+  response.once('close', () => {
+    inFlight -= 1;
+    if (inFlight === 0) drained();
+  });
+  // A keep-alive client is told to reconnect elsewhere once this server is shutting down.
+  if (shuttingDown) response.setHeader('connection', 'close');
   try {
     decodeURI(request.url);
   } catch {
@@ -41,3 +55,26 @@ server.on('error', (error) => {
   process.exit(1);
 });
 server.listen(port, host);
+
+/**
+ * SIGTERM or SIGINT: stop accepting connections, let the requests in flight finish (up to
+ * TRUTH_YARD_SHUTDOWN_MS), then exit 0; the runtime's exit handler stops the query
+ * processes and closes the databases. Further signals change nothing (a terminal's Ctrl-C
+ * reaches this process and `npm start`, which passes it on too).
+ */
+function shutDown(signal) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  console.error(`yard: ${signal}: finishing ${inFlight} request(s) in flight (at most ${shutdownMs} ms), then exiting`);
+  server.close();
+  server.closeIdleConnections();
+  const finished = inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (drained = resolve));
+  const timedOut = new Promise((resolve) => setTimeout(resolve, shutdownMs).unref());
+  void Promise.race([finished, timedOut]).then(() => {
+    if (inFlight > 0) console.error(`yard: ${inFlight} request(s) still running after ${shutdownMs} ms; exiting anyway`);
+    server.closeAllConnections();
+    process.exit(0);
+  });
+}
+process.on('SIGTERM', () => shutDown('SIGTERM'));
+process.on('SIGINT', () => shutDown('SIGINT'));

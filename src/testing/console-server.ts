@@ -36,6 +36,8 @@ export interface RunningConsole {
   stateDir: string;
   /** Process id of the server, to inspect the processes it starts. */
   pid: number;
+  /** Settles when the server process ends, with its exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     env: childEnv,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -67,12 +70,14 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     volumeDir,
     stateDir,
     pid: child.pid!,
+    exited,
     async stop() {
       // Already ended, by itself or by a signal a test sent it.
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill();
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      // A shutdown waits for requests in flight; a test that left some running does not wait for them.
+      const impatient = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
+      clearTimeout(impatient);
     },
   };
 }

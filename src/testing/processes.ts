@@ -66,3 +66,20 @@ export async function cpuShare(pid: number, ms = 1000): Promise<number> {
   // Clock ticks are 1/100 s on Linux.
   return (cpuTicks(pids) - before) / (ms / 10);
 }
+
+/**
+ * TCP connections to a local port, from /proc/net/tcp: established ones, and of those how
+ * many the listening process has not accepted yet (the listen socket's queue).
+ */
+export function connectionsTo(port: number): { established: number; notAccepted: number } {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let established = 0;
+  let notAccepted = 0;
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, local, , state, queues] = line.trim().split(/\s+/);
+    if (!local?.endsWith(`:${hexPort}`)) continue;
+    if (state === '01') established += 1;
+    if (state === '0A') notAccepted += parseInt(queues.split(':')[1], 16);
+  }
+  return { established, notAccepted };
+}

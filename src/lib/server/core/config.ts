@@ -19,6 +19,7 @@ export interface Settings {
   queryProcesses: number;
   resultCacheMb: number;
   heapMb: number;
+  shutdownMs: number;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -157,6 +158,13 @@ export const settingDefinitions = [
     default: '256',
     description: "Limit of the server process's JavaScript heap (node --max-old-space-size); V8 otherwise lets garbage grow with the machine's memory",
     parse: integerInRange(64, 65_536),
+  },
+  {
+    key: 'shutdownMs',
+    env: 'TRUTH_YARD_SHUTDOWN_MS',
+    default: '10000',
+    description: 'On SIGTERM or SIGINT the server stops accepting connections and waits this long for requests in flight to finish before it stops its query processes, closes its databases and exits',
+    parse: integerInRange(0, 600_000),
   },
   {
     key: 'host',

@@ -12,7 +12,7 @@ import type { ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { contextPath } from '../web/routes.ts';
-import { getConsoleStore } from '../store/database.ts';
+import { closeConsoleStore, getConsoleStore } from '../store/database.ts';
 import type { OperationsScope } from './operations.ts';
 
 /**
@@ -77,6 +77,14 @@ export function getRuntime(): ConsoleRuntime {
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryProcesses);
+    // Whatever ends the process (server.mjs after its shutdown drain, a fatal error), its
+    // query processes are stopped and its databases closed; 'exit' handlers must be synchronous.
+    process.once('exit', () => {
+      executor.close();
+      processes.killAll();
+      pool.closeAll();
+      closeConsoleStore();
+    });
     runtime = {
       settings,
       volumeDir: settings.volumeDir,
