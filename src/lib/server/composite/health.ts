@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { autoDbPath, compositeSqlPath, listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, type CompositeState, type CompositeStatus } from './status.ts';
+import { leftoverCandidates } from './regenerate.ts';
 import { connectComposite, quoteIdentifier } from './connect.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 import { parseCompositeSql } from './parse.ts';
@@ -397,6 +398,15 @@ export function checkHealth(context: VolumeContext, options: { full?: boolean } 
   const selection = selectAttachments(context, state.manifest);
   findings.push({ subject: 'composite', check: 'attachments', ...selection.finding });
   if (state.manifest) checkComposite(context, state.manifest, findings);
+  const leftovers = leftoverCandidates(context);
+  if (leftovers.length > 0) {
+    findings.push({
+      subject: 'composite',
+      check: 'leftovers',
+      severity: 'warn',
+      message: `${leftovers.length} candidate ${leftovers.length === 1 ? 'file' : 'files'} of interrupted regenerations (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', …' : ''}) take disk space; the next regeneration removes them`,
+    });
+  }
   const databases = selection.attachments.map((attachment) => {
     try {
       return checkDatabase(context.dir, attachment, selection.expectations, full);

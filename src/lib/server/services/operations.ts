@@ -6,14 +6,14 @@ import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
 import type { VolumeStatusIndex } from '../composite/status-index.ts';
-import { RequestError } from '../core/errors.ts';
+import { problemFromData, RequestError, type ProblemData } from '../core/errors.ts';
 import { checkHealth, type HealthReport } from '../composite/health.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from '../store/health-runs.ts';
 import { recordAudit } from '../store/audit.ts';
 import { PROJECT_ROOT } from '../core/project-root.ts';
-import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
+import { regenerateTimed, type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
 
 /**
  * The operations an operator runs, shared by the web console and the command line so both
@@ -121,20 +121,33 @@ export function regenerateContext(scope: OperationsScope, contextName: string): 
 }
 
 /**
+ * The same on a worker thread, as the server regenerates: parsing and planning composite.sql
+ * and waiting for another regeneration's lock must not hold up every other request.
+ */
+export async function regenerateContextOnWorker(scope: OperationsScope, contextName: string): Promise<RegenerationResult> {
+  const [result] = await regenerateContexts(scope, [resolveContext(scope.volumeDir, contextName)], 1);
+  return result;
+}
+
+/**
  * Regenerates many contexts on `threads` worker threads at once (`yard regenerate --all`):
  * each composite waits on its own fsyncs, and two of them overlap those waits and use both
  * cores. Outcomes are recorded here, as each finishes; results come back in the order given.
  */
 export async function regenerateContexts(scope: OperationsScope, contexts: VolumeContext[], threads: number, onDone: (context: VolumeContext) => void = () => {}): Promise<RegenerationResult[]> {
-  const pool = new Piscina<RegenerateTask, TimedRegeneration>({
+  const pool = new Piscina<RegenerateTask, TimedRegeneration | { problem: ProblemData }>({
     filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
     minThreads: threads,
     maxThreads: threads,
+    // A composite.sql is bounded (MAX_COMPOSITE_SQL_BYTES), so this is room to spare; should
+    // anything still run away, the worker ends, not the server.
+    resourceLimits: { maxOldGenerationSizeMb: 256 },
   });
   try {
     return await Promise.all(
       contexts.map(async (context) => {
         const timed = await pool.run({ volumeDir: scope.volumeDir, context: context.name });
+        if ('problem' in timed) throw problemFromData(timed.problem);
         recordRegenerationOutcome(scope, timed);
         onDone(context);
         return timed.result;
