@@ -42,6 +42,22 @@ export interface CompositeConnection {
   manifest: CompositeManifest;
   /** Identity of the auto.db this connection was opened from. */
   identity: FileIdentity | null;
+  /** Each attached database's file and its identity when attached, to notice it vanish, be replaced or shrink. */
+  attached: Array<{ file: string; identity: FileIdentity | null }>;
+}
+
+/**
+ * Whether the files a connection attached are still the ones it holds. SQLite keeps reading
+ * a file that was deleted or replaced (it holds the old inode), and a truncated file fails
+ * every read, so a connection whose attachment vanished, was replaced (another inode, a
+ * symlink) or shrank is reopened; reopening then says what is wrong. Writes that only grow
+ * or touch a file are SQLite's to notice. One stat per attachment.
+ */
+export function attachmentsUnchanged(connection: CompositeConnection): boolean {
+  return connection.attached.every(({ file, identity }) => {
+    const now = fileIdentity(file);
+    return now !== null && identity !== null && now.ino === identity.ino && now.size >= identity.size;
+  });
 }
 
 export interface ConnectOptions {
@@ -70,17 +86,36 @@ export class DatabaseBusyError extends ProblemError {
   }
 }
 
-/** The error as the problem it is when SQLite said a writer holds a lock; any other error as it is. */
-export function busyAsProblem(error: unknown): unknown {
-  return isDatabaseBusy(error) ? new DatabaseBusyError() : error;
+/** SQLite's answer when a file it reads is damaged, truncated, not a database or gone from under it. */
+function isDatabaseUnreadable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN)/.test(code);
 }
 
-/** A read on the server's thread, where nothing waits for a lock: a busy database is answered 503, not 500. */
+/** A read that hit a damaged attached database (truncated, overwritten): the composite cannot serve until it is fixed. */
+export class DatabaseUnreadableError extends ProblemError {
+  constructor(sqliteMessage: string) {
+    super(
+      'composite_unavailable',
+      `A database this composite attaches cannot be read (${sqliteMessage}): it was damaged, truncated or replaced. A health check names it; restore it from a backup, or remove its ATTACH from composite.sql and regenerate.`,
+      503,
+    );
+  }
+}
+
+/** The error as the problem it is when SQLite said a writer holds a lock or a file is damaged; any other error as it is. */
+export function sqliteAsProblem(error: unknown): unknown {
+  if (isDatabaseBusy(error)) return new DatabaseBusyError();
+  if (isDatabaseUnreadable(error)) return new DatabaseUnreadableError((error as Error).message);
+  return error;
+}
+
+/** A read on the server's thread, where nothing waits for a lock: a busy or damaged database is answered 503, not 500. */
 export function readHere<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
-    throw busyAsProblem(error);
+    throw sqliteAsProblem(error);
   }
 }
 
@@ -114,11 +149,13 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
   }
   try {
     const manifest = readManifestFrom(db, autoDbFile);
+    const attached: CompositeConnection['attached'] = [];
     for (const attachment of manifest.attachments) {
       const target = resolveAttachPath(contextDir, attachment.path);
       if (!target.ok) {
         throw new CompositeUnavailableError(contextName, `attached database ${attachment.name} of ${contextName}: ${target.message}`);
       }
+      attached.push({ file: target.absolutePath, identity: fileIdentity(target.absolutePath) });
       db.prepare(`ATTACH DATABASE ? AS ${quoteIdentifier(attachment.name)}`).run(target.absolutePath);
     }
     // Pragmas before views: changing temp_store discards the TEMP schema and its views.
@@ -132,12 +169,13 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
     for (const view of manifest.views) {
       db.exec(`CREATE TEMP VIEW ${quoteIdentifier(view.name)} AS ${view.selectSql}`);
     }
-    return { context: contextName, db, manifest, identity };
+    return { context: contextName, db, manifest, identity, attached };
   } catch (error) {
     db.close();
     if (error instanceof CompositeUnavailableError) throw error;
     // A writer's lock is not the composite's fault: it is answered as busy.
     if (isDatabaseBusy(error)) throw new DatabaseBusyError();
+    if (isDatabaseUnreadable(error)) throw new DatabaseUnreadableError((error as Error).message);
     if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message);
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`);
   }

@@ -1,10 +1,11 @@
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
-import { connectComposite, fileIdentity, sameIdentity, type CompositeConnection, type ConnectOptions } from './connect.ts';
+import { attachmentsUnchanged, connectComposite, fileIdentity, sameIdentity, type CompositeConnection, type ConnectOptions } from './connect.ts';
 
 /**
  * Keeps one read-only connection per context, least recently used first out, so a volume
  * of thousands of tenants does not hold thousands of open files. A connection whose auto.db
- * was replaced by a regeneration is reopened on its next use (one stat per acquire).
+ * was replaced by a regeneration, or whose attached files vanished, were replaced or shrank,
+ * is reopened on its next use (a stat per file per acquire).
  */
 export class CompositePool {
   readonly #connections = new Map<string, CompositeConnection>();
@@ -25,7 +26,7 @@ export class CompositePool {
     const cached = this.#connections.get(contextName);
     if (cached) {
       this.#connections.delete(contextName);
-      if (sameIdentity(cached.identity, fileIdentity(autoDb))) {
+      if (sameIdentity(cached.identity, fileIdentity(autoDb)) && attachmentsUnchanged(cached)) {
         this.#connections.set(contextName, cached);
         return cached;
       }

@@ -1,5 +1,5 @@
 import { CompositePool } from '../composite/pool.ts';
-import { busyAsProblem } from '../composite/connect.ts';
+import { sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
 import { runRead, type ReadResult } from '../query/run.ts';
 import { resolveObject, type BrowseObject } from '../query/objects.ts';
@@ -68,7 +68,7 @@ export function runReadTask(task: ReadTask): ReadOutcome {
   try {
     return { ok: true, answer: run(task) };
   } catch (error) {
-    const problem = problemData(busyAsProblem(error));
+    const problem = problemData(sqliteAsProblem(error));
     return problem ? { ok: false, problem } : { ok: false, fault: (error as Error).stack ?? String(error) };
   }
 }

@@ -10,7 +10,7 @@ import { jsonRow, QueryTimeoutError } from '../query/run.ts';
 import { dataVersion } from '../query/versions.ts';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { canRunAdhocSql } from '../auth/access.ts';
-import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere } from '../composite/connect.ts';
+import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere, sqliteAsProblem } from '../composite/connect.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -45,7 +45,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   try {
     return await browseHere(runtime, handle, objectName, params);
   } catch (error) {
-    if (!isDatabaseBusy(error)) throw error;
+    if (!isDatabaseBusy(error)) throw sqliteAsProblem(error);
     return browseInReadProcess(runtime, handle, objectName, params);
   }
 }
