@@ -42,11 +42,17 @@ export interface RunningConsole {
 }
 
 /** Starts the built console (dist/) in a child process on a volume and state folder, as `npm start` serves. */
-export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}): Promise<RunningConsole> {
+export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}, options: { openFilesLimit?: number } = {}): Promise<RunningConsole> {
   if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
   const childEnv = { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) };
-  const child: ChildProcess = spawn(process.execPath, serverNodeArguments(loadSettings(childEnv)), {
+  const nodeArguments = serverNodeArguments(loadSettings(childEnv));
+  // A lower open-files limit (ulimit -n) is set by a shell that then becomes the server (exec), so the pid stays the server's.
+  const [command, args] =
+    options.openFilesLimit === undefined
+      ? [process.execPath, nodeArguments]
+      : ['/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, process.execPath, ...nodeArguments]];
+  const child: ChildProcess = spawn(command, args, {
     env: childEnv,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

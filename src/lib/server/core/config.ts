@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { ProblemError } from './errors.ts';
 
@@ -10,6 +11,7 @@ export interface Settings {
   volumeDir: string;
   stateDir: string;
   connectionCacheSize: number;
+  fdBudget: number;
   rowCap: number;
   countCap: number;
   queryTimeoutMs: number;
@@ -63,6 +65,23 @@ function integerInRange(min: number, max: number) {
   };
 }
 
+/** The soft limit of open files of this process (`ulimit -n`), or null where /proc does not say. */
+function openFilesLimit(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+/** `auto`: half of what this process may open, leaving the rest to sockets, logs and child processes' pipes. */
+function parseFdBudget(raw: string, env: string): number {
+  if (raw.trim() === 'auto') return Math.max(16, Math.floor((openFilesLimit() ?? 1024) / 2));
+  return integerInRange(16, 1_000_000)(raw, env);
+}
+
 function parseHost(raw: string, env: string): string {
   if (!raw.trim()) throw new SettingsError(env, `${env} must name an address to listen on, e.g. 127.0.0.1`);
   return raw.trim();
@@ -95,6 +114,13 @@ export const settingDefinitions = [
     default: '64',
     description: 'Composite connections kept open at once; least recently used ones are closed beyond it',
     parse: integerInRange(1, 10_000),
+  },
+  {
+    key: 'fdBudget',
+    env: 'TRUTH_YARD_FD_BUDGET',
+    default: 'auto',
+    description: "Most file descriptors the composite connections of one process (the server, each read process) hold together; least recently used ones are closed beyond it. auto: half of the process's open-file limit (ulimit -n)",
+    parse: parseFdBudget,
   },
   {
     key: 'rowCap',

@@ -13,7 +13,7 @@ let executor: HeavyQueryExecutor;
 beforeAll(() => {
   fixture = createVolumeFixture();
   regenerateComposite(resolveContext(fixture.volumeDir, tenantWithFindings(fixture, 'acme')));
-  executor = new HeavyQueryExecutor(fixture.volumeDir, 4, 2);
+  executor = new HeavyQueryExecutor(fixture.volumeDir, { connections: 4 }, 2);
 });
 afterAll(async () => {
   executor.close();

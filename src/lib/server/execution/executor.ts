@@ -1,6 +1,6 @@
 import { problemFromData, ProblemError } from '../core/errors.ts';
 import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts';
-import type { ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
+import type { ConnectionLimits, ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
 import { ReadProcesses } from './read-processes.ts';
 
 export interface HeavyQuery {
@@ -41,8 +41,8 @@ function busyTimeoutFor(deadlineMs: number): number {
 export class HeavyQueryExecutor {
   readonly #processes: ReadProcesses;
 
-  constructor(volumeDir: string, cacheSize: number, processes: number) {
-    this.#processes = new ReadProcesses(volumeDir, cacheSize, processes, BUSY_WAIT_MS);
+  constructor(volumeDir: string, limits: ConnectionLimits, processes: number) {
+    this.#processes = new ReadProcesses(volumeDir, limits, processes, BUSY_WAIT_MS);
   }
 
   /** Process ids of the read processes, for tests that check what is left running. */

@@ -44,7 +44,13 @@ export type ReadAnswer = ReadResult | ListingPage | { count: number; capped: boo
 export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData } | { ok: false; fault: string };
 
 /** What the server sends: the process's volume once, then numbered tasks. */
-export type ReadMessage = { kind: 'volume'; volumeDir: string; cacheSize: number; busyTimeoutMs: number } | { kind: 'task'; id: number; task: ReadTask };
+/** How many connections a process keeps, and the file descriptors they may hold together. */
+export interface ConnectionLimits {
+  connections: number;
+  fdBudget?: number;
+}
+
+export type ReadMessage = { kind: 'volume'; volumeDir: string; limits: ConnectionLimits; busyTimeoutMs: number } | { kind: 'task'; id: number; task: ReadTask };
 
 let pool: CompositePool | undefined;
 
@@ -75,7 +81,7 @@ export function runReadTask(task: ReadTask): ReadOutcome {
 
 process.on('message', (message: ReadMessage) => {
   // Connecting reads every attached database's schema, so it too waits no longer than a read may.
-  if (message.kind === 'volume') pool = new CompositePool(message.volumeDir, message.cacheSize, { busyTimeoutMs: message.busyTimeoutMs });
+  if (message.kind === 'volume') pool = new CompositePool(message.volumeDir, message.limits.connections, { busyTimeoutMs: message.busyTimeoutMs, fdBudget: message.limits.fdBudget });
   else process.send!({ id: message.id, outcome: runReadTask(message.task) });
 });
 // A server that stopped while this process loaded has closed the channel already.

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { logger } from '../core/log.ts';
-import type { ReadMessage, ReadOutcome, ReadTask } from './read-process.ts';
+import type { ConnectionLimits, ReadMessage, ReadOutcome, ReadTask } from './read-process.ts';
 
 const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/read-process.mjs');
 
@@ -43,7 +43,7 @@ export class ReadProcesses {
 
   constructor(
     private readonly volumeDir: string,
-    private readonly cacheSize: number,
+    private readonly limits: ConnectionLimits,
     private readonly size: number,
     /** How long a read may wait for a writer's lock, connecting included. */
     private readonly busyTimeoutMs: number,
@@ -93,7 +93,7 @@ export class ReadProcesses {
     return new Promise((resolve, reject) => {
       const child = fork(ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
       child.once('message', () => {
-        child.send({ kind: 'volume', volumeDir: this.volumeDir, cacheSize: this.cacheSize, busyTimeoutMs: this.busyTimeoutMs } satisfies ReadMessage);
+        child.send({ kind: 'volume', volumeDir: this.volumeDir, limits: this.limits, busyTimeoutMs: this.busyTimeoutMs } satisfies ReadMessage);
         resolve(child);
       });
       child.once('error', reject);

@@ -70,13 +70,13 @@ export function getRuntime(): ConsoleRuntime {
     const settings = getSettings();
     const store = getConsoleStore();
     // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
-    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0 });
+    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: settings.fdBudget });
     const processes = new QueryProcesses();
     processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
-    const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryProcesses);
+    const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: settings.fdBudget }, settings.queryProcesses);
     // Whatever ends the process (server.mjs after its shutdown drain, a fatal error), its
     // query processes are stopped and its databases closed; 'exit' handlers must be synchronous.
     process.once('exit', () => {
