@@ -11,7 +11,17 @@
 import http from 'node:http';
 import path from 'node:path';
 import send from 'send';
+import { tsImport } from 'tsx/esm/api';
 import { handler } from './dist/server/entry.mjs';
+
+// A damaged console database or a bad setting stops the start with one line, rather than
+// a server that answers 500 on every route.
+const { startupProblem } = await tsImport('./src/lib/server/services/startup.ts', import.meta.url);
+const problem = startupProblem();
+if (problem) {
+  console.error(`yard: ${problem}`);
+  process.exit(1);
+}
 
 const CLIENT_DIR = path.join(import.meta.dirname, 'dist/client');
 const ASSET_PREFIX = '/_astro/';

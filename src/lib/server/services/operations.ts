@@ -6,7 +6,8 @@ import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
 import type { VolumeStatusIndex } from '../composite/status-index.ts';
-import { problemFromData, RequestError, type ProblemData } from '../core/errors.ts';
+import { storeAsProblem } from '../store/database.ts';
+import { ProblemError, problemFromData, problemOf, RequestError, type ProblemData } from '../core/errors.ts';
 import { checkHealth, type HealthReport } from '../composite/health.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
@@ -113,10 +114,32 @@ function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, 
   if (result.ok) scope.onRegenerated?.(result.context);
 }
 
+/** A regeneration whose record and audit event could not be written: said, never hidden behind the outcome. */
+export class RegenerationNotRecordedError extends ProblemError {
+  constructor(result: RegenerationResult, reason: ProblemError | Error) {
+    const done = result.ok ? `${result.context} was regenerated (the new composite serves)` : `${result.context} was not regenerated (composite.sql has problems)`;
+    super(
+      reason instanceof ProblemError ? reason.code : 'record_failed',
+      `${done}, but its record and audit event could not be written: ${reason instanceof ProblemError ? reason.publicMessage : reason.message}`,
+      reason instanceof ProblemError ? reason.status : 500,
+    );
+  }
+}
+
+/** Records the outcome before anyone is told of it; a failure to record is reported with what did happen. */
+function recordOrReport(scope: OperationsScope, timed: TimedRegeneration): void {
+  try {
+    recordRegenerationOutcome(scope, timed);
+  } catch (error) {
+    if (timed.result.ok) scope.onRegenerated?.(timed.result.context);
+    throw new RegenerationNotRecordedError(timed.result, (problemOf(storeAsProblem(error)) ?? error) as Error);
+  }
+}
+
 /** Regenerates one context's composite and records the outcome and the audit event. */
 export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
   const timed = regenerateTimed({ volumeDir: scope.volumeDir, context: contextName });
-  recordRegenerationOutcome(scope, timed);
+  recordOrReport(scope, timed);
   return timed.result;
 }
 
@@ -148,7 +171,7 @@ export async function regenerateContexts(scope: OperationsScope, contexts: Volum
       contexts.map(async (context) => {
         const timed = await pool.run({ volumeDir: scope.volumeDir, context: context.name });
         if ('problem' in timed) throw problemFromData(timed.problem);
-        recordRegenerationOutcome(scope, timed);
+        recordOrReport(scope, timed);
         onDone(context);
         return timed.result;
       }),

@@ -68,7 +68,8 @@ let runtime: ConsoleRuntime | undefined;
 export function getRuntime(): ConsoleRuntime {
   if (!runtime) {
     const settings = getSettings();
-    const store = getConsoleStore();
+    // Opened now, so a damaged console database is reported before anything else.
+    getConsoleStore();
     // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: settings.fdBudget });
     const processes = new QueryProcesses();
@@ -88,7 +89,10 @@ export function getRuntime(): ConsoleRuntime {
     runtime = {
       settings,
       volumeDir: settings.volumeDir,
-      store,
+      // Looked up on each use: a console database deleted or restored under the server is noticed.
+      get store() {
+        return getConsoleStore();
+      },
       pool,
       cursorSecret: crypto.randomBytes(32),
       executor,
@@ -97,7 +101,7 @@ export function getRuntime(): ConsoleRuntime {
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
-      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
+      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store: getConsoleStore(), actor, onRegenerated: (name) => pool.forget(name) }),
     };
   }
   return runtime;
