@@ -2,7 +2,7 @@ import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
@@ -62,9 +62,8 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const pageKey = `page\0${listing}\0${params.toString()}`;
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
-    const page = isLight(db, object, request)
-      ? browseRows(db, object, request, browseContext(runtime, handle))
-      : (await runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs)).page;
+    const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
+    const page = here ? here.value : (await runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs)).page;
     runtime.results.set(pageKey, version, page);
     return page;
   };
@@ -113,9 +112,25 @@ async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, obj
   }
 }
 
-/** An unfiltered listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
-function isLight(db: Database.Database, object: BrowseObject, request: BrowseRequest): boolean {
-  return request.filters.length === 0 && readsInIndexOrder(db, object, request);
+/** Most rows of a listing a filtered page walks in index order on this thread before it is read in a read process instead. */
+const ROW_BUDGET = 3000;
+
+/**
+ * A read of a listing on this thread when it costs about what its rows cost, else null (to
+ * be read in a read process). That is when SQLite reads the listing in index order: an
+ * unfiltered page; or a filtered page read forward, walking the sort column's index through
+ * at most ROW_BUDGET rows, which holds the page unless the filter is rare.
+ */
+function readHereIfCheap<T>(db: Database.Database, object: BrowseObject, request: BrowseRequest, context: BrowseContext, read: (context: BrowseContext) => T): { value: T } | null {
+  if (!readsInIndexOrder(db, object, request)) return null;
+  if (request.filters.length === 0) return { value: read(context) };
+  if (request.direction !== 'next') return null;
+  try {
+    return { value: read({ ...context, rowBudget: ROW_BUDGET }) };
+  } catch (error) {
+    if (error instanceof RowBudgetExceeded) return null;
+    throw error;
+  }
 }
 
 /** What paging this route's listing on this thread needs: its context, the cursor secret, the row cap. */
@@ -131,12 +146,13 @@ function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, objectNa
 /** One row by the key its page gave it (null when it no longer exists), read where its page would be. */
 export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
   const { db } = handle.connection();
-  const { object, request, row } = readHere(() => {
+  const { object, here } = readHere(() => {
     const object = resolveObject(db, objectName);
     const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
-    return { object, request, row: isLight(db, object, request) ? getRow(db, object, key, request, browseContext(runtime, handle)) : undefined };
+    const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => getRow(db, object, key, request, context));
+    return { object, request, here };
   });
-  if (row !== undefined) return { object, row };
+  if (here) return { object, row: here.value };
   return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object.name, params), key }, runtime.settings.queryTimeoutMs) };
 }
 
