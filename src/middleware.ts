@@ -1,6 +1,6 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach } from './lib/server/web/routes.ts';
+import { classifyRoute, mayReach } from './lib/server/auth/routes.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
 import { errorResponse, isStateChanging, jsonError, originAllowed } from './lib/server/web/http.ts';
 import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
