@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SessionUser } from '../auth/access.ts';
 import { canSeeContext } from '../auth/access.ts';
+import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { listContexts, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
@@ -26,6 +27,8 @@ export interface Dashboard {
   counts: Record<CompositeStatus, number>;
   findingsOverTime: SeverityByMonth[];
   findingsByTenant: Array<{ tenant: string; severity: string; count: number }>;
+  /** Whether the user's gates open the fleet panels below; when not, they are empty. */
+  showsFleetHealth: boolean;
   databaseSizes: Array<{ context: string; file: string; bytes: number }>;
   healthProblems: Array<{ context: string; at: string; severity: 'warn' | 'error'; subject: string; message: string }>;
   /** Contexts whose composite could not be read, with why. */
@@ -66,10 +69,11 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
       unavailable.push({ context: context.name, message: problem.publicMessage });
     }
   }
-  const databaseSizes = described.flatMap((context) =>
+  const showsFleetHealth = mayOpen(user, 'see-fleet-health');
+  const databaseSizes = (showsFleetHealth ? described : []).flatMap((context) =>
     listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
   );
-  const healthProblems = [...latestHealthRuns<HealthReport>(runtime.store)]
+  const healthProblems = [...(showsFleetHealth ? latestHealthRuns<HealthReport>(runtime.store) : [])]
     .filter(([name]) => canSeeContext(user, name))
     .flatMap(([name, run]) =>
       [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]
@@ -83,6 +87,7 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     counts,
     findingsOverTime: [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month))),
     findingsByTenant,
+    showsFleetHealth,
     databaseSizes,
     healthProblems,
     unavailable,
