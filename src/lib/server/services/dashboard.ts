@@ -8,7 +8,7 @@ import { listContexts, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
 import { listDatabaseFiles, scanVolume, type VolumeContext } from '../volume/contexts.ts';
 import { latestHealthRuns } from '../store/health-runs.ts';
-import type { HealthReport } from '../composite/health.ts';
+import type { HealthReport, HealthSeverity } from '../composite/health.ts';
 import type { SeverityByMonth } from '../query/findings.ts';
 import { contextFindings } from './findings.ts';
 import { problemOf } from '../core/errors.ts';
@@ -31,7 +31,7 @@ export interface Dashboard {
   /** Whether the user's gates open the fleet panels below; when not, they are empty. */
   showsFleetHealth: boolean;
   databaseSizes: Array<{ context: string; file: string; bytes: number }>;
-  healthProblems: Array<{ context: string; at: string; severity: 'warn' | 'error'; subject: string; message: string }>;
+  healthProblems: Array<{ context: string; at: string; severity: Exclude<HealthSeverity, 'ok'>; subject: string; message: string }>;
   /** Contexts whose composite could not be read, with why. */
   unavailable: Array<{ context: string; message: string }>;
   tenantsLeftOut: number;
@@ -78,7 +78,7 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     .flatMap(([name, run]) =>
       [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]
         .filter((finding) => finding.severity !== 'ok')
-        .map((finding) => ({ context: name, at: run.at, severity: finding.severity as 'warn' | 'error', subject: finding.subject, message: finding.message })),
+        .map((finding) => ({ context: name, at: run.at, severity: finding.severity as Exclude<HealthSeverity, 'ok'>, subject: finding.subject, message: finding.message })),
     )
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(0, DASHBOARD_HEALTH_PROBLEMS);
