@@ -179,7 +179,7 @@ export function regenerateComposite(context: VolumeContext, options: Regeneratio
     const problems = buildValidatedCandidate(context, prepared, candidate, displayPath(compositeSqlPath(context), options.displayRoot));
     if (problems.length > 0) return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems };
     try {
-      // 0444 tells people the file is derived; it does not stop root (DESIGN.md fact 10).
+      // 0444 tells people the file is derived; it does not stop root, which ignores file modes.
       fs.chmodSync(candidate, 0o444);
       fsyncPath(candidate);
       fs.renameSync(candidate, target);

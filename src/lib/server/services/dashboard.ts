@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SessionUser } from '../auth/access.ts';
-import { canSeeContext } from '../auth/access.ts';
+import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { listContexts, type ContextSummary } from './operations.ts';
