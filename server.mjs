@@ -75,7 +75,7 @@ server.listen(port, host);
 function shutDown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
-  console.error(`yard: ${signal}: finishing ${inFlight} request(s) in flight (at most ${shutdownMs} ms), then exiting`);
+  if (inFlight > 0) console.error(`yard: ${signal}: finishing ${inFlight} request(s) in flight (at most ${shutdownMs} ms), then exiting`);
   server.close();
   server.closeIdleConnections();
   const finished = inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (drained = resolve));

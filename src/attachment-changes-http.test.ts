@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * A warmed context (its connection open, its pages kept for reuse) whose attached database
@@ -17,7 +17,7 @@ let backup: string;
 
 beforeAll(async () => {
   server = await startConsoleServer();
-  operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
   fleetfolio = path.join(server.volumeDir, 'embedded/tenant/acme/fleetfolio.sqlite.db');
   backup = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'yard-backup-')), 'fleetfolio.sqlite.db');
   fs.copyFileSync(fleetfolio, backup);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copySampleVolume, freePort, launchConsole, signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { copySampleVolume, freePort, launchConsole, signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { loadSettings } from './lib/server/core/config.ts';
 import { serverNodeArguments } from './lib/server/web/launcher.ts';
 import { CONSOLE_DB_FILE } from './lib/server/store/database.ts';
@@ -45,7 +45,7 @@ describe('the console database deleted while the server runs', () => {
   afterAll(() => server?.stop());
 
   it('answers 503 saying so, and never starts an empty one', async () => {
-    const operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
+    const operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
     const file = path.join(server.stateDir, CONSOLE_DB_FILE);
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
 
@@ -80,7 +80,7 @@ describe('the state disk full', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk]);
     await copySampleVolume(path.join(root, 'volume'), stateDir);
     server = await launchConsole(path.join(root, 'volume'), stateDir);
-    admin = await signIn(server.baseUrl, 'admin', 'admin-demo-password');
+    admin = await signInForCookie(server.baseUrl, 'admin', 'admin-demo-password');
     // Fill the disk: the console database can no longer grow by a page.
     const filler = fs.openSync(path.join(disk, 'filler'), 'w');
     try {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { resolveContext } from './lib/server/volume/contexts.ts';
 
 /**
@@ -40,8 +40,8 @@ async function released(child: ChildProcess): Promise<void> {
 
 beforeAll(async () => {
   server = await startConsoleServer({ TRUTH_YARD_QUERY_TIMEOUT_MS: '1500', TRUTH_YARD_LOG_LEVEL: 'silent' });
-  acmeUser = await signIn(server.baseUrl, 'acme-user', 'acme-demo-password');
-  globexUser = await signIn(server.baseUrl, 'globex-user', 'globex-demo-password');
+  acmeUser = await signInForCookie(server.baseUrl, 'acme-user', 'acme-demo-password');
+  globexUser = await signInForCookie(server.baseUrl, 'globex-user', 'globex-demo-password');
 }, 60_000);
 afterAll(async () => {
   if (writer) await released(writer);

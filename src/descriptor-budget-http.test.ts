@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchConsole, signIn, type RunningConsole } from './testing/console-server.ts';
-import { generateSyntheticVolume } from './lib/server/volume/sample.ts';
+import { launchConsole, signInForCookie, type RunningConsole } from './testing/console-server.ts';
+import { generateSyntheticVolume } from './lib/server/sample/sample.ts';
 import { scanVolume } from './lib/server/volume/contexts.ts';
 import { regenerateComposite } from './lib/server/composite/regenerate.ts';
 import { openConsoleStore } from './lib/server/store/database.ts';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   store.close();
   server = await launchConsole(volumeDir, stateDir, {}, { openFilesLimit: 128 });
   const login = demoLogins([]).find((candidate) => candidate.role === 'admin')!;
-  admin = await signIn(server.baseUrl, login.username, login.password);
+  admin = await signInForCookie(server.baseUrl, login.username, login.password);
 }, 120_000);
 afterAll(async () => {
   await server?.stop();

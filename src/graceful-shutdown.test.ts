@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { connectionsTo, descendantsOf, isAlive, runningOf } from './testing/processes.ts';
 
 /**
@@ -13,7 +13,7 @@ const SLOW_SQL = 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c
 
 beforeAll(async () => {
   server = await startConsoleServer({ TRUTH_YARD_SQL_PROCESSES: '4', TRUTH_YARD_SQL_TIMEOUT_MS: '60000', TRUTH_YARD_SHUTDOWN_MS: '60000' });
-  operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
 }, 60_000);
 afterAll(() => server?.stop());
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { resolveContext } from './lib/server/volume/contexts.ts';
 
 /**
@@ -13,7 +13,7 @@ let admin: string;
 
 beforeAll(async () => {
   server = await startConsoleServer();
-  admin = await signIn(server.baseUrl, 'admin', 'admin-demo-password');
+  admin = await signInForCookie(server.baseUrl, 'admin', 'admin-demo-password');
 }, 60_000);
 afterAll(() => server?.stop());
 

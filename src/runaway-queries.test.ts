@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { cpuShare, descendantsOf, isAlive, runningOf } from './testing/processes.ts';
 import { resolveContext } from './lib/server/volume/contexts.ts';
 import { regenerateComposite } from './lib/server/composite/regenerate.ts';
@@ -22,7 +22,7 @@ async function serverWithEndlessView(env: Record<string, string>): Promise<{ ser
   const acme = resolveContext(server.volumeDir, 'tenant/acme');
   fs.appendFileSync(path.join(acme.dir, 'composite.sql'), ENDLESS_VIEW);
   expect(regenerateComposite(acme).ok).toBe(true);
-  return { server, operator: await signIn(server.baseUrl, 'operator', 'operator-demo-password') };
+  return { server, operator: await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password') };
 }
 
 describe('a runaway view', () => {

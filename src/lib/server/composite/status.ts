@@ -1,11 +1,9 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 import { isDatabaseBusy } from './connect.ts';
-import { readManifest, type CompositeManifest } from './manifest.ts';
+import { readManifest, schemaVersionOf, sourceDigest, type CompositeManifest } from './manifest.ts';
 
 /**
  * fresh: serving what composite.sql says over the databases as they are.
@@ -20,16 +18,6 @@ export interface CompositeState {
   /** Why it is not fresh, one sentence each, saying what to do. */
   reasons: string[];
   manifest: CompositeManifest | null;
-}
-
-function schemaVersionOf(file: string): number {
-  // No busy wait: statuses are computed on the server's thread.
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
-  try {
-    return db.pragma('schema_version', { simple: true }) as number;
-  } finally {
-    db.close();
-  }
 }
 
 /** Compares a context's auto.db with composite.sql and the attached databases as they are now. */
@@ -51,7 +39,7 @@ function computeState(context: VolumeContext): CompositeState {
   } catch {
     reasons.push('composite.sql is gone; restore it or remove the context folder');
   }
-  if (source !== null && crypto.createHash('sha256').update(source).digest('hex') !== manifest.sourceSha256) {
+  if (source !== null && sourceDigest(source) !== manifest.sourceSha256) {
     reasons.push('composite.sql changed since the last regeneration');
   }
   for (const attachment of manifest.attachments) {
@@ -61,7 +49,8 @@ function computeState(context: VolumeContext): CompositeState {
       continue;
     }
     try {
-      if (schemaVersionOf(target.absolutePath) !== attachment.schemaVersion) {
+      // No busy wait: statuses are computed on the server's thread.
+      if (schemaVersionOf(target.absolutePath, 0) !== attachment.schemaVersion) {
         reasons.push(`the schema of ${attachment.path} changed since the last regeneration`);
       }
     } catch (error) {

@@ -1,4 +1,4 @@
-/** Display helpers shared by pages; they never touch data sources. */
+/** Text for people: times, sizes, links that change one parameter. Pure, so every layer may use them. */
 
 export function formatTime(iso: string | null | undefined): string {
   return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
@@ -25,4 +25,9 @@ export function hrefWith(url: URL, changes: Record<string, string | null>): stri
   }
   const query = params.toString();
   return query ? `${url.pathname}?${query}` : url.pathname;
+}
+
+/** A cell of a result table as text: NULL spelled out, blobs (base64 in the API) as a mark. */
+export function formatCell(value: unknown): string {
+  return value === null ? 'NULL' : typeof value === 'object' ? '(binary)' : String(value);
 }
