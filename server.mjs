@@ -9,6 +9,7 @@
  * for requests in flight, as in the settings table (the launcher validated them).
  */
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import send from 'send';
 import { tsImport } from 'tsx/esm/api';
@@ -32,7 +33,6 @@ const shutdownMs = Number(process.env.TRUTH_YARD_SHUTDOWN_MS || 10_000);
 /** Requests answered or being answered now; a shutdown waits for them. */
 let inFlight = 0;
 let shuttingDown = false;
-let drained = () => {};
 
 /** Built assets have content hashes in their names, so browsers may keep them for good. */
 function serveAsset(request, response) {
@@ -46,7 +46,6 @@ export const server = http.createServer((request, response) => {
   inFlight += 1;
   response.once('close', () => {
     inFlight -= 1;
-    if (inFlight === 0) drained();
   });
   // A keep-alive client is told to reconnect elsewhere once this server is shutting down.
   if (shuttingDown) response.setHeader('connection', 'close');
@@ -76,15 +75,24 @@ function shutDown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
   if (inFlight > 0) console.error(`yard: ${signal}: finishing ${inFlight} request(s) in flight (at most ${shutdownMs} ms), then exiting`);
-  server.close();
-  server.closeIdleConnections();
-  const finished = inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (drained = resolve));
-  const timedOut = new Promise((resolve) => setTimeout(resolve, shutdownMs).unref());
-  void Promise.race([finished, timedOut]).then(() => {
+  // Stops listening only: http's own close() would also drop the connections it counts as
+  // idle, among them one just taken whose request has not been read yet.
+  net.Server.prototype.close.call(server);
+  void drain(Date.now() + shutdownMs).then(() => {
     if (inFlight > 0) console.error(`yard: ${inFlight} request(s) still running after ${shutdownMs} ms; exiting anyway`);
     server.closeAllConnections();
     process.exit(0);
   });
 }
+
+/** Settles when no request has been in flight for two checks in a row (a connection just taken is read in between), or at the deadline. */
+async function drain(deadline) {
+  let quietChecks = 0;
+  while (quietChecks < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    quietChecks = inFlight === 0 ? quietChecks + 1 : 0;
+  }
+}
+
 process.on('SIGTERM', () => shutDown('SIGTERM'));
 process.on('SIGINT', () => shutDown('SIGINT'));

@@ -62,12 +62,12 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
     const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
-    const page = here ? here.value : (await runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs)).page;
+    const page = here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs))).page;
     runtime.results.set(pageKey, version, page);
     return page;
   };
   const readCount = async (): Promise<BrowseResult['count']> => {
-    const count = await countOrNull(runtime, handle, object.name, params);
+    const count = await countOrNull(runtime, handle, object.name, params, { key: countKey, version });
     if (count) runtime.results.set(countKey, version, count);
     return count;
   };
@@ -78,9 +78,40 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   return { object, request, page, count };
 }
 
+/**
+ * Reads that just missed their deadline, by listing and data version: asked again within
+ * LATE_MEMORY_MS while the data is unchanged, they are answered as late at once rather than
+ * run and killed once more, so a runaway view requested over and over does not keep
+ * starting and killing read processes (each takes a core for a moment to load).
+ */
+class LateReads {
+  readonly #late = new Map<string, { version: string; until: number; error: QueryTimeoutError }>();
+
+  async unlessLate<T>(key: string, version: string, read: () => Promise<T>): Promise<T> {
+    const late = this.#late.get(key);
+    if (late && late.version === version && Date.now() < late.until) throw late.error;
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof QueryTimeoutError) {
+        this.#late.delete(key);
+        this.#late.set(key, { version, until: Date.now() + LATE_MEMORY_MS, error });
+        // Oldest first: a bounded memory, whatever the number of listings.
+        if (this.#late.size > LATE_MEMORY_ENTRIES) this.#late.delete(this.#late.keys().next().value!);
+      }
+      throw error;
+    }
+  }
+}
+const LATE_MEMORY_MS = 10_000;
+const LATE_MEMORY_ENTRIES = 1_000;
+const lateListings = new LateReads();
+
 /** When a writer's lock was last found on a context's database, by context: within BUSY_MEMORY_MS the answer is "busy" at once. */
 const busySince = new Map<string, number>();
 const BUSY_MEMORY_MS = 1000;
+/** How long the page of a context found busy may take in a read process, waiting for the lock included. */
+const BUSY_FALLBACK_MS = 500;
 
 /**
  * The page read in a read process, after a database was busy on this thread; nothing is
@@ -92,19 +123,21 @@ async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHan
   const name = handle.context.name;
   if (Date.now() - (busySince.get(name) ?? -Infinity) < BUSY_MEMORY_MS) throw new DatabaseBusyError();
   try {
-    const listed = await runtime.executor.page(listingQuery(runtime, handle, objectName, params), runtime.settings.queryTimeoutMs);
+    const listed = await runtime.executor.page(listingQuery(runtime, handle, objectName, params), Math.min(runtime.settings.queryTimeoutMs, BUSY_FALLBACK_MS));
     busySince.delete(name);
     return { ...listed, count: null };
   } catch (error) {
-    if (isBusyProblem(error)) busySince.set(name, Date.now());
-    throw error;
+    if (!isBusyProblem(error) && !(error instanceof QueryTimeoutError)) throw error;
+    // Locked still, or the read processes are all taken: either way the answer is "retry".
+    busySince.set(name, Date.now());
+    throw new DatabaseBusyError();
   }
 }
 
 /** The listing's count, read in a read process; null when it did not finish by the deadline or its database was busy. */
-async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult['count']> {
+async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams, read: { key: string; version: string }): Promise<BrowseResult['count']> {
   try {
-    return await runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs);
+    return await lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs));
   } catch (error) {
     if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
     throw error;
