@@ -1,5 +1,5 @@
 import { resolveContext } from '../volume/contexts.ts';
-import { problemData, type ProblemData } from '../core/errors.ts';
+import { problemData, problemOf, type ProblemData } from '../core/errors.ts';
 import { regenerateComposite, type RegenerationResult } from './regenerate.ts';
 
 /** One context to regenerate, as plain data for a worker thread. */
@@ -29,8 +29,7 @@ export default function regenerateOnWorker(task: RegenerateTask): TimedRegenerat
   try {
     return regenerateTimed(task);
   } catch (error) {
-    const problem = problemData(error);
-    if (!problem) throw error;
-    return { problem };
+    if (!problemOf(error)) throw error;
+    return { problem: problemData(error) };
   }
 }

@@ -72,9 +72,8 @@ export class HeavyQueryExecutor {
     const settled = await this.#processes.run({ ...task, busyTimeoutMs: busyTimeoutFor(deadlineMs) } as ReadTask, deadlineMs);
     switch (settled.type) {
       case 'done':
-        if (settled.outcome.ok) return settled.outcome.answer;
-        if ('problem' in settled.outcome) throw problemFromData(settled.outcome.problem);
-        throw new Error(`a read process failed: ${settled.outcome.fault}`);
+        if (!settled.outcome.ok) throw problemFromData(settled.outcome.problem);
+        return settled.outcome.answer;
       case 'timeout':
         throw new QueryTimeoutError(`The query on ${task.context} did not finish within ${deadlineMs} ms; narrow it with filters and try again.`);
       case 'died':

@@ -40,8 +40,8 @@ export interface ListingPage {
 
 export type ReadAnswer = ReadResult | ListingPage | { count: number; capped: boolean } | Record<string, unknown> | null;
 
-/** Errors lose their class between processes, so a read answers a problem as data, and a fault (a bug) by its message. */
-export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData } | { ok: false; fault: string };
+/** Errors lose their class between processes, so a read answers with data. */
+export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData };
 
 /** What the server sends: the process's volume once, then numbered tasks. */
 /** How many connections a process keeps, and the file descriptors they may hold together. */
@@ -74,8 +74,7 @@ export function runReadTask(task: ReadTask): ReadOutcome {
   try {
     return { ok: true, answer: run(task) };
   } catch (error) {
-    const problem = problemData(sqliteAsProblem(error));
-    return problem ? { ok: false, problem } : { ok: false, fault: (error as Error).stack ?? String(error) };
+    return { ok: false, problem: problemData(sqliteAsProblem(error)) };
   }
 }
 
