@@ -28,7 +28,12 @@ describe('a damaged console database', () => {
       const server = spawn(process.execPath, serverNodeArguments(loadSettings(env)), { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       server.stderr!.on('data', (chunk) => (stderr += chunk));
-      const code = await new Promise((resolve) => server.once('exit', resolve));
+      const code = await Promise.race([
+        new Promise((resolve) => server.once('exit', resolve)),
+        new Promise((resolve) => setTimeout(() => resolve('still running'), 30_000)),
+      ]);
+      // A server that started after all must not outlive the test.
+      server.kill('SIGKILL');
       expect(code).toBe(1);
       const lines = stderr.trim().split('\n');
       expect(lines, stderr).toHaveLength(1);

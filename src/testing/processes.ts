@@ -46,6 +46,13 @@ export function runningOf(pids: number[]): number[] {
   return pids.filter((pid) => statFields(pid)?.[0] === 'R');
 }
 
+/** CPU seconds (user + system, every thread) a process has used so far; 0 when it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  const fields = statFields(pid);
+  // Clock ticks are 1/100 s on Linux.
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0;
+}
+
 /** CPU time (user + system, every thread) the processes have used so far, in clock ticks. */
 function cpuTicks(pids: number[]): number {
   return pids.reduce((sum, pid) => {
