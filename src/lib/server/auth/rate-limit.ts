@@ -2,10 +2,16 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import type { ConsoleStore } from '../store/database.ts';
 
-/** Failures allowed within the window before sign-in is refused. */
+/**
+ * Failures allowed within the window before sign-in is refused. A user name is limited
+ * per address it is tried from, so someone guessing from their own address cannot lock
+ * the owner (the admin, say) out from theirs; the much higher ceiling over all addresses
+ * stops a guesser who has many.
+ */
 export const LOGIN_LIMITS = {
   windowSeconds: 15 * 60,
-  perUsername: 5,
+  perUsernameAndAddress: 5,
+  perUsername: 100,
   perAddress: 20,
 } as const;
 
@@ -40,8 +46,16 @@ export function addressKey(address: string): string {
  * User names are compared without regard to case, so their counters are too. Hashed
  * because people type passwords into the user name field.
  */
+function usernameDigest(username: string): string {
+  return crypto.createHash('sha256').update(username.toLowerCase()).digest('hex');
+}
+
 function usernameKey(username: string): string {
-  return `username:${crypto.createHash('sha256').update(username.toLowerCase()).digest('hex')}`;
+  return `username:${usernameDigest(username)}`;
+}
+
+function usernameAndAddressKey(username: string, address: string): string {
+  return `username-at:${usernameDigest(username)}@${addressKey(address)}`;
 }
 
 function unixSeconds(date: Date): number {
@@ -66,19 +80,22 @@ function inMinutes(seconds: number): string {
 /** Asked before checking a password, so a blocked guesser learns nothing about it. */
 export function checkLoginAllowed(db: ConsoleStore, attempt: LoginAttempt): LoginDecision {
   const now = unixSeconds(attempt.now ?? new Date());
-  const userWait = secondsUntilBelowLimit(db, usernameKey(attempt.username), LOGIN_LIMITS.perUsername, now);
-  const addressWait = secondsUntilBelowLimit(db, addressKey(attempt.address), LOGIN_LIMITS.perAddress, now);
-  if (userWait === 0 && addressWait === 0) return { allowed: true };
-  const retryAfterSeconds = Math.max(userWait, addressWait);
-  const who = userWait >= addressWait ? 'for this user name' : 'from your network address';
-  return { allowed: false, retryAfterSeconds, message: `Too many sign-in attempts ${who}; try again in ${inMinutes(retryAfterSeconds)}.` };
+  const waits = [
+    { seconds: secondsUntilBelowLimit(db, usernameAndAddressKey(attempt.username, attempt.address), LOGIN_LIMITS.perUsernameAndAddress, now), why: 'for this user name from your network address' },
+    { seconds: secondsUntilBelowLimit(db, addressKey(attempt.address), LOGIN_LIMITS.perAddress, now), why: 'from your network address' },
+    { seconds: secondsUntilBelowLimit(db, usernameKey(attempt.username), LOGIN_LIMITS.perUsername, now), why: 'for this user name from many addresses' },
+  ];
+  const longest = waits.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+  if (longest.seconds === 0) return { allowed: true };
+  return { allowed: false, retryAfterSeconds: longest.seconds, message: `Too many sign-in attempts ${longest.why}; try again in ${inMinutes(longest.seconds)}.` };
 }
 
-/** Counts a failed sign-in against both the user name and the address, and forgets failures older than the window. */
+/** Counts a failed sign-in against the user name at the address, the user name, and the address, and forgets failures older than the window. */
 export function recordLoginFailure(db: ConsoleStore, attempt: LoginAttempt): void {
   const now = unixSeconds(attempt.now ?? new Date());
   db.transaction(() => {
     const insert = db.prepare('INSERT INTO login_attempts (key, at) VALUES (?, ?)');
+    insert.run(usernameAndAddressKey(attempt.username, attempt.address), now);
     insert.run(usernameKey(attempt.username), now);
     insert.run(addressKey(attempt.address), now);
     db.prepare('DELETE FROM login_attempts WHERE at <= ?').run(now - LOGIN_LIMITS.windowSeconds);
@@ -86,9 +103,11 @@ export function recordLoginFailure(db: ConsoleStore, attempt: LoginAttempt): voi
 }
 
 /**
- * After a successful sign-in. The address counter is kept: otherwise one valid account
- * would let its owner reset the counter and go on guessing other names.
+ * After a successful sign-in from an address: that user name's failures there are
+ * forgotten. The address counter is kept (otherwise one valid account would let its owner
+ * reset it and go on guessing other names), and so is the ceiling over all addresses
+ * (otherwise the owner signing in would reset a guesser spread over many).
  */
-export function clearLoginFailures(db: ConsoleStore, username: string): void {
-  db.prepare('DELETE FROM login_attempts WHERE key = ?').run(usernameKey(username));
+export function clearLoginFailures(db: ConsoleStore, username: string, address: string): void {
+  db.prepare('DELETE FROM login_attempts WHERE key = ?').run(usernameAndAddressKey(username, address));
 }
