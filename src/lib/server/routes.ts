@@ -6,7 +6,9 @@ import { canManageUsers, canRunHealth, canSeeContext, type SessionUser } from '.
  * page and endpoint is under exactly one of these, so authorization happens once, here
  * and in the middleware, and a page can never forget it.
  *
- * - public: sign-in and static assets.
+ * - public: signing in and out. (Built assets and the files of public/ are served by the
+ *   HTTP front before any route is classified; nothing else, under /_astro/ or elsewhere,
+ *   is public.)
  * - signed-in: the dashboard and `/api/me`; data is filtered to what the user may see.
  * - management: `/admin/contexts`, users and audit; needs a role, and when the URL names a
  *   context (`/admin/contexts/tenant/acme/...`) the user must be able to see that context.
@@ -20,7 +22,7 @@ export type RouteAccess =
   | { kind: 'context'; context: string; ctxPath: string }
   | { kind: 'not-found' };
 
-const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout', '/favicon.svg']);
+const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout']);
 
 /** Parses `admin`, `cross-tenant` or `tenant/<id>` off the front of path segments. */
 function contextFromSegments(segments: string[]): { context: string; rest: string[] } | null {
@@ -36,7 +38,7 @@ export function contextPath(contextName: string): string {
 }
 
 export function classifyRoute(pathname: string): RouteAccess {
-  if (PUBLIC_PATHS.has(pathname) || pathname.startsWith('/_astro/')) return { kind: 'public' };
+  if (PUBLIC_PATHS.has(pathname)) return { kind: 'public' };
   // Decoding happens before splitting, so `%2e%2e` and `%2f` are judged as what they mean.
   let decoded: string;
   try {
