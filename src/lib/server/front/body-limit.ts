@@ -19,8 +19,6 @@ export function readCappedBody(request: IncomingMessage, limitBytes: number): Pr
       if (received > limitBytes) {
         request.off('data', onData);
         request.off('end', onEnd);
-        // Stop taking data; the refusal closes the connection.
-        request.pause();
         resolve({ ok: false });
         return;
       }
@@ -44,4 +42,20 @@ export function setReadBody(request: IncomingMessage, bytes: Buffer): void {
       if (bytes.length > 0) yield bytes;
     },
   };
+}
+
+/** How long the rest of a refused body may take to arrive (and be dropped) before the connection is cut. */
+const LINGER_MS = 2_000;
+
+/**
+ * After refusing a body: read the rest and drop it, so the client, still sending, reads
+ * the 413 (closing at once makes the system answer its data with a reset, which can
+ * destroy the answer unread). A body that has not ended within LINGER_MS, such as one
+ * that never ends, loses its connection.
+ */
+export function discardRestOfBody(request: IncomingMessage): void {
+  const cut = setTimeout(() => request.socket.destroy(), LINGER_MS);
+  cut.unref();
+  request.once('end', () => clearTimeout(cut));
+  request.resume();
 }

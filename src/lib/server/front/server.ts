@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import send from 'send';
 import type { Settings } from '../config.ts';
-import { readCappedBody, setReadBody } from './body-limit.ts';
+import { discardRestOfBody, readCappedBody, setReadBody } from './body-limit.ts';
 import { clientAddress, trustedProxyList } from './client-address.ts';
 import { DYNAMIC_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.ts';
 
@@ -64,9 +64,8 @@ export function createConsoleServer(astroHandler: AstroHandler, clientDir: strin
           413,
           'body_too_large',
           `The request body is larger than ${settings.bodyLimitKb} KB, the most this console accepts (TRUTH_YARD_BODY_LIMIT_KB); send less.`,
-          // The rest of the body is not read: the connection ends with the answer.
-          { connection: 'close' },
         );
+        discardRestOfBody(request);
         return;
       }
       setReadBody(request, body.bytes);
