@@ -95,7 +95,7 @@ describe('HTTP server (server.mjs)', () => {
   it('reaches no page through a URL under /_astro/ that is not a built file, signed in or not', async () => {
     const cookie = await signIn(server.baseUrl, 'admin', 'admin-demo-password');
     for (const pathname of ['/_astro/x/objects', '/_astro/tenants/acme/objects', '/_astro/x/objects/all_findings']) {
-      for (const headers of [{}, { cookie }]) {
+      for (const headers of [{}, { cookie }] as Array<Record<string, string>>) {
         const response = await fetch(`${server.baseUrl}${pathname}`, { headers, redirect: 'manual' });
         expect(response.status, pathname).toBe(404);
         expect(await response.text(), pathname).not.toMatch(/<table|all_findings|Error/);

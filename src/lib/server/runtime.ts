@@ -5,6 +5,7 @@ import { CompositePool } from './composite/pool.ts';
 import { HeavyQueryExecutor } from './query/executor.ts';
 import { AdhocSqlRunner } from './query/adhoc.ts';
 import { ExportRunner } from './query/export-runner.ts';
+import { DownloadSlots } from './downloads.ts';
 import { QueryProcesses } from './query/processes.ts';
 import { ResultCache } from './query/result-cache.ts';
 import { VolumeStatusIndex } from './composite/status-index.ts';
@@ -34,6 +35,8 @@ export interface ConsoleRuntime {
   adhoc: AdhocSqlRunner;
   /** CSV and JSON downloads, read in killable processes too. */
   exports: ExportRunner;
+  /** How many downloads run at once, per user and in all. */
+  downloads: DownloadSlots;
   /** Browse pages and counts, reused until their databases change. */
   results: ResultCache;
   /** Every context's status, for the lists that show them all. */
@@ -85,6 +88,7 @@ export function getRuntime(): ConsoleRuntime {
       executor,
       adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
       exports: new ExportRunner(settings.volumeDir, processes),
+      downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
