@@ -5,7 +5,7 @@ import tailwindcss from '@tailwindcss/vite';
 import { build } from 'esbuild';
 
 /**
- * Bundles the HTTP front (src/lib/server/front/server.ts: files, body cap, client address,
+ * Bundles the HTTP front (src/lib/server/web/front/server.ts: files, body cap, client address,
  * security headers) to dist/front/server.mjs, which server.mjs runs with plain node: the
  * front reads the same settings module as the pages, without a TypeScript loader at run time.
  */
@@ -14,7 +14,7 @@ const httpFront = {
   hooks: {
     'astro:build:done': async () => {
       await build({
-        entryPoints: ['src/lib/server/front/server.ts'],
+        entryPoints: ['src/lib/server/web/front/server.ts'],
         outfile: 'dist/front/server.mjs',
         bundle: true,
         platform: 'node',

@@ -1,7 +1,7 @@
 /**
  * The console's HTTP server: `npm start`, the tests and the benchmark all run this file
  * over the build in dist/. Astro renders every route; the front in front of it
- * (src/lib/server/front/server.ts, bundled to dist/front/ by the build) serves the built
+ * (src/lib/server/web/front/server.ts, bundled to dist/front/ by the build) serves the built
  * files, caps request bodies, decides the client address and sets the security headers.
  *
  * HOST and PORT say where to listen, as in the settings table.

@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
+import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /*
  * Clients that start a CSV download and never read it, against the built server: the
@@ -24,7 +24,7 @@ const cookies: Record<string, string> = {};
 const stalled: net.Socket[] = [];
 
 beforeAll(async () => {
-  server = await startConsoleServer({ TRUTH_YARD_EXPORTS_PER_USER: String(PER_USER), TRUTH_YARD_EXPORTS_TOTAL: String(TOTAL), TRUTH_YARD_EXPORT_STALL_MS: '5000' });
+  server = await startConsoleServer({ TRUTH_YARD_EXPORTS_PER_USER: String(PER_USER), TRUTH_YARD_EXPORTS_TOTAL: String(TOTAL), TRUTH_YARD_EXPORT_STALL_MS: '8000' });
   const acmeDir = path.join(server.volumeDir, 'embedded/tenant/acme');
   const db = new Database(path.join(acmeDir, 'bulk.sqlite.db'));
   db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');

@@ -1,5 +1,5 @@
 import { Lucia, TimeSpan } from 'lucia';
-import { getSettings } from '../config.ts';
+import { getSettings } from '../core/config.ts';
 import { getConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { SqliteSessionAdapter, type SessionUserAttributes } from './session-adapter.ts';
 

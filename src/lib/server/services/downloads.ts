@@ -1,5 +1,12 @@
 import type { Writable } from 'node:stream';
-import { RequestError } from './http.ts';
+import { ProblemError } from '../core/errors.ts';
+
+/** Every download slot, the user's or everyone's, is taken: answered 429. */
+export class TooManyDownloadsError extends ProblemError {
+  constructor(message: string) {
+    super('too_many_downloads', message, 429);
+  }
+}
 
 /**
  * How many CSV/JSON downloads may run at once, per user and in all: each holds a query
@@ -18,10 +25,10 @@ export class DownloadSlots {
   take(userId: string): () => void {
     const mine = this.byUser.get(userId) ?? 0;
     if (mine >= this.perUser) {
-      throw new RequestError('too_many_downloads', `You already have ${mine} downloads running, the most one user may (TRUTH_YARD_EXPORTS_PER_USER); wait for one to finish, then try again.`, 429);
+      throw new TooManyDownloadsError(`You already have ${mine} downloads running, the most one user may (TRUTH_YARD_EXPORTS_PER_USER); wait for one to finish, then try again.`);
     }
     if (this.running >= this.total) {
-      throw new RequestError('too_many_downloads', `The console is already serving ${this.running} downloads, the most it serves at once (TRUTH_YARD_EXPORTS_TOTAL); try again in a minute.`, 429);
+      throw new TooManyDownloadsError(`The console is already serving ${this.running} downloads, the most it serves at once (TRUTH_YARD_EXPORTS_TOTAL); try again in a minute.`);
     }
     this.byUser.set(userId, mine + 1);
     this.running += 1;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import send from 'send';
-import type { Settings } from '../config.ts';
+import type { Settings } from '../../core/config.ts';
 import { discardRestOfBody, readCappedBody, setReadBody } from './body-limit.ts';
 import { clientAddress, trustedProxyList } from './client-address.ts';
 import { DYNAMIC_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.ts';
@@ -99,4 +99,4 @@ export function createConsoleServer(astroHandler: AstroHandler, clientDir: strin
 }
 
 // server.mjs reads the settings through the same bundle.
-export { loadSettings } from '../config.ts';
+export { loadSettings } from '../../core/config.ts';
