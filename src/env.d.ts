@@ -11,5 +11,7 @@ declare namespace App {
     composite: import('./lib/server/services/runtime.ts').CompositeHandle | null;
     /** The Node response under this request, set by the HTTP front (absent under `astro dev`): a download waits for its socket to drain. */
     nodeResponse?: import('node:http').ServerResponse;
+    /** The path as the client sent it (dot segments resolved, escapes kept), set by the HTTP front; see objectNameOf. */
+    requestPath?: string;
   }
 }

@@ -36,6 +36,8 @@ export interface RunningConsole {
   stateDir: string;
   /** Process id of the server, to inspect the processes it starts. */
   pid: number;
+  /** What the server has written to stdout and stderr so far (its logs). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -46,7 +48,13 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
   const childEnv = { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) };
   const child: ChildProcess = spawn(process.execPath, serverNodeArguments(loadSettings(childEnv)), {
     env: childEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+    process.stderr.write(text);
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
@@ -67,6 +75,7 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     volumeDir,
     stateDir,
     pid: child.pid!,
+    output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

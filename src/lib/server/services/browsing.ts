@@ -109,6 +109,26 @@ export function routeComposite(locals: App.Locals, ctxParam: string | undefined)
   return handle;
 }
 
+/**
+ * The object a browse URL names (`/<ctx-path>/objects/<object>/…`, with or without `/api`),
+ * decoded from the path the client sent: Astro's own parameter keeps escapes such as
+ * `%3D` and `%2F` (so a table `a=b` or `a/b` was never found), and for a name with a space
+ * and such a character Astro is handed a stand-in path (see the HTTP front).
+ */
+export function objectNameOf(locals: App.Locals, handle: CompositeHandle, objectParam: string | undefined): string {
+  const path = locals.requestPath;
+  for (const prefix of [`/${handle.ctxPath}/objects/`, `/api/${handle.ctxPath}/objects/`]) {
+    if (!path?.startsWith(prefix)) continue;
+    const segment = path.slice(prefix.length).split('/')[0]!;
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      break;
+    }
+  }
+  return objectParam ?? '';
+}
+
 /** A browse result as the API returns it. */
 export function browseJson(result: BrowseResult) {
   return {
@@ -151,7 +171,7 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const object = resolveObject(handle.connection().db, params.object!);
+  const object = resolveObject(handle.connection().db, objectNameOf(locals, handle, params.object));
   parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
   const release = runtime.downloads.take(locals.user!.id);
   let stream: ReadableStream<Uint8Array>;

@@ -13,6 +13,21 @@ export type AstroHandler = (request: http.IncomingMessage, response: http.Server
 export interface FrontLocals {
   /** The Node response, so a streamed download can wait for the socket to drain. */
   nodeResponse: http.ServerResponse;
+  /** The path as the client sent it, dot segments resolved, escapes kept: what the URL names. */
+  requestPath: string;
+}
+
+/**
+ * Astro refuses a path in which decodeURI decodes some escapes and leaves others, as in
+ * an object name with a space and an `=` (`two%20words%3Dx`): "Multi-level URL encoding",
+ * an ERROR in the log, and a 404. Such a path is handed to Astro with each escape made `~`,
+ * which routes it to the same page; the page reads the names from `requestPath`. (`~` is
+ * in no tenant id, so a context part with escapes stays a context that does not exist.)
+ */
+function routablePath(requestPath: string): string {
+  const decoded = decodeURI(requestPath);
+  if (decoded === requestPath || !/%[0-9a-fA-F]{2}/.test(decoded)) return requestPath;
+  return requestPath.replace(/%[0-9a-fA-F]{2}/g, '~');
 }
 
 const ASSET_PREFIX = '/_astro/';
@@ -72,7 +87,12 @@ export function createConsoleServer(astroHandler: AstroHandler, clientDir: strin
     }
     // Astro takes the first X-Forwarded-For entry as the client address, whoever wrote it.
     request.headers['x-forwarded-for'] = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], proxies);
-    const locals: FrontLocals = { nodeResponse: response };
+    // Dot segments resolved as the adapter's URL parser resolves them.
+    const url = new URL(request.url ?? '/', 'http://front.invalid');
+    const requestPath = url.pathname;
+    const routable = routablePath(requestPath);
+    if (routable !== requestPath) request.url = `${routable}${url.search}`;
+    const locals: FrontLocals = { nodeResponse: response, requestPath };
     await astroHandler(request, response, undefined, locals);
   };
 
