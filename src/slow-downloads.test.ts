@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { attachNewDatabase, signInDemoUsers, startConsoleServer } from './testing/console-server.ts';
 
 /*
  * Clients that start a CSV download and never read it, against the built server: the
@@ -19,30 +17,20 @@ const PER_USER = 4;
 const TOTAL = 5;
 const EXPORT_PATH = '/api/tenants/acme/objects/bulk.notes/rows.csv';
 
-let server: RunningConsole;
-const cookies: Record<string, string> = {};
+let server: Awaited<ReturnType<typeof startConsoleServer>>;
+let cookies: Record<string, string> = {};
 const stalled: net.Socket[] = [];
 
 beforeAll(async () => {
   server = await startConsoleServer({ TRUTH_YARD_EXPORTS_PER_USER: String(PER_USER), TRUTH_YARD_EXPORTS_TOTAL: String(TOTAL), TRUTH_YARD_EXPORT_STALL_MS: '8000' });
-  const acmeDir = path.join(server.volumeDir, 'embedded/tenant/acme');
-  const db = new Database(path.join(acmeDir, 'bulk.sqlite.db'));
-  db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-  const insert = db.prepare('INSERT INTO notes (body) VALUES (?)');
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) insert.run(BODY);
-  })();
-  db.close();
-  fs.appendFileSync(path.join(acmeDir, 'composite.sql'), "\nATTACH DATABASE 'bulk.sqlite.db' AS bulk;\n");
-  for (const [username, password] of [
-    ['admin', 'admin-demo-password'],
-    ['operator', 'operator-demo-password'],
-    ['acme-user', 'acme-demo-password'],
-  ]) {
-    cookies[username] = await signIn(server.baseUrl, username, password);
-  }
-  const regenerated = await fetch(`${server.baseUrl}/api/admin/contexts/tenant/acme/regenerate`, { method: 'POST', headers: { cookie: cookies.admin!, origin: server.baseUrl } });
-  expect(regenerated.status, await regenerated.text()).toBe(200);
+  cookies = await signInDemoUsers(server, ['admin', 'operator', 'acme-user']);
+  await attachNewDatabase(server, cookies.admin!, 'tenant/acme', 'bulk', (db) => {
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO notes (body) VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < ROWS; i++) insert.run(BODY);
+    })();
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { attachNewDatabase, signInDemoUsers, startConsoleServer } from './testing/console-server.ts';
 
 /*
  * What the built server shows of the volume it serves: never where it lies on disk, and
@@ -13,28 +12,19 @@ import { signIn, startConsoleServer, type RunningConsole } from './testing/conso
 /** Table names the probe could not reach: a space or a double quote together with `=`, `;` or `/`. */
 const ODD_NAMES = ['two words=x', 'quote"and;semi', 'slash/and space', 'eq=only', 'plain_name'];
 
-let server: RunningConsole;
-const cookies: Record<string, string> = {};
+let server: Awaited<ReturnType<typeof startConsoleServer>>;
+let cookies: Record<string, string> = {};
 
 beforeAll(async () => {
   server = await startConsoleServer();
+  cookies = await signInDemoUsers(server, ['admin', 'acme-user', 'initech-user']);
   // Odd table names in a database acme's composite attaches.
-  const acmeDir = path.join(server.volumeDir, 'embedded/tenant/acme');
-  const db = new Database(path.join(acmeDir, 'odd.sqlite.db'));
-  for (const name of ODD_NAMES) {
-    db.exec(`CREATE TABLE "${name.replaceAll('"', '""')}" (id INTEGER PRIMARY KEY, label TEXT); INSERT INTO "${name.replaceAll('"', '""')}" (label) VALUES ('row of ${name.replaceAll("'", "''")}');`);
-  }
-  db.close();
-  fs.appendFileSync(path.join(acmeDir, 'composite.sql'), "\nATTACH DATABASE 'odd.sqlite.db' AS odd;\n");
-  for (const [username, password] of [
-    ['admin', 'admin-demo-password'],
-    ['acme-user', 'acme-demo-password'],
-    ['initech-user', 'initech-demo-password'],
-  ]) {
-    cookies[username] = await signIn(server.baseUrl, username, password);
-  }
-  const regenerated = await fetch(`${server.baseUrl}/api/admin/contexts/tenant/acme/regenerate`, { method: 'POST', headers: { cookie: cookies.admin!, origin: server.baseUrl } });
-  expect(regenerated.status, await regenerated.text()).toBe(200);
+  await attachNewDatabase(server, cookies.admin!, 'tenant/acme', 'odd', (db) => {
+    for (const name of ODD_NAMES) {
+      const table = `"${name.replaceAll('"', '""')}"`;
+      db.exec(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, label TEXT); INSERT INTO ${table} (label) VALUES ('row of ${name.replaceAll("'", "''")}');`);
+    }
+  });
 }, 60_000);
 afterAll(() => server?.stop());
 
