@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 let server: RunningConsole;
 
@@ -93,7 +93,7 @@ describe('HTTP server (server.mjs)', () => {
   });
 
   it('reaches no page through a URL under /_astro/ that is not a built file, signed in or not', async () => {
-    const cookie = await signIn(server.baseUrl, 'admin', 'admin-demo-password');
+    const cookie = await signInForCookie(server.baseUrl, 'admin', 'admin-demo-password');
     for (const pathname of ['/_astro/x/objects', '/_astro/tenants/acme/objects', '/_astro/x/objects/all_findings']) {
       for (const headers of [{}, { cookie }] as Array<Record<string, string>>) {
         const response = await fetch(`${server.baseUrl}${pathname}`, { headers, redirect: 'manual' });
@@ -123,7 +123,7 @@ describe('request bodies', () => {
     // The sign-in form posts a body too, and is held to the same limit.
     const form = await rawPost('/login', repeated(MEGABYTE, 2), { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(413);
-    expect(await signIn(server.baseUrl, 'operator', 'operator-demo-password')).toMatch(/^yard_session=/);
+    expect(await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password')).toMatch(/^yard_session=/);
   });
 
   it('still reads a body under the limit, chunked or not', async () => {
@@ -135,7 +135,7 @@ describe('request bodies', () => {
 
 describe('security headers', () => {
   it('lets no page be framed or run inline script, and keeps no copy of signed-in answers', async () => {
-    const cookie = await signIn(server.baseUrl, 'acme-user', 'acme-demo-password');
+    const cookie = await signInForCookie(server.baseUrl, 'acme-user', 'acme-demo-password');
     for (const pathname of ['/login', '/tenants/acme', '/api/me', '/api/tenants/acme/objects/all_findings/rows.csv']) {
       const response = await fetch(`${server.baseUrl}${pathname}`, { headers: { cookie } });
       expect(response.status, pathname).toBe(200);
@@ -152,7 +152,7 @@ describe('security headers', () => {
   });
 
   it('sends pages with no inline script, only the console’s own script files', async () => {
-    const cookie = await signIn(server.baseUrl, 'admin', 'admin-demo-password');
+    const cookie = await signInForCookie(server.baseUrl, 'admin', 'admin-demo-password');
     for (const pathname of ['/', '/admin/contexts', '/admin/contexts/tenant/acme', '/tenants/acme']) {
       const html = await (await fetch(`${server.baseUrl}${pathname}`, { headers: { cookie } })).text();
       const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];

@@ -105,7 +105,7 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
 }
 
 /** Signs in through the API and returns the Cookie header value to send afterwards. */
-export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
+export async function signInForCookie(baseUrl: string, username: string, password: string): Promise<string> {
   const response = await fetch(`${baseUrl}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: baseUrl },
@@ -141,7 +141,7 @@ export async function signInDemoUsers(running: RunningConsole & { prepared: Samp
   for (const username of usernames) {
     const login = running.prepared.logins.find((candidate) => candidate.username === username);
     if (!login) throw new Error(`no demo user ${username}`);
-    cookies[username] = await signIn(running.baseUrl, username, login.password);
+    cookies[username] = await signInForCookie(running.baseUrl, username, login.password);
   }
   return cookies;
 }
