@@ -167,6 +167,16 @@ describe('security headers', () => {
 
 describe('client address', () => {
   it('ignores X-Forwarded-For from a client that is no trusted proxy, for the sign-in limit and the audit trail', async () => {
+    const forged = await fetch(`${server.baseUrl}/api/login`, {
+      method: 'POST',
+      headers: { origin: server.baseUrl, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.66' },
+      body: JSON.stringify({ username: 'admin', password: 'admin-demo-password' }),
+    });
+    expect(forged.status).toBe(200);
+    const cookie = forged.headers.getSetCookie().find((c) => c.startsWith('yard_session='))!.split(';')[0]!;
+    const audit = (await (await fetch(`${server.baseUrl}/api/admin/audit?limit=1`, { headers: { cookie } })).json()) as { events: Array<{ action: string; detail: { address: string } }> };
+    expect(audit.events[0]).toMatchObject({ action: 'user.sign-in', detail: { address: '127.0.0.1' } });
+
     // Twenty failures from one address block it, whatever address each claimed to forward for.
     for (let attempt = 0; attempt < 20; attempt++) {
       const wrong = await fetch(`${server.baseUrl}/api/login`, {
