@@ -51,10 +51,12 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The server's logs, the last megabyte of them, for tests that look for a line.
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  const keep = (text: string) => (output = (output + text).slice(-1_000_000));
+  child.stdout!.setEncoding('utf8').on('data', keep);
   child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
+    keep(text);
     process.stderr.write(text);
   });
   const baseUrl = `http://127.0.0.1:${port}`;
