@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { ProblemError } from '../core/errors.ts';
+import { firstEvent } from '../core/first-event.ts';
 
 /** Every download slot, the user's or everyone's, is taken: answered 429. */
 export class TooManyDownloadsError extends ProblemError {
@@ -47,22 +48,11 @@ export class DownloadSlots {
 type Drained = 'drained' | 'closed' | 'stalled';
 
 /** Waits until `output` can take more, is closed, or has taken nothing for `stallMs`. */
-function drained(output: Writable, stallMs: number): Promise<Drained> {
-  if (output.destroyed) return Promise.resolve('closed');
-  if (!output.writableNeedDrain) return Promise.resolve('drained');
-  return new Promise((resolve) => {
-    const settle = (outcome: Drained) => {
-      clearTimeout(timer);
-      output.off('drain', onDrain);
-      output.off('close', onClose);
-      resolve(outcome);
-    };
-    const onDrain = () => settle('drained');
-    const onClose = () => settle('closed');
-    const timer = setTimeout(() => settle('stalled'), stallMs);
-    output.once('drain', onDrain);
-    output.once('close', onClose);
-  });
+async function drained(output: Writable, stallMs: number): Promise<Drained> {
+  if (output.destroyed) return 'closed';
+  if (!output.writableNeedDrain) return 'drained';
+  const first = await firstEvent(output, ['drain', 'close'], stallMs);
+  return first.event === 'drain' ? 'drained' : first.event === 'close' ? 'closed' : 'stalled';
 }
 
 /**
