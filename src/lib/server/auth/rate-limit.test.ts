@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
-import { addressKey, checkLoginAllowed, clearLoginFailures, LOGIN_LIMITS, recordLoginFailure } from './rate-limit.ts';
+import { addressKey, checkLoginAllowed, recordLoginSuccess, LOGIN_LIMITS, recordLoginFailure } from './rate-limit.ts';
 
 let tempDir: string;
 let db: ConsoleStore;
@@ -65,6 +65,16 @@ describe('sign-in rate limit per user name and address', () => {
     });
   });
 
+  it('holds the ceiling of a name at addresses it never signed in from, not at those it did', () => {
+    recordLoginSuccess(db, 'admin', '10.0.0.1', at(-3600));
+    for (let i = 0; i < LOGIN_LIMITS.perUsername; i++) recordLoginFailure(db, { address: `198.51.${Math.floor(i / 250)}.${i % 250}`, username: 'admin', now: start });
+    expect(checkLoginAllowed(db, { address: '10.0.0.2', username: 'admin', now: at(1) }).allowed).toBe(false);
+    expect(checkLoginAllowed(db, { address: '10.0.0.1', username: 'admin', now: at(1) })).toEqual({ allowed: true });
+    // An address is the user's for a while only.
+    recordLoginSuccess(db, 'admin', '10.0.0.3', at(-LOGIN_LIMITS.knownAddressSeconds));
+    expect(checkLoginAllowed(db, { address: '10.0.0.3', username: 'admin', now: at(1) }).allowed).toBe(false);
+  });
+
   it('lets the user in again once the failures are older than the window', () => {
     const attempt = { address: '10.0.0.1', username: 'ada' };
     fail(LOGIN_LIMITS.perUsernameAndAddress, attempt);
@@ -78,7 +88,7 @@ describe('sign-in rate limit per user name and address', () => {
   it('is cleared by a successful sign-in from that address', () => {
     const attempt = { address: '10.0.0.1', username: 'ada' };
     fail(LOGIN_LIMITS.perUsernameAndAddress, attempt);
-    clearLoginFailures(db, 'ADA', '10.0.0.1');
+    recordLoginSuccess(db, 'ADA', '10.0.0.1');
     expect(checkLoginAllowed(db, { ...attempt, now: start })).toEqual({ allowed: true });
   });
 
@@ -104,7 +114,7 @@ describe('sign-in rate limit per address', () => {
 
   it('is not cleared when one of the names signs in', () => {
     for (let i = 0; i < LOGIN_LIMITS.perAddress; i++) recordLoginFailure(db, { address: '203.0.113.7', username: `user${i}`, now: start });
-    clearLoginFailures(db, 'user0', '203.0.113.7');
+    recordLoginSuccess(db, 'user0', '203.0.113.7');
     expect(checkLoginAllowed(db, { address: '203.0.113.7', username: 'user0', now: start }).allowed).toBe(false);
   });
 

@@ -6,13 +6,15 @@ import type { ConsoleStore } from '../store/database.ts';
  * Failures allowed within the window before sign-in is refused. A user name is limited
  * per address it is tried from, so someone guessing from their own address cannot lock
  * the owner (the admin, say) out from theirs; the much higher ceiling over all addresses
- * stops a guesser who has many.
+ * stops a guesser who has many, except at an address the user signed in from within
+ * `knownAddressSeconds`: a guesser with many addresses cannot lock the owner out either.
  */
 export const LOGIN_LIMITS = {
   windowSeconds: 15 * 60,
   perUsernameAndAddress: 5,
   perUsername: 100,
   perAddress: 20,
+  knownAddressSeconds: 30 * 24 * 60 * 60,
 } as const;
 
 export interface LoginAttempt {
@@ -77,13 +79,22 @@ function inMinutes(seconds: number): string {
   return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
 
+/** Whether the user name signed in from this address within LOGIN_LIMITS.knownAddressSeconds. */
+function isKnownAddress(db: ConsoleStore, attempt: LoginAttempt, now: number): boolean {
+  const row = db.prepare('SELECT last_at FROM sign_in_addresses WHERE key = ?').get(usernameAndAddressKey(attempt.username, attempt.address)) as { last_at: number } | undefined;
+  return row !== undefined && row.last_at > now - LOGIN_LIMITS.knownAddressSeconds;
+}
+
 /** Asked before checking a password, so a blocked guesser learns nothing about it. */
 export function checkLoginAllowed(db: ConsoleStore, attempt: LoginAttempt): LoginDecision {
   const now = unixSeconds(attempt.now ?? new Date());
   const waits = [
     { seconds: secondsUntilBelowLimit(db, usernameAndAddressKey(attempt.username, attempt.address), LOGIN_LIMITS.perUsernameAndAddress, now), why: 'for this user name from your network address' },
     { seconds: secondsUntilBelowLimit(db, addressKey(attempt.address), LOGIN_LIMITS.perAddress, now), why: 'from your network address' },
-    { seconds: secondsUntilBelowLimit(db, usernameKey(attempt.username), LOGIN_LIMITS.perUsername, now), why: 'for this user name from many addresses' },
+    {
+      seconds: isKnownAddress(db, attempt, now) ? 0 : secondsUntilBelowLimit(db, usernameKey(attempt.username), LOGIN_LIMITS.perUsername, now),
+      why: 'for this user name from many addresses',
+    },
   ];
   const longest = waits.reduce((a, b) => (b.seconds > a.seconds ? b : a));
   if (longest.seconds === 0) return { allowed: true };
@@ -104,10 +115,15 @@ export function recordLoginFailure(db: ConsoleStore, attempt: LoginAttempt): voi
 
 /**
  * After a successful sign-in from an address: that user name's failures there are
- * forgotten. The address counter is kept (otherwise one valid account would let its owner
- * reset it and go on guessing other names), and so is the ceiling over all addresses
- * (otherwise the owner signing in would reset a guesser spread over many).
+ * forgotten, and the address is remembered as the user's. The address counter is kept
+ * (otherwise one valid account would let its owner reset it and go on guessing other
+ * names), and so is the ceiling over all addresses (otherwise the owner signing in would
+ * reset a guesser spread over many).
  */
-export function clearLoginFailures(db: ConsoleStore, username: string, address: string): void {
-  db.prepare('DELETE FROM login_attempts WHERE key = ?').run(usernameAndAddressKey(username, address));
+export function recordLoginSuccess(db: ConsoleStore, username: string, address: string, now = new Date()): void {
+  const key = usernameAndAddressKey(username, address);
+  db.transaction(() => {
+    db.prepare('DELETE FROM login_attempts WHERE key = ?').run(key);
+    db.prepare('INSERT INTO sign_in_addresses (key, last_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET last_at = excluded.last_at').run(key, unixSeconds(now));
+  })();
 }

@@ -89,14 +89,15 @@ describe('migrations', () => {
 
     const second = open(stateDir);
     expect(second.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(before);
-    expect(before).toHaveLength(LATEST_SCHEMA_VERSION);
+    // Versions are numbered per branch of work, so they need not be contiguous.
+    expect(before.at(-1)).toMatchObject({ version: LATEST_SCHEMA_VERSION });
     expect(second.prepare('SELECT username FROM users').all()).toEqual([{ username: 'alice' }]);
   });
 
   it('create every table the console keeps', () => {
     const db = open();
     const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((row) => row.name);
-    expect(tables).toEqual(['audit_events', 'health_runs', 'login_attempts', 'regenerations', 'schema_migrations', 'sessions', 'user_tenants', 'users']);
+    expect(tables).toEqual(['audit_events', 'health_runs', 'login_attempts', 'regenerations', 'schema_migrations', 'sessions', 'sign_in_addresses', 'user_tenants', 'users']);
   });
 
   it('refuse a database written by a newer console', () => {

@@ -108,6 +108,17 @@ const migrations: readonly Migration[] = [
       CREATE INDEX login_attempts_by_key ON login_attempts (key, at);
     `,
   },
+  {
+    version: 3,
+    name: 'addresses each user name signed in from',
+    sql: `
+      -- key: the user name's digest and the address (per /64 for IPv6), as the rate limit counts them.
+      CREATE TABLE sign_in_addresses (
+        key TEXT PRIMARY KEY,
+        last_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
