@@ -7,6 +7,7 @@ import { errorResponse, isStateChanging, jsonError, originAllowed, problemRespon
 import { NOT_FOUND_MESSAGE, problemOf } from './lib/server/core/errors.ts';
 import { storeAsProblem } from './lib/server/store/database.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
+import { getSettings } from './lib/server/core/config.ts';
 
 function isApi(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');
@@ -40,7 +41,7 @@ async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<
   // let `acme%5c..%5cglobex` be judged as one context and routed as another.
   locals.route = classifyRoute(new URL(request.url).pathname);
 
-  if (isStateChanging(request.method) && !originAllowed(request)) {
+  if (isStateChanging(request.method) && !originAllowed(request, getSettings().publicOrigin)) {
     return jsonError(403, 'bad_origin', 'This request did not come from a page of this console (Origin header missing or different), so it was refused.');
   }
 
