@@ -58,9 +58,11 @@ function shutDown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
   if (inFlight > 0) console.error(`yard: ${signal}: finishing ${inFlight} request(s) in flight (at most ${settings.shutdownMs} ms), then exiting`);
-  // Stops listening only: http's own close() would also drop the connections it counts as
+  // Connections the kernel has queued but this process has not taken yet would be reset
+  // when the listening socket closes: a turn of the event loop takes them first. Then it
+  // stops listening only: http's own close() would also drop the connections it counts as
   // idle, among them one just taken whose request has not been read yet.
-  net.Server.prototype.close.call(server);
+  setTimeout(() => net.Server.prototype.close.call(server), 0);
   void drain(Date.now() + settings.shutdownMs).then(() => {
     if (inFlight > 0) console.error(`yard: ${inFlight} request(s) still running after ${settings.shutdownMs} ms; exiting anyway`);
     server.closeAllConnections();
