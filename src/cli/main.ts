@@ -16,6 +16,9 @@ import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume,
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/volume/sample.ts';
 import { EXIT, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
+import { registerAnalyticsCommands } from './analytics.ts';
+import { AnalyticsBusyError } from '../lib/server/analytics/refresh.ts';
+import { AnalyticsMissingError } from '../lib/server/analytics/export.ts';
 
 interface GlobalOptions {
   volume?: string;
@@ -301,12 +304,13 @@ program
   }));
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
+registerAnalyticsCommands(program, { settingsFor: () => settingsFor(program), reporting });
 
 /** Turns every error a user can cause into one line and an exit code; anything else is a bug. */
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   const usage = error instanceof UsageError || error instanceof UnknownContextError || error instanceof SettingsError || (error instanceof Error && error.name.endsWith('OptionError'));
-  const problem = error instanceof CompositeUnavailableError || error instanceof QueryError || error instanceof RegenerationBusyError || error instanceof ConsoleStoreError;
+  const problem = error instanceof CompositeUnavailableError || error instanceof QueryError || error instanceof RegenerationBusyError || error instanceof ConsoleStoreError || error instanceof AnalyticsBusyError || error instanceof AnalyticsMissingError;
   if (usage || problem) {
     process.stderr.write(`yard: ${(error as Error).message}\n`);
     return usage ? EXIT.usage : EXIT.problems;
