@@ -1,36 +1,48 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SessionUser } from './auth/access.ts';
-import { canSeeContext } from './auth/access.ts';
+import { canReadAnalytics, canSeeContext } from './auth/access.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { listContexts, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from './composite/status.ts';
-import { listDatabaseFiles, scanVolume, type VolumeContext } from './volume/contexts.ts';
+import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from './volume/contexts.ts';
 import { latestHealthRuns } from './store/health-runs.ts';
 import type { HealthReport } from './composite/health.ts';
 import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from './query/findings.ts';
 import { describeProblem } from './http.ts';
 
-/**
- * Charts read every visible tenant composite; beyond this many the dashboard says how many
- * it left out instead of stalling, because fleet-wide analytics belongs to a different path
- * than per-request ATTACH.
- */
-export const DASHBOARD_TENANT_LIMIT = 50;
 const DASHBOARD_CONTEXT_ROWS = 20;
 const DASHBOARD_HEALTH_PROBLEMS = 20;
+
+/** Where a fleet user's charts come from: the analytics, with how fresh they are. */
+export interface FleetFreshness {
+  refreshedAt: string;
+  tenants: number;
+  findings: number;
+  tenantsWithFindings: number;
+  refreshing: boolean;
+  /** Tenants the refresh could not read (broken composite, unreadable database). */
+  unreadTenants: Array<{ tenant: string; problem: string }>;
+  /** False when all_findings lacks severity, status or created_at. */
+  charted: boolean;
+}
 
 export interface Dashboard {
   /** The contexts most in need of attention (broken, stale, missing first). */
   contexts: ContextSummary[];
   counts: Record<CompositeStatus, number>;
   findingsOverTime: SeverityByMonth[];
+  /**
+   * Tenant users: findings by severity of each of their tenants. Fleet users: the tenants
+   * with the most open critical and high findings, over the whole fleet.
+   */
   findingsByTenant: Array<{ tenant: string; severity: string; count: number }>;
   databaseSizes: Array<{ context: string; file: string; bytes: number }>;
   healthProblems: Array<{ context: string; at: string; severity: 'warn' | 'error'; subject: string; message: string }>;
   /** Contexts whose composite could not be read, with why. */
   unavailable: Array<{ context: string; message: string }>;
-  tenantsLeftOut: number;
+  /** Fleet users (admins, operators): how fresh the analytics are; null before the first refresh, and for tenant users. */
+  fleet: FleetFreshness | null;
 }
 
 function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]): void {
@@ -42,18 +54,17 @@ function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]):
   }
 }
 
-/** Aggregations run on worker threads, tenant after tenant, under the page deadline each. */
-export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
-  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
-  const { contexts, counts } = await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
-  const scan = scanVolume(runtime.volumeDir).contexts.filter(visible);
-  const tenants = scan.filter((context) => context.kind === 'tenant');
-  const charted = tenants.slice(0, DASHBOARD_TENANT_LIMIT);
-  const described = [...scan.filter((context) => context.kind !== 'tenant'), ...charted];
+type Charts = Pick<Dashboard, 'findingsOverTime' | 'findingsByTenant' | 'unavailable' | 'fleet'> & { tenantSizes: Dashboard['databaseSizes'] };
+
+/**
+ * A tenant user's charts read their own composites (a handful), on worker threads under the
+ * page deadline each; the analytics never reach them.
+ */
+async function tenantCharts(runtime: ConsoleRuntime, tenants: VolumeContext[]): Promise<Charts> {
   const overTime = new Map<string, SeverityByMonth>();
   const findingsByTenant: Dashboard['findingsByTenant'] = [];
   const unavailable: Dashboard['unavailable'] = [];
-  for (const context of charted) {
+  for (const context of tenants) {
     try {
       if (!hasFindingsView(runtime.pool.acquire(context.name).db)) continue;
       addInto(overTime, (await runtime.heavyRead(context.name, FINDINGS_OVER_TIME_SQL)).rows as unknown as SeverityByMonth[]);
@@ -66,9 +77,62 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
       unavailable.push({ context: context.name, message: problem.message });
     }
   }
-  const databaseSizes = described.flatMap((context) =>
+  const findingsOverTime = [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month)));
+  return { findingsOverTime, findingsByTenant, unavailable, fleet: null, tenantSizes: sizesOf(tenants) };
+}
+
+/** A fleet user's charts: every tenant, from the analytics' rollups (read once per refresh), never from composites. */
+async function fleetCharts(runtime: ConsoleRuntime): Promise<Charts> {
+  const refreshing = runtime.analyticsRefresher.status().running;
+  if (!runtime.analytics.available()) return { findingsOverTime: [], findingsByTenant: [], unavailable: [], fleet: null, tenantSizes: [] };
+  const charts = await runtime.analytics.fleetCharts();
+  return {
+    findingsOverTime: charts.findingsByMonth,
+    findingsByTenant: charts.topTenants.flatMap((t) => [
+      { tenant: t.tenant, severity: 'critical', count: t.critical },
+      { tenant: t.tenant, severity: 'high', count: t.high },
+    ]),
+    unavailable: [],
+    tenantSizes: charts.largestTenants.map((t) => ({ context: `tenant/${t.tenant}`, file: 'databases', bytes: t.bytes })),
+    fleet: {
+      refreshedAt: charts.overview.refreshedAt,
+      tenants: charts.overview.tenants,
+      findings: charts.totals.reduce((sum, t) => sum + t.count, 0),
+      tenantsWithFindings: charts.tenantsWithFindings,
+      refreshing,
+      unreadTenants: charts.overview.unreadTenants,
+      charted: charts.charted,
+    },
+  };
+}
+
+function sizesOf(contexts: VolumeContext[]): Dashboard['databaseSizes'] {
+  return contexts.flatMap((context) =>
     listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
   );
+}
+
+function resolvable(volumeDir: string, names: string[]): VolumeContext[] {
+  return names.flatMap((name) => {
+    try {
+      return [resolveContext(volumeDir, name)];
+    } catch (error) {
+      if (error instanceof UnknownContextError) return [];
+      throw error;
+    }
+  });
+}
+
+/**
+ * The dashboard: context statuses from the status index; charts from the analytics for
+ * admins and operators (every tenant, no limit), from their own composites for tenant users.
+ */
+export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
+  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
+  const { contexts, counts } = await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const fleetUser = canReadAnalytics(user);
+  const charts = fleetUser ? await fleetCharts(runtime) : await tenantCharts(runtime, resolvable(runtime.volumeDir, user.tenants.map((t) => `tenant/${t}`)));
+  const shared = fleetUser ? sizesOf(resolvable(runtime.volumeDir, ['admin', 'cross-tenant'].filter((name) => canSeeContext(user, name)))) : [];
   const healthProblems = [...latestHealthRuns<HealthReport>(runtime.store)]
     .filter(([name]) => canSeeContext(user, name))
     .flatMap(([name, run]) =>
@@ -78,16 +142,8 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     )
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(0, DASHBOARD_HEALTH_PROBLEMS);
-  return {
-    contexts,
-    counts,
-    findingsOverTime: [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month))),
-    findingsByTenant,
-    databaseSizes,
-    healthProblems,
-    unavailable,
-    tenantsLeftOut: tenants.length - charted.length,
-  };
+  const { tenantSizes, ...chartData } = charts;
+  return { contexts, counts, ...chartData, databaseSizes: [...shared, ...tenantSizes], healthProblems };
 }
 
 /** Turns (label, series, count) rows into chart labels and one value list per series. */

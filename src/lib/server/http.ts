@@ -4,6 +4,8 @@ import { RegenerationBusyError } from './composite/lock.ts';
 import { QueryError, QueryTimeoutError } from './query/run.ts';
 import { UserInputError, UserNotFoundError } from './auth/users.ts';
 import { PasswordPolicyError } from './auth/password.ts';
+import { AnalyticsBusyError } from './analytics/refresh.ts';
+import { AnalyticsMissingError } from './analytics/export.ts';
 
 /**
  * The JSON envelope of every API answer: `{ ok: true, … }` or
@@ -52,6 +54,7 @@ export function describeProblem(error: unknown): ProblemDescription | null {
   if (error instanceof UnknownContextError) return { status: 404, code: 'not_found', message: NOT_FOUND_MESSAGE };
   if (error instanceof CompositeUnavailableError) return { status: 503, code: 'composite_unavailable', message: error.message };
   if (error instanceof RegenerationBusyError) return { status: 409, code: 'regeneration_busy', message: error.message };
+  if (error instanceof AnalyticsBusyError || error instanceof AnalyticsMissingError) return { status: error.status, code: error.code, message: error.message };
   if (error instanceof QueryTimeoutError) return { status: 504, code: 'query_timeout', message: error.message };
   if (error instanceof QueryError) return { status: 400, code: 'query_error', message: error.message };
   if (error instanceof UserNotFoundError) return { status: 404, code: 'user_not_found', message: error.message };

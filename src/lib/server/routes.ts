@@ -1,5 +1,5 @@
 import { TENANT_ID_PATTERN } from './volume/contexts.ts';
-import { canManageUsers, canRunHealth, canSeeContext, type SessionUser } from './auth/access.ts';
+import { canManageAnalytics, canManageUsers, canReadAnalytics, canRunHealth, canSeeContext, type SessionUser } from './auth/access.ts';
 
 /**
  * What a URL is about, decided from its path alone, before any page code runs. Every
@@ -11,6 +11,8 @@ import { canManageUsers, canRunHealth, canSeeContext, type SessionUser } from '.
  * - management: `/admin/contexts`, users and audit; needs a role, and when the URL names a
  *   context (`/admin/contexts/tenant/acme/...`) the user must be able to see that context.
  * - context: browsing one composite (`/admin/**`, `/cross-tenant/**`, `/tenants/<id>/**`).
+ * - analytics: the fleet analytics over every tenant (`/analytics/**`); reading needs an
+ *   admin or operator, refreshing and downloading whole tables an admin.
  * - not-found: a context path that is not well formed (`/tenants/../admin`).
  */
 export type RouteAccess =
@@ -18,6 +20,7 @@ export type RouteAccess =
   | { kind: 'signed-in' }
   | { kind: 'management'; area: 'contexts' | 'users' | 'audit'; context: string | null }
   | { kind: 'context'; context: string; ctxPath: string }
+  | { kind: 'analytics'; action: 'read' | 'refresh' | 'download' }
   | { kind: 'not-found' };
 
 const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout', '/favicon.svg']);
@@ -58,6 +61,10 @@ export function classifyRoute(pathname: string): RouteAccess {
     }
     return { kind: 'context', context: 'admin', ctxPath: 'admin' };
   }
+  if (head === 'analytics') {
+    const [area] = tail;
+    return { kind: 'analytics', action: area === 'refresh' ? 'refresh' : area === 'tables' ? 'download' : 'read' };
+  }
   if (head === 'cross-tenant') return { kind: 'context', context: 'cross-tenant', ctxPath: 'cross-tenant' };
   if (head === 'tenants') {
     const [tenantId] = tail;
@@ -80,6 +87,8 @@ export function mayReach(user: SessionUser, route: RouteAccess): boolean {
       return false;
     case 'context':
       return canSeeContext(user, route.context);
+    case 'analytics':
+      return route.action === 'read' ? canReadAnalytics(user) : canManageAnalytics(user);
     case 'management':
       if (route.area !== 'contexts') return canManageUsers(user);
       return canRunHealth(user) && (route.context === null || canSeeContext(user, route.context));

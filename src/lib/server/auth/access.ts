@@ -61,3 +61,13 @@ export function canManageUsers(user: AccessSubject): boolean {
 export function canRunAdhocSql(user: AccessSubject): boolean {
   return user.role === 'admin' || user.role === 'operator';
 }
+
+/** Fleet analytics read every tenant: admins and operators; tenant users never reach them. */
+export function canReadAnalytics(user: AccessSubject): boolean {
+  return user.role === 'admin' || user.role === 'operator';
+}
+
+/** Starting a refresh and downloading whole analytics tables: admins. */
+export function canManageAnalytics(user: AccessSubject): boolean {
+  return user.role === 'admin';
+}
