@@ -1,10 +1,10 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach } from './lib/server/routes.ts';
-import { compositeHandle } from './lib/server/runtime.ts';
-import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
+import { classifyRoute, mayReach } from './lib/server/web/routes.ts';
+import { compositeHandle } from './lib/server/services/runtime.ts';
+import { errorResponse, isStateChanging, jsonError, originAllowed } from './lib/server/web/http.ts';
+import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
-import { logger } from './lib/server/log.ts';
 
 function isApi(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');
@@ -81,9 +81,6 @@ async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promis
   try {
     return await next();
   } catch (error) {
-    const problem = describeProblem(error);
-    if (problem) return jsonError(problem.status, problem.code, problem.message);
-    logger.error({ err: error, path: url.pathname }, 'request failed');
-    return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+    return errorResponse(error, url.pathname);
   }
 }

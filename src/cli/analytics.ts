@@ -1,7 +1,7 @@
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { Settings } from '../lib/server/config.ts';
+import type { Settings } from '../lib/server/core/config.ts';
 import { openConsoleStore } from '../lib/server/store/database.ts';
 import { driftReport } from '../lib/server/store/analytics-refreshes.ts';
 import { refreshAnalytics, type RefreshProgress } from '../lib/server/analytics/refresh.ts';

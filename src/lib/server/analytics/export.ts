@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ProblemError } from '../core/errors.ts';
 import { analyticsLayout, openServedReadOnly, sqlIdentifier, sqlString } from './layout.ts';
 
-export class AnalyticsMissingError extends Error {
-  readonly code = 'analytics_missing';
-  readonly status = 404;
-  constructor(message = 'there are no analytics yet: run yard analytics refresh (or press Refresh on the analytics page)') {
-    super(message);
-    this.name = 'AnalyticsMissingError';
+/** Nothing has been refreshed yet, so there is nothing to read or export. */
+export class AnalyticsMissingError extends ProblemError {
+  constructor() {
+    super('analytics_missing', 'there are no analytics yet: run yard analytics refresh (or press Refresh on the analytics page)', 409);
   }
 }
 

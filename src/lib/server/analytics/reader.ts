@@ -6,6 +6,7 @@ import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts'
 import { fileIdentity, sameIdentity, type FileIdentity } from '../composite/connect.ts';
 import { assertAnalyticsQuery } from './guard.ts';
 import { AnalyticsMissingError } from './export.ts';
+import { ProblemError } from '../core/errors.ts';
 import { analyticsLayout, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /**
@@ -213,7 +214,7 @@ export class AnalyticsReader {
     return this.#with(async (connection) => {
       const overview = await readOverview(connection);
       const known = overview.tables.find((t) => t.name === table);
-      if (!known) throw new AnalyticsMissingError(`there is no analytics table "${table}"; the analytics page lists them`);
+      if (!known) throw new ProblemError('not_found', `there is no analytics table "${table}"; the analytics page lists them`, 404);
       const file = path.join(this.#downloads, `${crypto.randomBytes(8).toString('hex')}.parquet`);
       await connection.run(`COPY (SELECT * FROM ${sqlIdentifier(known.name)}) TO ${sqlString(file)} (FORMAT parquet)`);
       return { file, done: () => fs.rmSync(file, { force: true }) };

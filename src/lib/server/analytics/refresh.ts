@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { ProblemError } from '../core/errors.ts';
 import type { ConsoleStore } from '../store/database.ts';
 import { scanVolume, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
@@ -12,12 +13,9 @@ import { driftOf, majorityShape, targetColumns, type DriftEntry } from './drift.
 import { analyticsLayout, bucketOf, duckdbOptions, fsyncFile, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /** Another process is refreshing the analytics now. */
-export class AnalyticsBusyError extends Error {
-  readonly code = 'analytics_busy';
-  readonly status = 409;
+export class AnalyticsBusyError extends ProblemError {
   constructor(message: string) {
-    super(message);
-    this.name = 'AnalyticsBusyError';
+    super('analytics_busy', message, 409);
   }
 }
 

@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../project-root.ts';
-import { logger } from '../log.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import { logger } from '../core/log.ts';
 import { AnalyticsBusyError, type RefreshProgress, type RefreshResult } from './refresh.ts';
 import type { RefreshMessage, RefreshTask } from './refresh-process.ts';
 

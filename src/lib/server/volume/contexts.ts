@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { NOT_FOUND_MESSAGE, ProblemError } from '../core/errors.ts';
 
 /** The human-written definition of a context's composite. */
 export const COMPOSITE_SQL_FILE = 'composite.sql';
@@ -32,14 +33,21 @@ export interface VolumeScan {
   invalid: InvalidContextFolder[];
 }
 
-/** A context name the volume does not have, or one that is not well formed. */
-export class UnknownContextError extends Error {
+/**
+ * A context name the volume does not have, or one that is not well formed. The web says
+ * only "not found", exactly as for a context the user may not see; the message (which may
+ * name folders) is for the command line.
+ */
+export class UnknownContextError extends ProblemError {
   constructor(
     readonly contextName: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'UnknownContextError';
+    super('not_found', message, 404);
+  }
+
+  override get publicMessage(): string {
+    return NOT_FOUND_MESSAGE;
   }
 }
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ProblemError } from '../core/errors.ts';
 import { DATABASE_SUFFIX, COMPOSITE_SQL_FILE } from './contexts.ts';
 import { MAX_ATTACHMENTS } from '../composite/plan.ts';
 
@@ -47,13 +48,12 @@ export class SampleSeedError extends Error {
 }
 
 /** An option of generateSyntheticVolume that cannot be used; names the option. */
-export class SampleOptionError extends Error {
+export class SampleOptionError extends ProblemError {
   constructor(
     readonly option: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'SampleOptionError';
+    super('bad_option', message, 400);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject, RequestError } from '../../../lib/server/http.ts';
-import { getRuntime } from '../../../lib/server/runtime.ts';
+import { jsonOk, readJsonObject } from '../../../lib/server/web/http.ts';
+import { RequestError } from '../../../lib/server/core/errors.ts';
+import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 /**
  * Admin: starts a refresh in a child process (`{"full": true}` reads every tenant again);

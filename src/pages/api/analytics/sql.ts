@@ -1,7 +1,8 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject, RequestError } from '../../../lib/server/http.ts';
-import { runAnalyticsSql } from '../../../lib/server/analytics/console.ts';
-import { getRuntime } from '../../../lib/server/runtime.ts';
+import { jsonOk, readJsonObject } from '../../../lib/server/web/http.ts';
+import { RequestError } from '../../../lib/server/core/errors.ts';
+import { runAnalyticsSql } from '../../../lib/server/services/analytics.ts';
+import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 /** `{ "sql": "SELECT …", "explain": true }` over the analytics tables → `columns`, `rows`, `truncated`; 504 past the deadline. */
 export const POST: APIRoute = async ({ request }) => {

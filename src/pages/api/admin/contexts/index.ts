@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../lib/server/http.ts';
-import { CONTEXT_PAGE_SIZE, contextSummaryJson, listContexts, parseContextListingRequest } from '../../../../lib/server/operations.ts';
+import { jsonOk } from '../../../../lib/server/web/http.ts';
+import { CONTEXT_PAGE_SIZE, contextSummaryJson, listContexts, parseContextListingRequest } from '../../../../lib/server/services/operations.ts';
 import { canSeeContext } from '../../../../lib/server/auth/access.ts';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
 
 /**
  * Visible contexts, problems first, 100 a page: `?q=` part of the name, `?status=`, `?page=`.

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { APIRoute } from 'astro';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
 
 /** Admin: one analytics table as a Parquet file, written by DuckDB and removed once sent. */
 export const GET: APIRoute = async ({ params }) => {

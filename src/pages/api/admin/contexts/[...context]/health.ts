@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../../lib/server/http.ts';
-import { contextSummaryJson, runHealthCheck, summarizeContext } from '../../../../../lib/server/operations.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../../lib/server/web/http.ts';
+import { contextSummaryJson, runHealthCheck, summarizeContext } from '../../../../../lib/server/services/operations.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Runs a health check (`?full=1` for integrity_check) and stores it in the history. */
 export const POST: APIRoute = ({ locals, url }) => {

@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { jsonError, jsonOk } from '../../../../../lib/server/http.ts';
-import { contextSummaryJson, regenerateContext, regenerationFailureMessage, summarizeContext } from '../../../../../lib/server/operations.ts';
+import { jsonError, jsonOk } from '../../../../../lib/server/web/http.ts';
+import { contextSummaryJson, regenerateContext, regenerationFailureMessage, summarizeContext } from '../../../../../lib/server/services/operations.ts';
 import { canRegenerate } from '../../../../../lib/server/auth/access.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Regenerates the context's composite; on failure the previous one keeps serving (422 with file:line problems). */
 export const POST: APIRoute = ({ locals }) => {

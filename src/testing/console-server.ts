@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { prepareSampleVolume, type SamplePreparation } from '../demo.ts';
-import { loadSettings } from '../config.ts';
-import { serverNodeArguments } from '../../../cli/build.ts';
+import { prepareSampleVolume, type SamplePreparation } from '../lib/server/services/demo.ts';
+import { loadSettings } from '../lib/server/core/config.ts';
+import { serverNodeArguments } from '../lib/server/web/launcher.ts';
 
-const projectRoot = path.resolve(import.meta.dirname, '../../../..');
+const projectRoot = path.resolve(import.meta.dirname, '../..');
 const serverEntry = path.join(projectRoot, 'dist/server/entry.mjs');
 
 /** Copies the committed sample volume (text only) to `volumeDir` and makes it ready to serve. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyRoute, contextPath, mayReach } from './routes.ts';
-import type { SessionUser } from './auth/access.ts';
+import type { SessionUser } from '../auth/access.ts';
 
 const admin: SessionUser = { id: '1', username: 'admin', role: 'admin', tenants: [] };
 const operator: SessionUser = { id: '2', username: 'operator', role: 'operator', tenants: [] };

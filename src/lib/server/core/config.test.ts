@@ -21,7 +21,7 @@ describe('settings', () => {
   });
 
   it('describes every setting, here and in the README', () => {
-    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../../../README.md'), 'utf8');
     for (const definition of settingDefinitions) {
       expect(definition.description.length).toBeGreaterThan(10);
       expect(readme, definition.env).toContain(`\`${definition.env}\``);

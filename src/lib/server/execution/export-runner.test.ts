@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
-import { isAlive } from '../testing/processes.ts';
+import { isAlive } from '../../../testing/processes.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
-import { RequestError } from '../http.ts';
 import { ExportRunner } from './export-runner.ts';
 import { QueryProcesses } from './processes.ts';
-import { QueryTimeoutError } from './run.ts';
+import { QueryTimeoutError } from '../query/run.ts';
 
 const FINDINGS = 2_500;
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
@@ -62,7 +61,7 @@ describe('exports', () => {
   });
 
   it('refuses an unknown object or column before any row is sent, saying what is wrong', async () => {
-    await expect(exports.stream(task('nothing_here', ''), 5_000)).rejects.toThrow(RequestError);
+    await expect(exports.stream(task('nothing_here', ''), 5_000)).rejects.toMatchObject({ code: 'unknown_object', status: 404 });
     await expect(exports.stream(task('all_findings', 'colour=red'), 5_000)).rejects.toThrow(/has no column "colour"/);
   });
 

@@ -1,8 +1,8 @@
 import { CompositePool } from '../composite/pool.ts';
-import { describeProblem, type ProblemDescription } from '../http.ts';
-import { runRead, type ReadResult } from './run.ts';
-import { resolveObject } from './objects.ts';
-import { browseRows, getRow, parseBrowseRequest, type BrowsePage } from './browse.ts';
+import { problemData, type ProblemData } from '../core/errors.ts';
+import { runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject } from '../query/objects.ts';
+import { browseRows, getRow, parseBrowseRequest, type BrowsePage } from '../query/browse.ts';
 
 interface TaskBase {
   volumeDir: string;
@@ -23,8 +23,8 @@ export type HeavyTask =
 
 export type HeavyAnswer = ReadResult | BrowsePage | Record<string, unknown> | null;
 
-/** Errors lose their class between threads, so a worker answers with data. */
-export type HeavyOutcome = { ok: true; answer: HeavyAnswer } | { ok: false; problem: ProblemDescription };
+/** Errors lose their class between threads, so a worker answers a problem as data; a fault is thrown as it is. */
+export type HeavyOutcome = { ok: true; answer: HeavyAnswer } | { ok: false; problem: ProblemData };
 
 // Each worker thread keeps its own composite connections: SQLite handles cannot be shared.
 let pool: CompositePool | undefined;
@@ -44,6 +44,8 @@ export default function runHeavyTask(task: HeavyTask): HeavyOutcome {
   try {
     return { ok: true, answer: run(task) };
   } catch (error) {
-    return { ok: false, problem: describeProblem(error) ?? { status: 500, code: 'internal_error', message: (error as Error).message } };
+    const problem = problemData(error);
+    if (!problem) throw error;
+    return { ok: false, problem };
   }
 }

@@ -1,11 +1,11 @@
-import type { ConsoleStore } from './store/database.ts';
-import { createUser, findUserByUsername } from './auth/users.ts';
-import type { Role } from './auth/access.ts';
-import { recordAudit } from './store/audit.ts';
-import { openConsoleStore } from './store/database.ts';
+import type { ConsoleStore } from '../store/database.ts';
+import { createUser, findUserByUsername } from '../auth/users.ts';
+import type { Role } from '../auth/access.ts';
+import { recordAudit } from '../store/audit.ts';
+import { openConsoleStore } from '../store/database.ts';
 import { regenerateContext, summarizeVolume } from './operations.ts';
-import type { RegenerationResult } from './composite/regenerate.ts';
-import { buildSampleVolume } from './volume/sample.ts';
+import type { RegenerationResult } from '../composite/regenerate.ts';
+import { buildSampleVolume } from '../volume/sample.ts';
 
 export interface DemoLogin {
   username: string;

@@ -1,11 +1,11 @@
 import { stringify } from 'csv-stringify/sync';
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { connectComposite } from '../composite/connect.ts';
-import { describeProblem, type ProblemDescription } from '../http.ts';
-import { assertReadOnlyQuery } from './guard.ts';
-import { jsonRow, runRead, type ReadResult } from './run.ts';
-import { resolveObject } from './objects.ts';
-import { exportRows, parseBrowseRequest } from './browse.ts';
+import { problemData, type ProblemData } from '../core/errors.ts';
+import { assertReadOnlyQuery } from '../query/guard.ts';
+import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject } from '../query/objects.ts';
+import { exportRows, parseBrowseRequest } from '../query/browse.ts';
 
 /**
  * A process of its own for each query that may run long (ad-hoc SQL, exports): the console
@@ -31,7 +31,10 @@ export interface QueryPlanStep {
   detail: string;
 }
 
-export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | { ok: false; problem: ProblemDescription };
+/** A failure as data (classes do not cross processes): a problem to answer, or a fault of the server described by `fault`. */
+export type QueryFailure = { problem: ProblemData; fault?: never } | { problem: null; fault: string };
+
+export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | ({ ok: false } & QueryFailure);
 
 export type ExportFormat = 'csv' | 'json';
 
@@ -48,12 +51,13 @@ export interface ExportTask {
 }
 
 /** The export's answers, one at a time: the console asks for each next chunk (`{ more: true }`), so a slow download slows the reading. */
-export type ExportMessage = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } | { type: 'problem'; problem: ProblemDescription };
+export type ExportMessage = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } | ({ type: 'failed' } & QueryFailure);
 
 const ROWS_PER_CHUNK = 1000;
 
-function problemOf(error: unknown): ProblemDescription {
-  return describeProblem(error) ?? { status: 500, code: 'internal_error', message: (error as Error).message };
+function failureOf(error: unknown): QueryFailure {
+  const problem = problemData(error);
+  return problem ? { problem } : { problem: null, fault: (error as Error).message };
 }
 
 /** Runs one ad-hoc statement in this process, which exists only for it. */
@@ -67,7 +71,7 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
     db.close();
     return { ok: true, result, plan: plan?.map(({ id, parent, detail }) => ({ id, parent, detail })) ?? null };
   } catch (error) {
-    return { ok: false, problem: problemOf(error) };
+    return { ok: false, ...failureOf(error) };
   }
 }
 
@@ -119,7 +123,7 @@ async function runExportTask(task: ExportTask): Promise<void> {
     }
     process.send!({ type: 'end' } satisfies ExportMessage);
   } catch (error) {
-    process.send!({ type: 'problem', problem: problemOf(error) } satisfies ExportMessage);
+    process.send!({ type: 'failed', ...failureOf(error) } satisfies ExportMessage);
   }
 }
 

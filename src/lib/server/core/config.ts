@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ProblemError } from './errors.ts';
 
 /**
  * Every setting the console reads, declared once with its default and description
@@ -37,13 +38,13 @@ interface SettingDefinition<K extends keyof Settings> {
   parse: (raw: string, env: string) => Settings[K];
 }
 
-export class SettingsError extends Error {
+/** A setting (or a command-line option that overrides one) that cannot be used; names the variable. */
+export class SettingsError extends ProblemError {
   constructor(
     readonly variable: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'SettingsError';
+    super('bad_setting', message, 400);
   }
 }
 

@@ -1,10 +1,9 @@
 import PQueue from 'p-queue';
-import { RequestError } from '../http.ts';
-import { logger } from '../log.ts';
-import { assertReadOnlyQuery } from './guard.ts';
-import { QueryError, QueryTimeoutError } from './run.ts';
+import { logger } from '../core/log.ts';
+import { assertReadOnlyQuery } from '../query/guard.ts';
+import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { AdhocOutcome, AdhocTask } from './query-process.ts';
-import type { QueryProcesses } from './processes.ts';
+import { failureError, type QueryProcesses } from './processes.ts';
 
 export type AdhocAnswer = Extract<AdhocOutcome, { ok: true }>;
 
@@ -77,7 +76,7 @@ export class AdhocSqlRunner {
     });
     if (outcome === 'timeout') throw new QueryTimeoutError(`The query ran past its deadline of ${deadlineMs} ms and was stopped; narrow it (filters, LIMIT) and try again.`);
     if (outcome === 'died') throw new QueryError('The query process ended without an answer (out of memory?); narrow the query and try again.');
-    if (!outcome.ok) throw new RequestError(outcome.problem.code, outcome.problem.message, outcome.problem.status);
+    if (!outcome.ok) throw failureError(outcome);
     return outcome;
   }
 }

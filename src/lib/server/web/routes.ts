@@ -1,5 +1,5 @@
-import { TENANT_ID_PATTERN } from './volume/contexts.ts';
-import { canManageAnalytics, canManageUsers, canReadAnalytics, canRunHealth, canSeeContext, type SessionUser } from './auth/access.ts';
+import { TENANT_ID_PATTERN } from '../volume/contexts.ts';
+import { canManageAnalytics, canManageUsers, canReadAnalytics, canRunHealth, canSeeContext, type SessionUser } from '../auth/access.ts';
 
 /**
  * What a URL is about, decided from its path alone, before any page code runs. Every

@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { HeavyQueryExecutor } from './executor.ts';
-import { QueryTimeoutError } from './run.ts';
-import { RequestError } from '../http.ts';
+import { QueryTimeoutError } from '../query/run.ts';
 
 const SLOW = 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 6000000) SELECT count(*) AS n FROM c';
 
@@ -47,7 +46,7 @@ describe('heavy query executor', () => {
   });
 
   it('passes a user error back with its code', async () => {
-    await expect(executor.run({ context: 'tenant/acme', sql: 'SELECT nope FROM all_findings', rowCap: 1 }, 30_000)).rejects.toThrow(RequestError);
+    await expect(executor.run({ context: 'tenant/acme', sql: 'SELECT nope FROM all_findings', rowCap: 1 }, 30_000)).rejects.toMatchObject({ code: 'query_error', status: 400 });
     await expect(executor.run({ context: 'tenant/ghost', sql: 'SELECT 1', rowCap: 1 }, 30_000)).rejects.toMatchObject({ code: 'not_found', status: 404 });
   });
 

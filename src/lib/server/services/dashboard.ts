@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SessionUser } from './auth/access.ts';
-import { canReadAnalytics, canSeeContext } from './auth/access.ts';
+import type { SessionUser } from '../auth/access.ts';
+import { canReadAnalytics, canSeeContext } from '../auth/access.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { listContexts, type ContextSummary } from './operations.ts';
-import type { CompositeStatus } from './composite/status.ts';
-import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from './volume/contexts.ts';
-import { latestHealthRuns } from './store/health-runs.ts';
-import type { HealthReport } from './composite/health.ts';
-import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from './query/findings.ts';
-import { describeProblem } from './http.ts';
+import type { CompositeStatus } from '../composite/status.ts';
+import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
+import { latestHealthRuns } from '../store/health-runs.ts';
+import type { HealthReport } from '../composite/health.ts';
+import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from '../query/findings.ts';
+import { problemOf } from '../core/errors.ts';
 
 const DASHBOARD_CONTEXT_ROWS = 20;
 const DASHBOARD_HEALTH_PROBLEMS = 20;
@@ -72,9 +72,9 @@ async function tenantCharts(runtime: ConsoleRuntime, tenants: VolumeContext[]): 
         findingsByTenant.push({ tenant: context.tenantId!, severity: String(facet.value), count: facet.count });
       }
     } catch (error) {
-      const problem = describeProblem(error);
+      const problem = problemOf(error);
       if (!problem) throw error;
-      unavailable.push({ context: context.name, message: problem.message });
+      unavailable.push({ context: context.name, message: problem.publicMessage });
     }
   }
   const findingsOverTime = [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month)));

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { PROJECT_ROOT } from '../project-root.ts';
-import { RequestError } from '../http.ts';
-import { QueryTimeoutError, type ReadResult } from './run.ts';
-import type { BrowsePage } from './browse.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import { problemFromData } from '../core/errors.ts';
+import { QueryTimeoutError, type ReadResult } from '../query/run.ts';
+import type { BrowsePage } from '../query/browse.ts';
 import type { HeavyAnswer, HeavyOutcome, HeavyTask } from './heavy-worker.ts';
 
 export interface HeavyQuery {
@@ -44,7 +44,7 @@ export class HeavyQueryExecutor {
     threads: number,
   ) {
     this.#pool = new Piscina({
-      filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/query/heavy-worker.mjs')).href,
+      filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/execution/heavy-worker.mjs')).href,
       minThreads: threads,
       maxThreads: threads,
     });
@@ -78,7 +78,7 @@ export class HeavyQueryExecutor {
       }
       throw error;
     }
-    if (!outcome.ok) throw new RequestError(outcome.problem.code, outcome.problem.message, outcome.problem.status);
+    if (!outcome.ok) throw problemFromData(outcome.problem);
     return outcome.answer;
   }
 

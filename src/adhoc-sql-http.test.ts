@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
+import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 let server: RunningConsole;
 let operator: string;

@@ -1,15 +1,15 @@
-import { UnknownContextError } from './volume/contexts.ts';
-import { NOT_FOUND_MESSAGE } from './http.ts';
+import { UnknownContextError } from '../volume/contexts.ts';
+import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
-import { listObjects, resolveObject, type BrowseObject } from './query/objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from './query/browse.ts';
+import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
+import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
-import type { ListingQuery } from './query/executor.ts';
-import type { ExportFormat } from './query/query-process.ts';
-import { jsonRow, QueryTimeoutError } from './query/run.ts';
-import { dataVersion } from './query/versions.ts';
-import type { AdhocAnswer } from './query/adhoc.ts';
-import { canRunAdhocSql } from './auth/access.ts';
+import type { ListingQuery } from '../execution/executor.ts';
+import type { ExportFormat } from '../execution/query-process.ts';
+import { jsonRow, QueryTimeoutError } from '../query/run.ts';
+import { dataVersion } from '../query/versions.ts';
+import type { AdhocAnswer } from '../execution/adhoc.ts';
+import { canRunAdhocSql } from '../auth/access.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.

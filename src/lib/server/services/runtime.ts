@@ -1,21 +1,21 @@
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { getSettings, type Settings } from './config.ts';
-import { CompositePool } from './composite/pool.ts';
-import { HeavyQueryExecutor } from './query/executor.ts';
-import { AdhocSqlRunner } from './query/adhoc.ts';
-import { ExportRunner } from './query/export-runner.ts';
-import { QueryProcesses } from './query/processes.ts';
-import { ResultCache } from './query/result-cache.ts';
-import { VolumeStatusIndex } from './composite/status-index.ts';
-import type { ReadResult } from './query/run.ts';
-import type { CompositeConnection } from './composite/connect.ts';
-import { resolveContext, type VolumeContext } from './volume/contexts.ts';
-import { contextPath } from './routes.ts';
-import { getConsoleStore } from './store/database.ts';
+import { getSettings, type Settings } from '../core/config.ts';
+import { CompositePool } from '../composite/pool.ts';
+import { HeavyQueryExecutor } from '../execution/executor.ts';
+import { AdhocSqlRunner } from '../execution/adhoc.ts';
+import { ExportRunner } from '../execution/export-runner.ts';
+import { QueryProcesses } from '../execution/processes.ts';
+import { ResultCache } from '../execution/result-cache.ts';
+import { VolumeStatusIndex } from '../composite/status-index.ts';
+import type { ReadResult } from '../query/run.ts';
+import type { CompositeConnection } from '../composite/connect.ts';
+import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
+import { contextPath } from '../web/routes.ts';
+import { getConsoleStore } from '../store/database.ts';
 import type { OperationsScope } from './operations.ts';
-import { AnalyticsReader } from './analytics/reader.ts';
-import { AnalyticsRefresher } from './analytics/refresher.ts';
+import { AnalyticsReader } from '../analytics/reader.ts';
+import { AnalyticsRefresher } from '../analytics/refresher.ts';
 
 /**
  * The long-lived pieces of one server process, created on first use: settings, the

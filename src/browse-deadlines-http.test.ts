@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
+import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { resolveContext } from './lib/server/volume/contexts.ts';
 import { regenerateComposite } from './lib/server/composite/regenerate.ts';
 

@@ -1,12 +1,12 @@
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext } from '../volume/contexts.ts';
-import { isAlive } from '../testing/processes.ts';
+import { isAlive } from '../../../testing/processes.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { AdhocSqlRunner } from './adhoc.ts';
 import { QueryProcesses } from './processes.ts';
-import { QueryError, QueryTimeoutError } from './run.ts';
+import { QueryError, QueryTimeoutError } from '../query/run.ts';
 
 const RUNAWAY = 'WITH RECURSIVE forever(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM forever) SELECT count(*) FROM forever';
 

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../lib/server/project-root.ts';
-import type { Settings } from '../lib/server/config.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import type { Settings } from '../core/config.ts';
 
 export const SERVER_ENTRY = path.join(PROJECT_ROOT, 'dist/server/entry.mjs');
 /** The HTTP server over the build (see server.mjs). */

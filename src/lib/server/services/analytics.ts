@@ -1,8 +1,8 @@
-import type { ConsoleRuntime } from '../runtime.ts';
+import type { ConsoleRuntime } from './runtime.ts';
 import { refreshHistory, type RefreshRecord } from '../store/analytics-refreshes.ts';
 import type { ReadResult } from '../query/run.ts';
-import type { AnalyticsOverview } from './reader.ts';
-import type { RefreshStatus } from './refresher.ts';
+import type { AnalyticsOverview } from '../analytics/reader.ts';
+import type { RefreshStatus } from '../analytics/refresher.ts';
 
 /** What the analytics page and `GET /api/analytics` show: the served generation, a running refresh, recent runs. */
 export interface AnalyticsState {

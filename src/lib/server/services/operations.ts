@@ -3,18 +3,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type Database from 'better-sqlite3';
-import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from './volume/contexts.ts';
-import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from './composite/status.ts';
-import type { VolumeStatusIndex } from './composite/status-index.ts';
-import { RequestError } from './http.ts';
-import { checkHealth, type HealthFinding, type HealthReport } from './composite/health.ts';
-import { driftReport } from './store/analytics-refreshes.ts';
-import type { RegenerationResult } from './composite/regenerate.ts';
-import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from './store/regenerations.ts';
-import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from './store/health-runs.ts';
-import { recordAudit } from './store/audit.ts';
-import { PROJECT_ROOT } from './project-root.ts';
-import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from './composite/regenerate-worker.ts';
+import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
+import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
+import type { VolumeStatusIndex } from '../composite/status-index.ts';
+import { RequestError } from '../core/errors.ts';
+import { checkHealth, type HealthFinding, type HealthReport } from '../composite/health.ts';
+import { driftReport } from '../store/analytics-refreshes.ts';
+import type { RegenerationResult } from '../composite/regenerate.ts';
+import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
+import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from '../store/health-runs.ts';
+import { recordAudit } from '../store/audit.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
 
 /**
  * The operations an operator runs, shared by the web console and the command line so both
