@@ -195,18 +195,12 @@ export async function refreshAnalytics(options: RefreshOptions): Promise<Refresh
     fs.rmSync(layout.stageDir, { recursive: true, force: true });
     fs.rmSync(layout.candidate, { force: true });
     fs.rmSync(`${layout.candidate}.wal`, { force: true });
-    let definition: AnalyticsDefinition;
-    try {
-      definition = readAnalyticsDefinition(options.volumeDir);
-    } catch (error) {
-      if (!(error instanceof AnalyticsDefinitionError)) throw error;
-      for (const p of error.problems) problems.push({ subject: `${p.file}:${p.line}:${p.column}`, message: p.message });
-      return result;
-    }
+    const definition = readAnalyticsDefinition(options.volumeDir);
     result = await refreshWith(options, layout, definition, memoryMb, problems, result);
     return result;
   } catch (error) {
-    problems.push({ subject: 'analytics', message: (error as Error).message });
+    if (error instanceof AnalyticsDefinitionError) for (const p of error.problems) problems.push({ subject: `${p.file}:${p.line}:${p.column}`, message: p.message });
+    else problems.push({ subject: 'analytics', message: (error as Error).message });
     result.outcome = 'error';
     return result;
   } finally {
