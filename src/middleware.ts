@@ -1,8 +1,8 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach } from './lib/server/web/routes.ts';
+import { classifyRoute, refusalFor } from './lib/server/auth/routes.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
-import { errorResponse, isStateChanging, jsonError, originAllowed } from './lib/server/web/http.ts';
+import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
 import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
 
@@ -55,8 +55,9 @@ export const onRequest = defineMiddleware(async (context, next) => {
   }
 
   const notFound = () => (api ? jsonError(404, 'not_found', NOT_FOUND_MESSAGE) : context.rewrite('/404'));
-  if (!mayReach(locals.user, route)) return notFound();
-  const target = route.kind === 'context' || route.kind === 'management' ? (route.context ?? null) : null;
+  const refusal = refusalFor(locals.user, route);
+  if (refusal?.status === 404) return notFound();
+  const target = route.kind === 'context' || route.kind === 'gated' ? route.context : null;
   if (target) {
     try {
       locals.composite = compositeHandle(target);
@@ -65,6 +66,8 @@ export const onRequest = defineMiddleware(async (context, next) => {
       throw error;
     }
   }
+  // Any other refusal says why, which tells that the context exists, so it comes only after that is known.
+  if (refusal) return api ? problemResponse(refusal) : notFound();
 
   if (api) return answerInEnvelope(next, url);
   try {

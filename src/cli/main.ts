@@ -11,7 +11,7 @@ import { assertReadOnlyQuery } from '../lib/server/query/guard.ts';
 import { runRead } from '../lib/server/query/run.ts';
 import { openConsoleStore, withOneSyncAtTheEnd } from '../lib/server/store/database.ts';
 import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/services/operations.ts';
-import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/volume/sample.ts';
+import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/sample/sample.ts';
 import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
 import { registerAnalyticsCommands } from './analytics.ts';

@@ -6,13 +6,6 @@ import { getRuntime } from '../../lib/server/services/runtime.ts';
 
 /** The dashboard's data for the signed-in user: only contexts they may see are read. */
 export const GET: APIRoute = async ({ locals }) => {
-  const user = locals.user!;
-  const { contexts, ...dashboard } = await buildDashboard(getRuntime(), user);
-  const management = user.role !== 'tenant';
-  return jsonOk({
-    ...dashboard,
-    contexts: contexts.map(contextSummaryJson),
-    databaseSizes: management ? dashboard.databaseSizes : [],
-    healthProblems: management ? dashboard.healthProblems : [],
-  });
+  const { contexts, showsFleetHealth: _, ...dashboard } = await buildDashboard(getRuntime(), locals.user!);
+  return jsonOk({ ...dashboard, contexts: contexts.map(contextSummaryJson) });
 };

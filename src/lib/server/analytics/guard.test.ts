@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSyntheticVolume } from '../volume/sample.ts';
+import { generateSyntheticVolume } from '../sample/sample.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { scanVolume } from '../volume/contexts.ts';
 import { openConsoleStore } from '../store/database.ts';

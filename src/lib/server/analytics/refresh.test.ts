@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateSyntheticVolume } from '../volume/sample.ts';
+import { generateSyntheticVolume } from '../sample/sample.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { resolveContext, scanVolume } from '../volume/contexts.ts';
 import { openTenant } from './gather.ts';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../../testing/processes.ts';
-import { generateSyntheticVolume } from '../volume/sample.ts';
+import { generateSyntheticVolume } from '../sample/sample.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { scanVolume } from '../volume/contexts.ts';
 import { openConsoleStore } from '../store/database.ts';

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SessionUser } from '../auth/access.ts';
-import { canReadAnalytics, canSeeContext } from '../auth/access.ts';
+import { canSeeContext } from '../auth/access.ts';
+import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { listContexts, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
@@ -37,6 +38,8 @@ export interface Dashboard {
    * with the most open critical and high findings, over the whole fleet.
    */
   findingsByTenant: Array<{ tenant: string; severity: string; count: number }>;
+  /** Whether the user's gates open the fleet panels below; when not, they are empty. */
+  showsFleetHealth: boolean;
   databaseSizes: Array<{ context: string; file: string; bytes: number }>;
   healthProblems: Array<{ context: string; at: string; severity: 'warn' | 'error'; subject: string; message: string }>;
   /** Contexts whose composite could not be read, with why. */
@@ -130,10 +133,11 @@ function resolvable(volumeDir: string, names: string[]): VolumeContext[] {
 export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
   const visible = (context: VolumeContext) => canSeeContext(user, context.name);
   const { contexts, counts } = await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
-  const fleetUser = canReadAnalytics(user);
+  const fleetUser = mayOpen(user, 'read-fleet-analytics');
+  const showsFleetHealth = mayOpen(user, 'see-fleet-health');
   const charts = fleetUser ? await fleetCharts(runtime) : await tenantCharts(runtime, resolvable(runtime.volumeDir, user.tenants.map((t) => `tenant/${t}`)));
-  const shared = fleetUser ? sizesOf(resolvable(runtime.volumeDir, ['admin', 'cross-tenant'].filter((name) => canSeeContext(user, name)))) : [];
-  const healthProblems = [...latestHealthRuns<HealthReport>(runtime.store)]
+  const shared = showsFleetHealth ? sizesOf(resolvable(runtime.volumeDir, ['admin', 'cross-tenant'].filter((name) => canSeeContext(user, name)))) : [];
+  const healthProblems = [...(showsFleetHealth ? latestHealthRuns<HealthReport>(runtime.store) : [])]
     .filter(([name]) => canSeeContext(user, name))
     .flatMap(([name, run]) =>
       [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]
@@ -143,7 +147,7 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(0, DASHBOARD_HEALTH_PROBLEMS);
   const { tenantSizes, ...chartData } = charts;
-  return { contexts, counts, ...chartData, databaseSizes: [...shared, ...tenantSizes], healthProblems };
+  return { contexts, counts, ...chartData, showsFleetHealth, databaseSizes: showsFleetHealth ? [...shared, ...tenantSizes] : [], healthProblems };
 }
 
 /** Turns (label, series, count) rows into chart labels (sorted, or as the rows rank them) and one value list per series. */

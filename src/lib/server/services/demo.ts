@@ -5,7 +5,7 @@ import { recordAudit } from '../store/audit.ts';
 import { openConsoleStore } from '../store/database.ts';
 import { regenerateContext, summarizeVolume } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
-import { buildSampleVolume } from '../volume/sample.ts';
+import { buildSampleVolume } from '../sample/sample.ts';
 
 export interface DemoLogin {
   username: string;

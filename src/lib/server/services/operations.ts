@@ -13,6 +13,8 @@ import type { RegenerationResult } from '../composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from '../store/health-runs.ts';
 import { recordAudit } from '../store/audit.ts';
+import { canSeeContext, type SessionUser } from '../auth/access.ts';
+import { mayOpen } from '../auth/routes.ts';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
 
@@ -273,6 +275,12 @@ export async function listContexts(
     checkedAt,
     checkedNow: current,
   };
+}
+
+/** One page of the contexts a user may see; folders that are not contexts only for those whose gate opens them. */
+export async function listContextsFor(scope: Parameters<typeof listContexts>[0], user: SessionUser, request: ContextListingRequest): Promise<ContextListing> {
+  const listing = await listContexts(scope, (context) => canSeeContext(user, context.name), request);
+  return mayOpen(user, 'see-invalid-folders') ? listing : { ...listing, invalid: [] };
 }
 
 /** Reads `?q=`, `?status=` and `?page=` of a contexts list, refusing values that mean nothing. */

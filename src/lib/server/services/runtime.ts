@@ -11,7 +11,7 @@ import { VolumeStatusIndex } from '../composite/status-index.ts';
 import type { ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
-import { contextPath } from '../web/routes.ts';
+import { contextPath } from '../auth/routes.ts';
 import { getConsoleStore } from '../store/database.ts';
 import type { OperationsScope } from './operations.ts';
 import { AnalyticsReader } from '../analytics/reader.ts';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
-import { DATABASE_SUFFIX, COMPOSITE_SQL_FILE } from './contexts.ts';
+import { DATABASE_SUFFIX, COMPOSITE_SQL_FILE } from '../volume/contexts.ts';
 import { MAX_ATTACHMENTS } from '../composite/plan.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;

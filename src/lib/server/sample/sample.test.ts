@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildSampleVolume, generateSyntheticVolume, SampleOptionError, SampleSeedError, SEVERITIES, STATUSES, type SyntheticVolumeOptions } from './sample.ts';
-import { listDatabaseFiles, scanVolume, type VolumeContext } from './contexts.ts';
+import { listDatabaseFiles, scanVolume, type VolumeContext } from '../volume/contexts.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { checkHealth } from '../composite/health.ts';
 import { connectComposite } from '../composite/connect.ts';

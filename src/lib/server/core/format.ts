@@ -1,4 +1,4 @@
-/** Display helpers shared by pages; they never touch data sources. */
+/** Text for people: times, sizes, links that change one parameter. Pure, so every layer may use them. */
 
 export function formatTime(iso: string | null | undefined): string {
   return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
