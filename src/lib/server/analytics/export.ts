@@ -18,7 +18,7 @@ export interface ExportedTable {
 
 /** The gathered tables of the served generation (rollups are small and derived, so they are not exported). */
 async function gatheredTables(connection: import('@duckdb/node-api').DuckDBConnection): Promise<string[]> {
-  const rows = (await connection.runAndReadAll('SELECT "table" FROM _tables ORDER BY "table"')).getRows();
+  const rows = (await connection.runAndReadAll(`SELECT "table" FROM _tables WHERE NOT starts_with("table", '_') ORDER BY "table"`)).getRows();
   return rows.map((row) => String(row[0]));
 }
 

@@ -229,7 +229,7 @@ export class AnalyticsReader {
 
 async function readOverview(connection: DuckDBConnection): Promise<AnalyticsOverview> {
   const meta = Object.fromEntries((await rows(connection, 'SELECT key, value FROM _meta')).map((row) => [String(row.key), String(row.value)]));
-  const gathered = new Set((await rows(connection, 'SELECT "table" FROM _tables')).map((row) => String(row.table)));
+  const gathered = new Set((await rows(connection, `SELECT "table" FROM _tables WHERE NOT starts_with("table", '_')`)).map((row) => String(row.table)));
   const rollups = new Set([...(meta.built_in_rollups ?? '').split(','), ...(meta.rollups ?? '').split(',')].filter(Boolean));
   const columns = await rows(connection, `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' ORDER BY table_name, ordinal_position`);
   const tables: AnalyticsTable[] = [];

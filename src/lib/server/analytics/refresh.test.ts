@@ -49,11 +49,12 @@ function sqliteTotals(): Map<string, Map<string, number>> {
   return totals;
 }
 
-/** The same, as the served analytics count it. */
-async function duckdbTotals(): Promise<Map<string, Map<string, number>>> {
+/** The same, as the served analytics count it: from the gathered rows, or from the dashboard's rollup. */
+async function duckdbTotals(from: 'rows' | 'rollup' = 'rows'): Promise<Map<string, Map<string, number>>> {
   const reader = new AnalyticsReader(stateDir, 128);
+  const sql = from === 'rows' ? 'SELECT tenant, severity, count(*) AS n FROM all_findings GROUP BY ALL' : 'SELECT tenant, severity, sum(findings) AS n FROM tenant_findings GROUP BY ALL';
   try {
-    const result = await reader.sql('SELECT tenant, severity, count(*) AS n FROM all_findings GROUP BY ALL', { explain: false, rowCap: 100_000, byteCap: 100_000_000, timeoutMs: 30_000 });
+    const result = await reader.sql(sql, { explain: false, rowCap: 100_000, byteCap: 100_000_000, timeoutMs: 30_000 });
     const totals = new Map<string, Map<string, number>>();
     for (const row of result.rows) {
       const tenant = String(row.tenant);
@@ -99,6 +100,7 @@ describe('analytics refresh', () => {
     const one = await refresh();
     expect(one).toMatchObject({ outcome: 'ok', mode: 'incremental', tenantsRead: 1, tenantsRemoved: 0 });
     expect(await duckdbTotals()).toEqual(sqliteTotals());
+    expect(await duckdbTotals('rollup')).toEqual(sqliteTotals());
 
     // A tenant added (its own copy of another's folder) and a tenant removed.
     fs.cpSync(path.join(volumeDir, 'embedded/tenant/t00005'), path.join(volumeDir, 'embedded/tenant/added'), { recursive: true });
@@ -110,6 +112,7 @@ describe('analytics refresh', () => {
     expect(totals.has('t00007')).toBe(false);
     expect(totals.get('added')).toEqual(sqliteTotals().get('t00005'));
     expect(totals).toEqual(sqliteTotals());
+    expect(await duckdbTotals('rollup')).toEqual(sqliteTotals());
 
     // Nothing changed: nothing is read, and the answers stay the same.
     expect(await refresh()).toMatchObject({ outcome: 'ok', mode: 'incremental', tenantsRead: 0 });
