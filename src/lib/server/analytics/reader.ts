@@ -55,8 +55,8 @@ interface Generation {
   instance: DuckDBInstance;
   users: number;
   retired: boolean;
-  overview?: Promise<AnalyticsOverview>;
-  charts?: Promise<FleetCharts>;
+  /** What was read of this generation once (overview, dashboard charts), by name. */
+  once: Map<string, Promise<unknown>>;
 }
 
 /** JSON-friendly values: integers as numbers when exact, else text; bytes as base64. */
@@ -110,7 +110,7 @@ export class AnalyticsReader {
       setup.closeSync();
     }
     const previous = this.#current;
-    this.#current = { identity, instance, users: 0, retired: false };
+    this.#current = { identity, instance, users: 0, retired: false, once: new Map() };
     if (previous) {
       previous.retired = true;
       if (previous.users === 0) previous.instance.closeSync();
@@ -119,8 +119,8 @@ export class AnalyticsReader {
   }
 
   /** Runs `work` on its own connection of the served generation, which stays open until it finishes. */
-  async #with<T>(work: (connection: DuckDBConnection, generation: Generation) => Promise<T>): Promise<T> {
-    const generation = await this.#generation();
+  async #with<T>(work: (connection: DuckDBConnection, generation: Generation) => Promise<T>, served?: Generation): Promise<T> {
+    const generation = served ?? (await this.#generation());
     if (!generation) throw new AnalyticsMissingError();
     generation.users += 1;
     const connection = await generation.instance.connect();
@@ -138,34 +138,47 @@ export class AnalyticsReader {
     return fileIdentity(this.layout.database) !== null;
   }
 
+  /** Read once per generation: a generation never changes, so neither does what it says. */
+  async #once<T>(key: string, read: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const generation = await this.#generation();
+    if (!generation) throw new AnalyticsMissingError();
+    let pending = generation.once.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = this.#with(read, generation);
+      generation.once.set(key, pending);
+      // A failed read is tried again by the next request, not remembered.
+      pending.catch(() => generation.once.delete(key));
+    }
+    return pending;
+  }
+
   overview(): Promise<AnalyticsOverview> {
-    return this.#with((connection, generation) => (generation.overview ??= readOverview(connection)));
+    return this.#once('overview', readOverview);
   }
 
   /** The fleet dashboard's numbers: read from the rollups once per generation. */
   fleetCharts(): Promise<FleetCharts> {
-    return this.#with((connection, generation) => {
-      generation.charts ??= (async () => {
-        const overview = await (generation.overview ??= readOverview(connection));
-        const charted = overview.tables.some((t) => t.name === 'tenant_findings');
-        const largestTenants = (await rows(connection, `SELECT tenant, bytes FROM _tenants ORDER BY bytes DESC, tenant LIMIT ${TOP_TENANTS}`)) as FleetCharts['largestTenants'];
-        if (!charted) return { overview, findingsByMonth: [], topTenants: [], totals: [], tenantsWithFindings: 0, largestTenants, charted };
-        return {
-          overview,
-          charted,
-          largestTenants,
-          findingsByMonth: (await rows(connection, 'SELECT month, severity, findings::BIGINT AS count FROM findings_by_month ORDER BY month, severity')) as FleetCharts['findingsByMonth'],
-          topTenants: (await rows(
+    return this.#once('charts', async (connection) => {
+      const overview = await this.overview();
+      const charted = overview.tables.some((t) => t.name === 'tenant_findings');
+      const largestTenants = (await rows(connection, `SELECT tenant, bytes FROM _tenants ORDER BY bytes DESC, tenant LIMIT ${TOP_TENANTS}`)) as FleetCharts['largestTenants'];
+      if (!charted) return { overview, findingsByMonth: [], topTenants: [], totals: [], tenantsWithFindings: 0, largestTenants, charted };
+      return {
+        overview,
+        charted,
+        largestTenants,
+        findingsByMonth: (await rows(connection, 'SELECT month, severity, findings::BIGINT AS count FROM findings_by_month ORDER BY month, severity')) as FleetCharts['findingsByMonth'],
+        topTenants: (
+          await rows(
             connection,
             `SELECT tenant, sum(findings) FILTER (severity = 'critical')::BIGINT AS critical, sum(findings) FILTER (severity = 'high')::BIGINT AS high
              FROM tenant_findings WHERE status IN ('open', 'in_progress') AND severity IN ('critical', 'high')
              GROUP BY tenant ORDER BY coalesce(critical, 0) + coalesce(high, 0) DESC, tenant LIMIT ${TOP_TENANTS}`,
-          )).map((row) => ({ tenant: String(row.tenant), critical: Number(row.critical ?? 0), high: Number(row.high ?? 0) })),
-          totals: (await rows(connection, 'SELECT severity, sum(findings)::BIGINT AS count FROM tenant_findings GROUP BY severity ORDER BY severity')) as FleetCharts['totals'],
-          tenantsWithFindings: Number((await rows(connection, 'SELECT count(DISTINCT tenant) AS n FROM tenant_findings'))[0]?.n ?? 0),
-        };
-      })();
-      return generation.charts;
+          )
+        ).map((row) => ({ tenant: String(row.tenant), critical: Number(row.critical ?? 0), high: Number(row.high ?? 0) })),
+        totals: (await rows(connection, 'SELECT severity, sum(findings)::BIGINT AS count FROM tenant_findings GROUP BY severity ORDER BY severity')) as FleetCharts['totals'],
+        tenantsWithFindings: Number((await rows(connection, 'SELECT count(DISTINCT tenant) AS n FROM tenant_findings'))[0]?.n ?? 0),
+      };
     });
   }
 
