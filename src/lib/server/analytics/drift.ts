@@ -1,4 +1,5 @@
 import { analyticsTypeOf, type GatheredColumn, type TargetColumn } from './gather.ts';
+import type { DriftEntry, DriftKind, DriftSeverity } from '../store/analytics-refreshes.ts';
 
 /**
  * Schema drift: each gathered object (every tenant's `all_findings`, `qualityfolio.findings`,
@@ -6,23 +7,6 @@ import { analyticsTypeOf, type GatheredColumn, type TargetColumn } from './gathe
  * tenant that differs is reported, and its rows are still gathered: a missing column becomes
  * NULL, an extra one is left out.
  */
-export type DriftKind = 'missing_object' | 'missing_column' | 'extra_column' | 'type_differs';
-export type DriftSeverity = 'error' | 'warn' | 'info';
-
-export interface DriftEntry {
-  table: string;
-  source: string;
-  tenant: string;
-  kind: DriftKind;
-  column: string | null;
-  /** What most tenants have (a declared type), or null. */
-  expected: string | null;
-  /** What this tenant has, or null. */
-  found: string | null;
-  severity: DriftSeverity;
-  message: string;
-}
-
 const SEVERITY: Record<DriftKind, DriftSeverity> = {
   // No rows of this tenant reach the table at all.
   missing_object: 'error',

@@ -6,10 +6,10 @@ import { ProblemError } from '../core/errors.ts';
 import type { ConsoleStore } from '../store/database.ts';
 import { scanVolume, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
-import { recordRefreshFinish, recordRefreshStart, replaceDriftReport, type RefreshMode, type RefreshProblem } from '../store/analytics-refreshes.ts';
+import { recordRefreshFinish, recordRefreshStart, replaceDriftReport, type DriftEntry, type RefreshMode, type RefreshProblem } from '../store/analytics-refreshes.ts';
 import { AnalyticsDefinitionError, BUILT_IN_ROLLUPS, readAnalyticsDefinition, type AnalyticsDefinition } from './definition.ts';
 import { gatheredColumns, openTenant, stageRows, stagedKey, tenantFiles, type GatheredColumn, type TargetColumn } from './gather.ts';
-import { driftOf, majorityShape, targetColumns, type DriftEntry } from './drift.ts';
+import { driftOf, majorityShape, targetColumns } from './drift.ts';
 import { analyticsLayout, bucketOf, duckdbOptions, fsyncFile, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /** Another process is refreshing the analytics now. */
@@ -336,7 +336,8 @@ async function refreshWith(
   for (const table of kept) fs.mkdirSync(path.join(layout.dataDir, table), { recursive: true });
   fs.mkdirSync(layout.stageDir, { recursive: true });
 
-  const loader = await DuckDBInstance.create(':memory:', duckdbOptions(memoryMb));
+  // Rows keep no order anyway: DuckDB then streams the copies instead of holding them.
+  const loader = await DuckDBInstance.create(':memory:', duckdbOptions(memoryMb, { preserve_insertion_order: 'false' }));
   const load = await loader.connect();
   try {
     // Reading (this thread, SQLite) overlaps loading (DuckDB's threads): bucket k loads while k+1 is read.

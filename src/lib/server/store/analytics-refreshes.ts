@@ -1,5 +1,22 @@
 import type { ConsoleStore } from './database.ts';
-import type { DriftEntry } from '../analytics/drift.ts';
+
+/** How a tenant's gathered object differs from what most tenants have (see analytics/drift.ts). */
+export type DriftKind = 'missing_object' | 'missing_column' | 'extra_column' | 'type_differs';
+export type DriftSeverity = 'error' | 'warn' | 'info';
+
+export interface DriftEntry {
+  table: string;
+  source: string;
+  tenant: string;
+  kind: DriftKind;
+  column: string | null;
+  /** What most tenants have (a declared type), or null. */
+  expected: string | null;
+  /** What this tenant has, or null. */
+  found: string | null;
+  severity: DriftSeverity;
+  message: string;
+}
 
 export type RefreshMode = 'full' | 'incremental';
 export type RefreshOutcome = 'running' | 'ok' | 'problems' | 'error' | 'killed';
