@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ProblemError } from '../core/errors.ts';
+import { processIsAlive } from '../composite/lock.ts';
 import type { ConsoleStore } from '../store/database.ts';
 import { scanVolume, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
@@ -78,15 +79,6 @@ export interface RefreshResult {
   durationMs: number;
   problems: RefreshProblem[];
   drift: { error: number; warn: number; info: number };
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** One refresh at a time across processes; a lock left by a process that died is taken over. */

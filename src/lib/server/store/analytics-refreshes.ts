@@ -1,4 +1,5 @@
 import type { ConsoleStore } from './database.ts';
+import { processIsAlive } from '../composite/lock.ts';
 
 /** How a tenant's gathered object differs from what most tenants have (see analytics/drift.ts). */
 export type DriftKind = 'missing_object' | 'missing_column' | 'extra_column' | 'type_differs';
@@ -72,15 +73,6 @@ const toRecord = (row: RefreshRow): RefreshRecord => ({
   rowsRead: row.rows_read,
   problems: JSON.parse(row.problems) as RefreshProblem[],
 });
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Runs still marked running whose process is gone were killed; says so. */
 export function markKilledRefreshes(db: ConsoleStore): void {
