@@ -54,7 +54,15 @@ export class AnalyticsRefresher {
       else if (message.type === 'done') this.#status.last = message.result;
       else this.#status.last = { outcome: 'error', message: message.message };
     });
+    // Could not start at all (no such file, no memory): 'exit' may never come, so finish here.
+    child.once('error', (error) => {
+      if (this.#child !== child) return;
+      this.#status.last = { outcome: 'error', message: `the refresh process could not run: ${error.message}` };
+      this.#status.running = false;
+      this.#child = null;
+    });
     child.once('exit', (code, signal) => {
+      if (this.#child !== child) return;
       if (this.#status.last === null) this.#status.last = { outcome: 'error', message: `the refresh process ended (${signal ?? code}) before it finished; the previous analytics keep serving` };
       this.#status.running = false;
       this.#child = null;
