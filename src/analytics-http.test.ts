@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /*
  * The fleet analytics through the built server: a refresh started from the web runs in a
@@ -47,8 +47,8 @@ async function refreshAndWait(body: unknown = {}): Promise<AnalyticsAnswer> {
 
 beforeAll(async () => {
   server = await startConsoleServer({ TRUTH_YARD_ANALYTICS_SQL_TIMEOUT_MS: '500' });
-  admin = await signIn(server.baseUrl, 'admin', 'admin-demo-password');
-  operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
+  admin = await signInForCookie(server.baseUrl, 'admin', 'admin-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
 }, 90_000);
 
 afterAll(async () => {
