@@ -120,6 +120,20 @@ describe('analytics refresh', () => {
     expect(refreshHistory(store, 10).map((run) => run.outcome)).toEqual(['ok', 'ok', 'ok', 'ok']);
   });
 
+  it('reads every tenant again when most tenants’ shape changed, keeping every tenant’s rows', async () => {
+    makeVolume(3, 10);
+    await refresh();
+    for (const tenant of ['t00001', 't00002']) {
+      const file = path.join(volumeDir, 'embedded/tenant', tenant, 'composite.sql');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replaceAll('created_at, updated_at FROM', "created_at, updated_at, 'x' AS region FROM"));
+      expect(regenerateComposite(resolveContext(volumeDir, `tenant/${tenant}`)).ok).toBe(true);
+    }
+    const result = await refresh();
+    expect(result).toMatchObject({ outcome: 'ok', mode: 'full', tenantsRead: 3 });
+    expect(await duckdbTotals()).toEqual(sqliteTotals());
+    expect(driftReport(store).map((e) => [e.tenant, e.kind, e.column])).toEqual([['t00003', 'missing_column', 'region']]);
+  });
+
   it('exports every gathered table as Parquet partitioned by tenant, readable as one table', async () => {
     makeVolume(4, 25);
     await refresh();

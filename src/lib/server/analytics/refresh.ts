@@ -296,11 +296,15 @@ async function refreshWith(
       }),
     );
   };
+  const problemsBefore = problems.length;
   let targets = decideShapes();
   // A table whose shape changed is rewritten whole: every tenant is read again.
   const rollupChanged = () => hasDashboardColumns(targets) !== previous!.tables.has(DASHBOARD_ROLLUP);
   if (!full && (rollupChanged() || definition.gathered.some((g) => !previous!.tables.has(g.table) || !sameColumns(previous!.tables.get(g.table)!.columns, targets.get(g.table)!)))) {
     full = true;
+    states.clear();
+    readNow.clear();
+    problems.splice(problemsBefore);
     targets = decideShapes();
   }
   result.mode = full ? 'full' : 'incremental';
