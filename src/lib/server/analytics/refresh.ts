@@ -363,6 +363,8 @@ async function refreshWith(
           } catch (error) {
             problems.push({ subject: context.name, message: (error as Error).message });
             state.problem = (error as Error).message;
+            // Not taken as read: the next refresh tries this tenant again.
+            state.signature = '';
           }
           done += 1;
           progress({ phase: 'read', done, total: readNow.size });
