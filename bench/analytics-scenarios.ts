@@ -105,12 +105,16 @@ async function tenThousandTenants(run: BenchRun): Promise<void> {
     value: refresh.durationMs / 1000,
     unit: 's',
     target: { op: '<=', value: ISSUE.oneTenantRefreshSec },
-    note: `the process, start-up included: ${(one.elapsedMs / 1000).toFixed(1)} s`,
+    note: `the process, start-up included: ${(one.elapsedMs / 1000).toFixed(1)} s; CPU of the process ${refresh.cpuSeconds} s`,
   });
 
   process.stderr.write('bench: 6. fleet dashboard and contexts page at 10,000 tenants, 16 connections\n');
   const server = await startBenchServer(volume);
   try {
+    // The first list after a start waits for the first status check of every context (seconds at 10,000); measured apart.
+    const started = performance.now();
+    await (await fetch(`${server.baseUrl}/`, { headers: server.headers })).text();
+    run.report.record({ scenario, metric: 'dashboard, first request after a start', value: performance.now() - started, unit: 'ms' });
     const job = (url: string) => ({ url, headers: server.headers, connections: CONNECTIONS, durationSec: run.durationSec, warmupSec: 2 });
     const dashboard = await runCannon(job(`${server.baseUrl}/`));
     run.details.analyticsDashboard = dashboard;

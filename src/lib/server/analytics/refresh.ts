@@ -44,6 +44,7 @@ interface TableState {
 }
 
 interface ServedState {
+  generation: string;
   definitionSha256: string;
   tenants: Map<string, TenantState>;
   tables: Map<string, TableState>;
@@ -114,9 +115,10 @@ async function readServedState(layout: AnalyticsLayout, memoryMb: number): Promi
   if (!instance) return null;
   const connection = await instance.connect();
   try {
-    const meta = Object.fromEntries((await rowsOf(connection, `SELECT key, value FROM _meta WHERE key IN ('definition_sha256', 'state')`)).map((row) => [String(row.key), String(row.value)]));
+    const meta = Object.fromEntries((await rowsOf(connection, `SELECT key, value FROM _meta WHERE key IN ('generation', 'definition_sha256', 'state')`)).map((row) => [String(row.key), String(row.value)]));
     const tables = await rowsOf(connection, 'SELECT "table", source, columns, files FROM _tables');
     return {
+      generation: meta.generation ?? '',
       definitionSha256: meta.definition_sha256 ?? '',
       tenants: parseTenantStates(meta.state ?? '{"shapes":[],"tenants":[]}'),
       tables: new Map(tables.map((row) => [String(row.table), { table: String(row.table), source: String(row.source), columns: JSON.parse(String(row.columns)), files: JSON.parse(String(row.files)) }])),
@@ -319,6 +321,16 @@ async function refreshWith(
     }
   }
 
+  for (const entry of drift) result.drift[entry.severity] += 1;
+  result.tenantsTotal = states.size;
+  // Nothing read, removed or newly failing: the served generation is still the truth, so it stays.
+  const unchanged = !full && readNow.size === 0 && removed.length === 0 && [...states.values()].every((state) => state.problem === previous!.tenants.get(state.tenant)?.problem);
+  if (unchanged) {
+    result.generation = previous!.generation;
+    result.outcome = problems.length > 0 ? 'problems' : 'ok';
+    return result;
+  }
+
   // Buckets to rewrite: those of tenants read now or removed.
   const affected = new Map<number, { restaged: string[]; dropped: string[] }>();
   const touch = (bucket: number) => affected.get(bucket) ?? affected.set(bucket, { restaged: [], dropped: [] }).get(bucket)!;
@@ -427,10 +439,8 @@ async function refreshWith(
   progress({ phase: 'build', done: 1, total: 1 });
 
   result.generation = generation;
-  result.tenantsTotal = states.size;
   result.tenantsRead = [...readNow].filter((tenant) => states.get(tenant)!.problem === null).length;
   result.tenantsRemoved = removed.length;
-  for (const entry of drift) result.drift[entry.severity] += 1;
   result.outcome = problems.length > 0 ? 'problems' : 'ok';
   return result;
 }
