@@ -63,6 +63,17 @@ describe('refreshes started by the server', () => {
     expect(fs.statSync(analyticsLayout(stateDir).database).ino).toBe(served);
   });
 
+  it('refreshes every N seconds when the setting asks for it, as the system', async () => {
+    const refresher = new AnalyticsRefresher({ volumeDir, stateDir, memoryMb: 128 });
+    refresher.startPeriodic(1);
+    try {
+      await expect.poll(() => refresher.status().last, { timeout: 60_000, interval: 100 }).toMatchObject({ outcome: 'ok' });
+      expect(refresher.status().startedBy).toBe('system');
+    } finally {
+      refresher.stop();
+    }
+  });
+
   it('a refresh process ends when the server goes away (its IPC channel closes)', async () => {
     const child = fork(path.join(import.meta.dirname, 'refresh-process.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
     await new Promise((resolve) => child.once('message', resolve));
