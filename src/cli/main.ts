@@ -15,6 +15,7 @@ import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/sample
 import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { storeAsProblem } from '../lib/server/store/database.ts';
 import { registerUserCommands } from './users.ts';
+import { registerAnalyticsCommands } from './analytics.ts';
 
 interface GlobalOptions {
   volume?: string;
@@ -295,6 +296,7 @@ program
   }));
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
+registerAnalyticsCommands(program, { settingsFor: () => settingsFor(program), reporting });
 
 /** Commander has printed its own usage error; every other error is answered by exitCodeForProblem. */
 function exitCodeFor(error: unknown): number {

@@ -15,6 +15,8 @@ import { contextPath } from '../auth/routes.ts';
 import { closeConsoleStore, getConsoleStore } from '../store/database.ts';
 import { DownloadSlots } from './downloads.ts';
 import type { OperationsScope } from './operations.ts';
+import { AnalyticsReader } from '../analytics/reader.ts';
+import { AnalyticsRefresher } from '../analytics/refresher.ts';
 
 /**
  * The long-lived pieces of one server process, created on first use: settings, the
@@ -43,6 +45,10 @@ export interface ConsoleRuntime {
   statusIndex: VolumeStatusIndex;
   /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
+  /** The fleet analytics, read-only, from the last complete refresh. */
+  analytics: AnalyticsReader;
+  /** Refreshes of the analytics, each in a child process. */
+  analyticsRefresher: AnalyticsRefresher;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
 }
@@ -81,6 +87,8 @@ export function getRuntime(): ConsoleRuntime {
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: settings.fdBudget }, settings.queryProcesses);
+    const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
+    analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
     // Whatever ends the process (server.mjs after its shutdown drain, a fatal error), its
     // query processes are stopped and its databases closed; 'exit' handlers must be synchronous.
     process.once('exit', () => {
@@ -91,6 +99,8 @@ export function getRuntime(): ConsoleRuntime {
     });
     runtime = {
       settings,
+      analytics: new AnalyticsReader(settings.stateDir, settings.analyticsMemoryMb),
+      analyticsRefresher,
       volumeDir: settings.volumeDir,
       // Looked up on each use: a console database deleted or restored under the server is noticed.
       get store() {
