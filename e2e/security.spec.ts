@@ -73,6 +73,7 @@ test.describe('content security policy', () => {
       '/admin/users',
       '/admin/audit',
       '/analytics',
+      '/analytics/drift',
     ]) {
       const response = await page.goto(pathname);
       expect(response?.status(), pathname).toBe(200);
