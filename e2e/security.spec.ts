@@ -49,7 +49,6 @@ test.describe('content security policy', () => {
     await signInThroughForm(page, 'admin');
     await expect(page).toHaveURL(/\/$/);
     await expect.poll(() => chartDrawn(page, 'Findings by severity over time')).toBe(true);
-    // An admin's dashboard charts the fleet from the analytics.
     await expect.poll(() => chartDrawn(page, 'Tenants with the most open critical and high findings')).toBe(true);
 
     for (const pathname of [
