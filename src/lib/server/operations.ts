@@ -109,7 +109,7 @@ function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, 
       outcome: result.ok ? 'ok' : 'error',
       detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
     });
-  })();
+  }).immediate();
   if (result.ok) scope.onRegenerated?.(result.context);
 }
 
@@ -163,7 +163,7 @@ export function runHealthCheck(scope: OperationsScope, contextName: string, opti
       outcome: report.worstSeverity === 'error' ? 'error' : 'ok',
       detail: { worstSeverity: report.worstSeverity },
     });
-  })();
+  }).immediate();
   return report;
 }
 
