@@ -13,6 +13,8 @@ import { recordRegeneration, latestRegeneration, latestRegenerations, regenerati
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from './store/health-runs.ts';
 import { recordAudit } from './store/audit.ts';
 import { PROJECT_ROOT } from './project-root.ts';
+import { measureContext, quotaUsage, withQuotaFindings, type QuotaLimits } from './quotas.ts';
+import { countHealthRun, countRegeneration } from './metrics.ts';
 import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from './composite/regenerate-worker.ts';
 
 /**
@@ -27,6 +29,8 @@ export interface OperationsScope {
   actor: string;
   /** Told when a context's composite was replaced, so open connections are dropped. */
   onRegenerated?: (contextName: string) => void;
+  /** The quota limits of a context, for health checks to report usage against; none: not reported. */
+  quotaLimits?: (contextName: string) => QuotaLimits;
 }
 
 export interface ContextSummary {
@@ -110,6 +114,7 @@ function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, 
       detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
     });
   }).immediate();
+  countRegeneration(result.ok ? 'ok' : 'error');
   if (result.ok) scope.onRegenerated?.(result.context);
 }
 
@@ -153,7 +158,9 @@ export function regenerationFailureMessage(result: Extract<RegenerationResult, {
 /** Runs a health check on one context and stores it in the health history. */
 export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
   const context = resolveContext(scope.volumeDir, contextName);
-  const report = checkHealth(context, { full: options.full ?? false });
+  const checked = checkHealth(context, { full: options.full ?? false });
+  const report = scope.quotaLimits ? withQuotaFindings(checked, quotaUsage(measureContext(context), scope.quotaLimits(context.name))) : checked;
+  countHealthRun(report.worstSeverity);
   scope.store.transaction(() => {
     recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
     recordAudit(scope.store, {
