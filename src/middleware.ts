@@ -1,6 +1,9 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach } from './lib/server/routes.ts';
+import { classifyRoute, mayReach, metricsAccess, routeLabel } from './lib/server/routes.ts';
+import { observeHttp } from './lib/server/metrics.ts';
+import { withRequestContext } from './lib/server/request-context.ts';
+import { getSettings } from './lib/server/config.ts';
 import { compositeHandle } from './lib/server/runtime.ts';
 import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
@@ -16,6 +19,13 @@ function isApi(pathname: string): boolean {
  * like one that does not exist.
  */
 export const onRequest = defineMiddleware(async (context, next) => {
+  const started = performance.now();
+  const response = await answer(context, next);
+  observeHttp(routeLabel(context.locals.route, isApi(context.url.pathname)), response.status, (performance.now() - started) / 1000);
+  return response;
+});
+
+async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]>[0], next: () => Promise<Response>): Promise<Response> {
   const { request, url, cookies, locals } = context;
   const api = isApi(url.pathname);
   locals.user = null;
@@ -49,6 +59,18 @@ export const onRequest = defineMiddleware(async (context, next) => {
 
   const route = locals.route;
   if (route.kind === 'public') return api ? answerInEnvelope(next, url) : next();
+  if (route.kind === 'metrics') {
+    switch (metricsAccess(locals.user, request.headers.get('authorization'), getSettings().metricsToken)) {
+      case 'allowed':
+        return answerInEnvelope(next, url);
+      case 'sign-in':
+        return jsonError(401, 'not_signed_in', 'Send Authorization: Bearer <TRUTH_YARD_METRICS_TOKEN>, or sign in as an admin.', { 'www-authenticate': 'Bearer' });
+      case 'bad-token':
+        return jsonError(401, 'bad_token', 'The bearer token is not the one set in TRUTH_YARD_METRICS_TOKEN.', { 'www-authenticate': 'Bearer error="invalid_token"' });
+      case 'not-found':
+        return jsonError(404, 'not_found', NOT_FOUND_MESSAGE);
+    }
+  }
   if (!locals.user) {
     if (api) return jsonError(401, 'not_signed_in', 'Sign in first: POST /api/login with {"username", "password"}.');
     return context.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
@@ -66,15 +88,18 @@ export const onRequest = defineMiddleware(async (context, next) => {
     }
   }
 
-  if (api) return answerInEnvelope(next, url);
-  try {
-    return await next();
-  } catch (error) {
-    // A page that finds its URL does not name the authorized context shows the same 404.
-    if (error instanceof UnknownContextError) return context.rewrite('/404');
-    throw error;
-  }
-});
+  // Who asked, for the slow-query log of what this request reads.
+  return withRequestContext({ username: locals.user.username }, async () => {
+    if (api) return answerInEnvelope(next, url);
+    try {
+      return await next();
+    } catch (error) {
+      // A page that finds its URL does not name the authorized context shows the same 404.
+      if (error instanceof UnknownContextError) return context.rewrite('/404');
+      throw error;
+    }
+  });
+}
 
 /** API answers are always the JSON envelope, even when something unexpected fails. */
 async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promise<Response> {

@@ -16,6 +16,8 @@ import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume,
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/volume/sample.ts';
 import { EXIT, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
+import { registerOperationsCommands } from './operations.ts';
+import { quotaLimitsFor } from '../lib/server/quotas.ts';
 
 interface GlobalOptions {
   volume?: string;
@@ -32,7 +34,7 @@ function settingsFor(program: Command): Settings {
 }
 
 function operationsScope(settings: Settings): OperationsScope {
-  return { volumeDir: settings.volumeDir, store: openConsoleStore(settings.stateDir), actor: 'cli' };
+  return { volumeDir: settings.volumeDir, store: openConsoleStore(settings.stateDir), actor: 'cli', quotaLimits: (name) => quotaLimitsFor(settings, name) };
 }
 
 /** `<ctx>` or `--all`, never both, never neither. */
@@ -301,6 +303,7 @@ program
   }));
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
+registerOperationsCommands(program, { settingsFor: () => settingsFor(program), scopeFor: operationsScope, reporting });
 
 /** Turns every error a user can cause into one line and an exit code; anything else is a bug. */
 function exitCodeFor(error: unknown): number {

@@ -10,6 +10,10 @@ import { jsonRow, QueryTimeoutError } from './query/run.ts';
 import { dataVersion } from './query/versions.ts';
 import type { AdhocAnswer } from './query/adhoc.ts';
 import { canRunAdhocSql } from './auth/access.ts';
+import { quoteIdentifier } from './composite/connect.ts';
+import { qualifiedName } from './query/objects.ts';
+import { whereClause } from './query/filters.ts';
+import { countReuse } from './metrics.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -48,16 +52,19 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const pageKey = `page\0${listing}\0${params.toString()}`;
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
-    const page = isLight(db, object, request)
-      ? browseRows(db, object, request, browseContext(runtime, handle))
-      : await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
+    const page = await runtime.reads.time(
+      { kind: 'page', context: handle.context.name, sql: pageSql(object, request) },
+      () => (isLight(db, object, request) ? browseRows(db, object, request, browseContext(runtime, handle)) : runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs)),
+      (read) => read.rows.length,
+    );
     runtime.results.set(pageKey, version, page);
     return page;
   };
   const readCount = async (): Promise<BrowseResult['count']> => {
     const counting = countQuery(object, request.filters, runtime.settings.countCap);
     try {
-      const count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
+      const counted = await runtime.reads.time({ kind: 'count', context: handle.context.name, sql: counting.sql }, () => runtime.heavyRead(handle.context.name, counting.sql, counting.params), () => 1);
+      const count = cappedCount(counted.rows[0].n as number, runtime.settings.countCap);
       runtime.results.set(countKey, version, count);
       return count;
     } catch (error) {
@@ -65,11 +72,22 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
       return null;
     }
   };
-  const [page, count] = await Promise.all([
-    runtime.results.get<BrowsePage>(pageKey, version) ?? readPage(),
-    runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
-  ]);
+  const reusedPage = runtime.results.get<BrowsePage>(pageKey, version);
+  const reusedCount = runtime.results.get<BrowseResult['count']>(countKey, version);
+  if (reusedPage) countReuse('page');
+  if (reusedCount !== undefined) countReuse('count');
+  const [page, count] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount()]);
   return { object, request, page, count };
+}
+
+/**
+ * The statement a page amounts to, for the slow-query log and its plan: the filters and
+ * sort of the listing with parameters as `?` (the keyset condition of a later page is one
+ * more range on the sort column, which uses the same index).
+ */
+function pageSql(object: BrowseObject, request: BrowseRequest): string {
+  const sort = request.sortColumn === 'rowid' && object.hasRowid ? 'rowid' : quoteIdentifier(request.sortColumn);
+  return `SELECT * FROM ${qualifiedName(object)} ${whereClause(request.filters).sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT ?`.replace(/\s+/g, ' ');
 }
 
 /** An unfiltered listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
@@ -150,10 +168,10 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
   const object = resolveObject(handle.connection().db, params.object!);
-  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
-  const stream = await runtime.exports.stream(
-    { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },
-    runtime.settings.queryTimeoutMs,
+  const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
+  // Timed to the first chunk: the rest of a download goes at the client's pace.
+  const stream = await runtime.reads.time({ kind: 'export', context: handle.context.name, sql: pageSql(object, request).replace(/ LIMIT \?$/, '') }, () =>
+    runtime.exports.stream({ context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap }, runtime.settings.queryTimeoutMs),
   );
   const filename = `${handle.context.name.replace('/', '-')}-${object.name}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
   return new Response(stream, { status: 200, headers: { 'content-type': EXPORT_CONTENT_TYPES[format], 'content-disposition': `attachment; filename="${filename}"` } });
@@ -166,8 +184,9 @@ export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals
 export async function runSql(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, sql: string, explain: boolean): Promise<AdhocAnswer> {
   const handle = routeComposite(locals, ctxParam);
   if (!locals.user || !canRunAdhocSql(locals.user)) throw new UnknownContextError(handle.context.name, NOT_FOUND_MESSAGE);
-  return runtime.adhoc.run(
-    { context: handle.context.name, sql, explain, rowCap: runtime.settings.rowCap, byteCap: runtime.settings.sqlByteCap },
-    runtime.settings.sqlTimeoutMs,
+  return runtime.reads.time(
+    { kind: 'adhoc', context: handle.context.name, sql },
+    () => runtime.adhoc.run({ context: handle.context.name, sql, explain, rowCap: runtime.settings.rowCap, byteCap: runtime.settings.sqlByteCap }, runtime.settings.sqlTimeoutMs),
+    (answer) => answer.result.rows.length,
   );
 }

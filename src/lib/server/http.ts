@@ -56,8 +56,8 @@ export function describeProblem(error: unknown): ProblemDescription | null {
   if (error instanceof QueryError) return { status: 400, code: 'query_error', message: error.message };
   if (error instanceof UserNotFoundError) return { status: 404, code: 'user_not_found', message: error.message };
   if (error instanceof UserInputError || error instanceof PasswordPolicyError) return { status: 400, code: 'invalid_input', message: error.message };
-  // Browse errors (unknown column, bad operator, bad cursor) carry their own code and status.
-  if (isCodedError(error) && error.name === 'BrowseError') return { status: error.status ?? 400, code: error.code, message: error.message };
+  // Browse errors (unknown column, bad operator, bad cursor) and snapshot errors carry their own code and status.
+  if (isCodedError(error) && (error.name === 'BrowseError' || error.name === 'SnapshotError')) return { status: error.status ?? 400, code: error.code, message: error.message };
   return null;
 }
 

@@ -234,12 +234,12 @@ export async function listContexts(
   visible: (context: VolumeContext) => boolean,
   request: ContextListingRequest = {},
 ): Promise<ContextListing> {
-  const { scan, checkedAt, current } = await scope.statusIndex.statuses();
+  const { scan, checkedAt, current, stateOf } = await scope.statusIndex.statuses();
   const contexts = scan.contexts.filter(visible);
   const search = request.search?.trim().toLowerCase() ?? '';
   const pageSize = request.pageSize ?? CONTEXT_PAGE_SIZE;
   const page = Math.max(1, request.page ?? 1);
-  const states = new Map(contexts.map((context) => [context.name, lastKnownCompositeState(context) ?? compositeState(context)]));
+  const states = new Map(contexts.map((context) => [context.name, stateOf(context)]));
   // The scan lists contexts by name, and the sort is stable, so each status keeps that order.
   const pageOf = () =>
     contexts

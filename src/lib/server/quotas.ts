@@ -134,3 +134,8 @@ export function withQuotaFindings(report: HealthReport, usage: QuotaUsage[]): He
   const worst = findings.reduce<Severity>((w, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[w] ? f.severity : w), report.worstSeverity);
   return { ...report, findings, worstSeverity: worst };
 }
+
+/** A context's usage against its quotas, as the settings (and TRUTH_YARD_QUOTA_FILE) set them. */
+export function contextQuotaUsage(settings: Parameters<typeof quotaLimitsFor>[0], context: VolumeContext): QuotaUsage[] {
+  return quotaUsage(measureContext(context), quotaLimitsFor(settings, context.name));
+}

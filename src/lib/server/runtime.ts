@@ -14,6 +14,12 @@ import { resolveContext, type VolumeContext } from './volume/contexts.ts';
 import { contextPath } from './routes.ts';
 import { getConsoleStore } from './store/database.ts';
 import type { OperationsScope } from './operations.ts';
+import { quotaLimitsFor } from './quotas.ts';
+import { ReadTimer } from './slow-queries.ts';
+import { startServerMetrics } from './metrics.ts';
+import type { SnapshotScope } from './snapshots/snapshots.ts';
+import { snapshotScopeFor } from './snapshots/scope.ts';
+import { startRetention } from './store/retention.ts';
 
 /**
  * The long-lived pieces of one server process, created on first use: settings, the
@@ -42,6 +48,10 @@ export interface ConsoleRuntime {
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
+  /** The same, with where snapshots are kept and how long. */
+  snapshotScopeFor(actor: string): SnapshotScope;
+  /** Times reads for the metrics and keeps the slow ones (TRUTH_YARD_SLOW_QUERY_MS). */
+  reads: ReadTimer;
 }
 
 /**
@@ -72,10 +82,19 @@ export function getRuntime(): ConsoleRuntime {
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
     const processes = new QueryProcesses();
     processes.prepare();
-    const statusIndex = new VolumeStatusIndex(settings.volumeDir);
+    const statusIndex = new VolumeStatusIndex(settings.volumeDir, store);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
+    startServerMetrics({ volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
+    startRetention(store, settings);
+    const scopeFor = (actor: string): OperationsScope => ({
+      volumeDir: settings.volumeDir,
+      store,
+      actor,
+      onRegenerated: (name) => pool.forget(name),
+      quotaLimits: (name) => quotaLimitsFor(settings, name),
+    });
     runtime = {
       settings,
       volumeDir: settings.volumeDir,
@@ -88,7 +107,9 @@ export function getRuntime(): ConsoleRuntime {
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
-      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
+      scopeFor,
+      snapshotScopeFor: (actor) => snapshotScopeFor(settings, scopeFor(actor)),
+      reads: new ReadTimer(store, settings.slowQueryMs),
     };
   }
   return runtime;

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { cstVisitor } from 'sql-parser-cst';
 import { parse } from './sql-parser.ts';
 import type { ConsoleStore } from './store/database.ts';
-import { recordSlowQuery } from './store/slow-queries.ts';
+import { recordSlowQuery, slowestSince, type SlowQuery } from './store/slow-queries.ts';
 import { QueryTimeoutError } from './query/run.ts';
 import { countDeadline, observeQuery, type QueryKind } from './metrics.ts';
 import { currentUsername } from './request-context.ts';
@@ -161,4 +161,30 @@ export function adviseOnPlan(db: Database.Database, sql: string): PlanAdvice {
     }
   }
   return { plan, suggestions: [...suggestions], problem: null };
+}
+
+export interface SlowQueryWithPlan extends SlowQuery {
+  advice: PlanAdvice;
+}
+
+/** Entries within this many days count as recent on the slow-query page. */
+export const RECENT_DAYS = 7;
+export const SLOWEST_SHOWN = 50;
+
+/**
+ * The slowest recent reads, each with its plan as it would run now on its context's
+ * composite (`connectionOf`), and index advice. A context that is gone or cannot be
+ * opened says so in place of a plan.
+ */
+export function slowestWithPlans(store: ConsoleStore, connectionOf: (context: string) => Database.Database, now = new Date()): SlowQueryWithPlan[] {
+  const since = new Date(now.getTime() - RECENT_DAYS * 24 * 60 * 60 * 1000);
+  return slowestSince(store, since, SLOWEST_SHOWN).map((entry) => {
+    let db: Database.Database;
+    try {
+      db = connectionOf(entry.context);
+    } catch (error) {
+      return { ...entry, advice: { plan: [], suggestions: [], problem: `The composite of ${entry.context} cannot be opened now: ${(error as Error).message}` } };
+    }
+    return { ...entry, advice: adviseOnPlan(db, entry.sql) };
+  });
 }

@@ -61,3 +61,13 @@ export function canManageUsers(user: AccessSubject): boolean {
 export function canRunAdhocSql(user: AccessSubject): boolean {
   return user.role === 'admin' || user.role === 'operator';
 }
+
+/** Snapshots copy and replace evidence databases: admins only. */
+export function canManageSnapshots(user: AccessSubject): boolean {
+  return user.role === 'admin';
+}
+
+/** The slow-query log shows statements of every context: admins only. */
+export function canReadSlowQueries(user: AccessSubject): boolean {
+  return user.role === 'admin';
+}

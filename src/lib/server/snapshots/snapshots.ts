@@ -79,7 +79,7 @@ const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 /** Why a snapshot operation could not be done, said so a person can act on it. */
 export class SnapshotError extends Error {
   constructor(
-    readonly code: 'snapshot_not_found' | 'snapshot_no_space' | 'snapshot_busy' | 'snapshot_damaged' | 'snapshot_failed' | 'snapshot_empty',
+    readonly code: 'snapshot_not_found' | 'snapshot_no_space' | 'snapshot_busy' | 'snapshot_damaged' | 'snapshot_failed' | 'snapshot_empty' | 'snapshot_unconfirmed',
     message: string,
     readonly status: number,
   ) {
@@ -373,6 +373,19 @@ export function pruneSnapshots(scope: SnapshotScope, contextName: string, now = 
   for (const id of removed) removeFolder(path.join(scope.snapshotsDir, id));
   if (removed.length > 0) auditSnapshot(scope, 'snapshot.prune', contextName, 'ok', { removed });
   return { context: contextName, removed, kept: snapshots.map((s) => s.id).filter((id) => !removed.includes(id)) };
+}
+
+/** Takes a snapshot and then applies retention to the context's snapshots, as every caller wants. */
+export async function takeSnapshot(scope: SnapshotScope, contextName: string): Promise<{ snapshot: SnapshotManifest; pruned: string[] }> {
+  const snapshot = await createSnapshot(scope, contextName);
+  return { snapshot, pruned: pruneSnapshots(scope, snapshot.context).removed };
+}
+
+/** Reads the confirmation a restore needs: the context's name, typed or sent back, so a stray request restores nothing. */
+export function assertRestoreConfirmed(contextName: string, confirmation: unknown): void {
+  if (confirmation !== contextName) {
+    throw new SnapshotError('snapshot_unconfirmed', `A restore replaces the databases of ${contextName}: confirm it by sending {"confirm": "${contextName}"}.`, 400);
+  }
 }
 
 /** Contexts that have snapshots, for `prune --all`. */

@@ -1,0 +1,17 @@
+import type { APIRoute } from 'astro';
+import { jsonOk } from '../../../../../lib/server/http.ts';
+import { listSnapshots, takeSnapshot } from '../../../../../lib/server/snapshots/snapshots.ts';
+import { getRuntime } from '../../../../../lib/server/runtime.ts';
+
+/** The context's snapshots, newest first (admins; routes.ts). */
+export const GET: APIRoute = ({ locals }) => {
+  const { context } = locals.composite!;
+  return jsonOk({ snapshots: listSnapshots(getRuntime().snapshotScopeFor(locals.user!.username), context.name) });
+};
+
+/** Takes a snapshot of every database of the context, then applies retention. */
+export const POST: APIRoute = async ({ locals }) => {
+  const { context } = locals.composite!;
+  const { snapshot, pruned } = await takeSnapshot(getRuntime().snapshotScopeFor(locals.user!.username), context.name);
+  return jsonOk({ snapshot, pruned }, 201);
+};
