@@ -116,6 +116,9 @@ const ROUTES: Route[] = [
   fixed('/api/admin/contexts', 'api', managers),
   fixed('/api/admin/users', 'api', adminOnly),
   fixed('/api/admin/audit', 'api', adminOnly),
+  fixed('/admin/slow-queries', 'page', adminOnly),
+  fixed('/api/admin/slow-queries', 'api', adminOnly),
+  fixed('/metrics', 'api', adminOnly),
   {
     surface: 'page',
     method: 'GET',
@@ -171,6 +174,16 @@ const ROUTES: Route[] = [
     perTarget: true,
     path: (t) => `/api/admin/contexts/${t.contextName}/health`,
     outcome: mayManage,
+    proof: (c) => `"context":"${c}"`,
+  },
+  // Snapshots copy and replace a context's databases: admins only, and to anyone else they do not exist.
+  { surface: 'api', method: 'GET', perTarget: true, path: (t) => `/api/admin/contexts/${t.contextName}/snapshots`, outcome: (role, t) => (role === 'admin' ? mayRead(role, t) : NOT_FOUND), proof: () => '"snapshots":[' },
+  {
+    surface: 'api',
+    method: 'POST',
+    perTarget: true,
+    path: (t) => `/api/admin/contexts/${t.contextName}/snapshots`,
+    outcome: (role, t) => (role === 'admin' ? mayRead(role, t) : NOT_FOUND),
     proof: (c) => `"context":"${c}"`,
   },
 ];

@@ -11,3 +11,8 @@ declare namespace App {
     composite: import('./lib/server/runtime.ts').CompositeHandle | null;
   }
 }
+
+declare module 'parse-prometheus-text-format' {
+  /** Metric families of a Prometheus text exposition, as the package parses them. */
+  export default function parsePrometheusTextFormat(text: string): unknown[];
+}

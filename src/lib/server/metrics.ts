@@ -89,29 +89,36 @@ export class VolumeSizeMetrics {
 
   constructor(
     private readonly volumeDir: string,
-    private readonly perContextLimit: number,
+    readonly perContextLimit: number,
   ) {
-    const databaseBytes = new Gauge({ name: 'yard_context_database_bytes', help: 'Bytes of a context\'s databases (the largest contexts only; see yard_volume_database_bytes)', labelNames: ['context'], registers: [registry] });
-    const walBytes = new Gauge({ name: 'yard_context_wal_bytes', help: 'Bytes of a context\'s write-ahead logs (the largest contexts only)', labelNames: ['context'], registers: [registry] });
-    const volumeDatabase = new Gauge({ name: 'yard_volume_database_bytes', help: 'Bytes of every database of the volume', registers: [registry] });
-    const volumeWal = new Gauge({ name: 'yard_volume_wal_bytes', help: 'Bytes of every write-ahead log of the volume', registers: [registry] });
-    const contexts = new Gauge({
-      name: 'yard_contexts',
-      help: 'Contexts in the volume',
-      registers: [registry],
-      collect: async () => {
-        const sample = await this.sample();
-        databaseBytes.reset();
-        walBytes.reset();
-        for (const size of sample.sizes.slice(0, this.perContextLimit)) {
-          databaseBytes.set({ context: size.context }, size.databaseBytes);
-          walBytes.set({ context: size.context }, size.walBytes);
-        }
-        volumeDatabase.set(sample.sizes.reduce((sum, s) => sum + s.databaseBytes, 0));
-        volumeWal.set(sample.sizes.reduce((sum, s) => sum + s.walBytes, 0));
-        contexts.set(sample.contexts);
-      },
-    });
+    // Each gauge sets itself from the same sample when collected (prom-client collects them concurrently).
+    const perContext = (name: string, help: string, bytesOf: (size: VolumeSample['sizes'][number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['context'],
+        registers: [registry],
+        async collect() {
+          const sample = await sizes.sample();
+          this.reset();
+          for (const size of sample.sizes.slice(0, sizes.perContextLimit)) this.set({ context: size.context }, bytesOf(size));
+        },
+      });
+    const total = (name: string, help: string, valueOf: (sample: VolumeSample) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.set(valueOf(await sizes.sample()));
+        },
+      });
+    const sizes = this;
+    perContext('yard_context_database_bytes', "Bytes of a context's databases (the largest contexts only; yard_volume_database_bytes covers all)", (size) => size.databaseBytes);
+    perContext('yard_context_wal_bytes', "Bytes of a context's write-ahead logs (the largest contexts only)", (size) => size.walBytes);
+    total('yard_volume_database_bytes', 'Bytes of every database of the volume', (sample) => sample.sizes.reduce((sum, s) => sum + s.databaseBytes, 0));
+    total('yard_volume_wal_bytes', 'Bytes of every write-ahead log of the volume', (sample) => sample.sizes.reduce((sum, s) => sum + s.walBytes, 0));
+    total('yard_contexts', 'Contexts in the volume', (sample) => sample.contexts);
   }
 
   async sample(): Promise<VolumeSample> {

@@ -27,7 +27,7 @@ export function redactLiterals(sql: string): string {
     const keep = (node: { range?: [number, number] }) => {
       if (node.range) ranges.push(node.range);
     };
-    cstVisitor({ string_literal: keep, number_literal: keep, blob_literal: keep })(parse(sql, { dialect: 'sqlite', includeRange: true }));
+    cstVisitor({ string_literal: keep, number_literal: keep, blob_literal: keep })(parse(sql, { dialect: 'sqlite', includeRange: true, paramTypes: ['?', '?nr', ':name', '@name', '$name'] }));
   } catch {
     return `${sql.trim().split(/\s+/)[0] ?? ''} … (not parsed; literals cannot be told apart, so the statement is not kept)`;
   }

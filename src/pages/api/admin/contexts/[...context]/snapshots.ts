@@ -13,5 +13,5 @@ export const GET: APIRoute = ({ locals }) => {
 export const POST: APIRoute = async ({ locals }) => {
   const { context } = locals.composite!;
   const { snapshot, pruned } = await takeSnapshot(getRuntime().snapshotScopeFor(locals.user!.username), context.name);
-  return jsonOk({ snapshot, pruned }, 201);
+  return jsonOk({ snapshot, pruned });
 };
