@@ -51,21 +51,23 @@ export class VolumeStatusIndex {
     this.#persisted = store ? persistedContextStatuses(store) : null;
   }
 
-  readonly #stateOf = (context: VolumeContext): CompositeState => {
-    const known = lastKnownCompositeState(context);
-    if (known) return known;
-    const persisted = this.#persisted?.get(context.name);
-    if (persisted) return { context: context.name, status: persisted.status, reasons: persisted.reasons, manifest: null };
-    return compositeState(context);
-  };
+  readonly #stateOf = (context: VolumeContext): CompositeState => lastKnownCompositeState(context) ?? compositeState(context);
+
+  #persistedState(persisted: Map<string, PersistedStatus>, context: VolumeContext): CompositeState | undefined {
+    const status = persisted.get(context.name);
+    return status && { context: context.name, status: status.status, reasons: status.reasons, manifest: null };
+  }
 
   async statuses(): Promise<VolumeStatuses> {
     const latest = this.#latest;
-    if (latest === null && this.#persisted && this.#persisted.size > 0) {
+    const persisted = this.#persisted;
+    if (latest === null && persisted && persisted.size > 0) {
       // After a restart: what the last check found, while this one runs; the page's own contexts are checked on the request.
+      const checkedAt = new Date(Math.min(...[...persisted.values()].map((status) => Date.parse(status.checkedAt))));
+      const scan = scanVolume(this.volumeDir);
+      const stateOf = (context: VolumeContext) => lastKnownCompositeState(context) ?? this.#persistedState(persisted, context) ?? compositeState(context);
       void this.#checkInBackground().catch(() => undefined);
-      const checkedAt = new Date(Math.min(...[...this.#persisted.values()].map((status) => Date.parse(status.checkedAt))));
-      return { scan: scanVolume(this.volumeDir), checkedAt, current: false, stateOf: this.#stateOf };
+      return { scan, checkedAt, current: false, stateOf };
     }
     if (latest === null || latest.checkMs <= CHECK_ON_REQUEST_BUDGET_MS) {
       // The first request waits for the first check; a small volume is checked on each.

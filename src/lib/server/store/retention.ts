@@ -31,7 +31,7 @@ export function pruneHistory(db: ConsoleStore, retention: HistoryRetention, now 
   return db.transaction(() => ({
     regenerations: history('regenerations', 'finished_at'),
     healthRuns: history('health_runs', 'at'),
-    slowQueries: db.prepare('DELETE FROM slow_queries WHERE at < ? OR id NOT IN (SELECT id FROM slow_queries ORDER BY id DESC LIMIT ?)').run(cutoff, retention.slowQueryKeep).changes,
+    slowQueries: db.prepare('DELETE FROM slow_queries WHERE at < ? OR id NOT IN (SELECT id FROM slow_queries ORDER BY at DESC, id DESC LIMIT ?)').run(cutoff, retention.slowQueryKeep).changes,
     sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(Math.floor(now.getTime() / 1000)).changes,
   })).immediate();
 }
