@@ -1,13 +1,13 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach, metricsAccess, routeLabel } from './lib/server/routes.ts';
-import { observeHttp } from './lib/server/metrics.ts';
-import { withRequestContext } from './lib/server/request-context.ts';
-import { getSettings } from './lib/server/config.ts';
-import { compositeHandle } from './lib/server/runtime.ts';
-import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
+import { classifyRoute, metricsAccess, refusalFor, routeLabel } from './lib/server/auth/routes.ts';
+import { observeHttp } from './lib/server/metrics/metrics.ts';
+import { withRequestContext } from './lib/server/core/request-context.ts';
+import { getSettings } from './lib/server/core/config.ts';
+import { compositeHandle } from './lib/server/services/runtime.ts';
+import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
+import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
-import { logger } from './lib/server/log.ts';
 
 function isApi(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');
@@ -77,8 +77,9 @@ async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]
   }
 
   const notFound = () => (api ? jsonError(404, 'not_found', NOT_FOUND_MESSAGE) : context.rewrite('/404'));
-  if (!mayReach(locals.user, route)) return notFound();
-  const target = route.kind === 'context' || route.kind === 'management' ? (route.context ?? null) : null;
+  const refusal = refusalFor(locals.user, route);
+  if (refusal?.status === 404) return notFound();
+  const target = route.kind === 'context' || route.kind === 'gated' ? route.context : null;
   if (target) {
     try {
       locals.composite = compositeHandle(target);
@@ -87,6 +88,8 @@ async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]
       throw error;
     }
   }
+  // Any other refusal says why, which tells that the context exists, so it comes only after that is known.
+  if (refusal) return api ? problemResponse(refusal) : notFound();
 
   // Who asked, for the slow-query log of what this request reads.
   return withRequestContext({ username: locals.user.username }, async () => {
@@ -106,9 +109,6 @@ async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promis
   try {
     return await next();
   } catch (error) {
-    const problem = describeProblem(error);
-    if (problem) return jsonError(problem.status, problem.code, problem.message);
-    logger.error({ err: error, path: url.pathname }, 'request failed');
-    return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+    return errorResponse(error, url.pathname);
   }
 }

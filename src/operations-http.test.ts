@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { signIn, startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
+import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * The operations surface over HTTP against the built server: /metrics access and format,
@@ -55,7 +55,7 @@ describe('GET /metrics', () => {
     const byName = new Map(families.map((family) => [family.name, family]));
     const requests = byName.get('yard_http_requests_total')!;
     expect(requests.type).toBe('COUNTER');
-    expect(requests.metrics.some((m) => m.labels?.route === 'api:context' && m.labels.status === '200')).toBe(true);
+    expect(requests.metrics.some((m) => m.labels?.route === 'api:context:read-context' && m.labels.status === '200')).toBe(true);
     expect(byName.get('yard_http_request_duration_seconds')!.type).toBe('HISTOGRAM');
     // A latency histogram per query kind (the parser keeps a histogram's buckets but not its labels, so those are read from the text).
     expect(byName.get('yard_query_duration_seconds')!.type).toBe('HISTOGRAM');

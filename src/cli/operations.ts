@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { Settings } from '../lib/server/config.ts';
+import type { Settings } from '../lib/server/core/config.ts';
 import { scanVolume } from '../lib/server/volume/contexts.ts';
 import { openConsoleStore } from '../lib/server/store/database.ts';
 import { auditTrail, verifyAuditChain } from '../lib/server/store/audit.ts';
 import { pruneHistory } from '../lib/server/store/retention.ts';
-import type { OperationsScope } from '../lib/server/operations.ts';
-import { snapshotScopeFor } from '../lib/server/snapshots/scope.ts';
+import type { OperationsScope } from '../lib/server/services/operations.ts';
+import { snapshotScopeFor } from '../lib/server/services/snapshot-scope.ts';
 import {
   assertRestoreConfirmed,
   contextsWithSnapshots,
@@ -17,7 +17,7 @@ import {
   takeSnapshot,
   verifySnapshot,
   type SnapshotScope,
-} from '../lib/server/snapshots/snapshots.ts';
+} from '../lib/server/services/snapshots.ts';
 import { EXIT, printJson, printTable, progressBar, UsageError } from './output.ts';
 
 export interface OperationsCommandContext {

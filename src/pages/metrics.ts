@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
-import { metricsText } from '../lib/server/metrics.ts';
-import { getRuntime } from '../lib/server/runtime.ts';
+import { metricsText } from '../lib/server/metrics/metrics.ts';
+import { getRuntime } from '../lib/server/services/runtime.ts';
 
 /** Prometheus text exposition (admin session or TRUTH_YARD_METRICS_TOKEN; see metricsAccess in routes.ts). */
 export const GET: APIRoute = async () => {

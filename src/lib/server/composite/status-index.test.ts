@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { resolveContext } from '../volume/contexts.ts';
 import { regenerateComposite } from './regenerate.ts';

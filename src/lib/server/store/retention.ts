@@ -1,6 +1,6 @@
-import type { Settings } from '../config.ts';
+import type { Settings } from '../core/config.ts';
 import type { ConsoleStore } from './database.ts';
-import { logger } from '../log.ts';
+import { logger } from '../core/log.ts';
 
 export type HistoryRetention = Pick<Settings, 'historyDays' | 'historyPerContext' | 'slowQueryKeep'>;
 

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../lib/server/http.ts';
-import { slowestWithPlans, RECENT_DAYS } from '../../../lib/server/slow-queries.ts';
-import { getRuntime } from '../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../lib/server/web/http.ts';
+import { slowestWithPlans, RECENT_DAYS } from '../../../lib/server/slow-queries/slow-queries.ts';
+import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 /** The slowest reads of the last days with their query plans and index advice (admins; routes.ts). */
 export const GET: APIRoute = () => {

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../../lib/server/http.ts';
-import { listSnapshots, takeSnapshot } from '../../../../../lib/server/snapshots/snapshots.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../../lib/server/web/http.ts';
+import { listSnapshots, takeSnapshot } from '../../../../../lib/server/services/snapshots.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** The context's snapshots, newest first (admins; routes.ts). */
 export const GET: APIRoute = ({ locals }) => {

@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject } from '../../../../../../../lib/server/http.ts';
-import { assertRestoreConfirmed, restoreSnapshot } from '../../../../../../../lib/server/snapshots/snapshots.ts';
-import { getRuntime } from '../../../../../../../lib/server/runtime.ts';
-import { regenerationFailureMessage } from '../../../../../../../lib/server/operations.ts';
+import { jsonOk, readJsonObject } from '../../../../../../../lib/server/web/http.ts';
+import { assertRestoreConfirmed, restoreSnapshot } from '../../../../../../../lib/server/services/snapshots.ts';
+import { getRuntime } from '../../../../../../../lib/server/services/runtime.ts';
+import { regenerationFailureMessage } from '../../../../../../../lib/server/services/operations.ts';
 
 /**
  * Restores the context's databases from the snapshot (admins; routes.ts), confirmed by

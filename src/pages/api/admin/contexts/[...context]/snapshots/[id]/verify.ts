@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../../../../lib/server/http.ts';
-import { verifySnapshot } from '../../../../../../../lib/server/snapshots/snapshots.ts';
-import { getRuntime } from '../../../../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../../../../lib/server/web/http.ts';
+import { verifySnapshot } from '../../../../../../../lib/server/services/snapshots.ts';
+import { getRuntime } from '../../../../../../../lib/server/services/runtime.ts';
 
 /** Re-checks the snapshot's digests and integrity (admins; routes.ts). */
 export const POST: APIRoute = async ({ locals, params }) => {
