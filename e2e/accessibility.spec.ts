@@ -19,6 +19,7 @@ const PAGES: AuditedPage[] = [
   { name: 'tenant landing', url: '/tenants/acme', user: 'acme-user' },
   { name: 'users', url: '/admin/users', user: 'admin' },
   { name: 'audit', url: '/admin/audit', user: 'admin' },
+  { name: 'slow queries', url: '/admin/slow-queries', user: 'admin' },
 ];
 
 /**

@@ -30,6 +30,7 @@ export interface Settings {
   quotaDatabases: number;
   quotaWalMb: number;
   quotaOverrides: QuotaOverrides;
+  metricsEnabled: boolean;
   metricsToken: string | null;
   metricsContexts: number;
   slowQueryMs: number;
@@ -95,6 +96,12 @@ function parseLogLevel(raw: string, env: string): LogLevel {
   const level = raw.trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new SettingsError(env, `${env} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return level as LogLevel;
+}
+
+function parseOnOff(raw: string, env: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value !== 'on' && value !== 'off') throw new SettingsError(env, `${env} must be on or off, got "${raw}"`);
+  return value === 'on';
 }
 
 /** A secret compared with a bearer token: empty means none; short ones are refused as guessable. */
@@ -289,6 +296,13 @@ export const settingDefinitions = [
     default: '',
     description: 'Optional JSON file of per-context quota limits, e.g. {"tenant/acme": {"databaseMb": 2048, "contextMb": 8192, "databases": 10, "walMb": 128}}',
     parse: parseQuotaFile,
+  },
+  {
+    key: 'metricsEnabled',
+    env: 'TRUTH_YARD_METRICS',
+    default: 'on',
+    description: 'on: requests and reads are counted and timed for GET /metrics; off: they are not (process and size figures remain)',
+    parse: parseOnOff,
   },
   {
     key: 'metricsToken',

@@ -40,13 +40,18 @@ for (const kind of ['page', 'count']) reuseHits.inc({ kind }, 0);
 for (const outcome of ['ok', 'error']) regenerations.inc({ outcome }, 0);
 for (const outcome of ['ok', 'warn', 'error']) healthRuns.inc({ outcome }, 0);
 
+/** Off (TRUTH_YARD_METRICS=off): requests and reads are neither counted nor timed. */
+let counting = true;
+
 export function observeHttp(route: string, status: number, seconds: number): void {
+  if (!counting) return;
   const labels = { route, status: String(status) };
   httpRequests.inc(labels);
   httpDuration.observe(labels, seconds);
 }
 
 export function observeQuery(kind: QueryKind, seconds: number): void {
+  if (!counting) return;
   queryDuration.observe({ kind }, seconds);
 }
 
@@ -55,6 +60,7 @@ export function countDeadline(kind: QueryKind): void {
 }
 
 export function countReuse(kind: 'page' | 'count'): void {
+  if (!counting) return;
   reuseHits.inc({ kind });
 }
 
@@ -158,9 +164,10 @@ let serverMetricsStarted = false;
  * The metrics only a server has: process figures (CPU, memory, event-loop lag, handles),
  * open composite connections and volume sizes. Called once by the server's runtime.
  */
-export function startServerMetrics(options: { volumeDir: string; perContextLimit: number; openConnections: () => number }): void {
+export function startServerMetrics(options: { enabled: boolean; volumeDir: string; perContextLimit: number; openConnections: () => number }): void {
   if (serverMetricsStarted) return;
   serverMetricsStarted = true;
+  counting = options.enabled;
   collectDefaultMetrics({ register: registry });
   new Gauge({ name: 'yard_connections_open', help: 'Composite connections open in the server process', registers: [registry], collect() {
     this.set(options.openConnections());

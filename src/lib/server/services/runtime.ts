@@ -86,7 +86,7 @@ export function getRuntime(): ConsoleRuntime {
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
-    startServerMetrics({ volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
+    startServerMetrics({ enabled: settings.metricsEnabled, volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
     startRetention(store, settings);
     const scopeFor = (actor: string): OperationsScope => ({
       volumeDir: settings.volumeDir,
