@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
@@ -122,5 +124,18 @@ describe('the slow-query log', () => {
     expect(page!.sql).not.toContain('high');
     expect(page!.advice.plan.length).toBeGreaterThan(0);
     expect(page!.advice.suggestions.join(' ')).toMatch(/TEMP B-TREE|SCAN/);
+  });
+});
+
+describe('the audit page', () => {
+  // Last in this file: it edits the trail.
+  it('says the trail holds, and after an edit names the first broken event', async () => {
+    expect(await (await get('/admin/audit', { cookie: admin })).text()).toMatch(/The trail is intact: all \d+ events are linked/);
+    const store = new Database(path.join(server.stateDir, 'console.sqlite.db'), { timeout: 5000 });
+    store.prepare("UPDATE audit_events SET outcome = 'ok', actor = 'someone else' WHERE id = 3").run();
+    store.close();
+    const page = await (await get('/admin/audit', { cookie: admin })).text();
+    expect(page).toContain('The trail was tampered with at event 3: event 3 was changed after it was recorded');
+    expect(page).toMatch(/<tr[^>]*data-event="3"[^>]*data-broken-link/);
   });
 });
