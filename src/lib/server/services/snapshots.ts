@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../core/project-root.ts';
+import { fsyncPath } from '../core/fsync.ts';
 import { ProblemError } from '../core/errors.ts';
 import type { SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
@@ -110,14 +111,6 @@ function onWorker<K extends SnapshotTask['kind']>(task: Extract<SnapshotTask, { 
   });
 }
 
-function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function statfsFreeBytes(dir: string): number {
   const stats = fs.statfsSync(dir);
@@ -221,7 +214,7 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
     for (const file of files) fs.chmodSync(path.join(partial, file.name), 0o444);
     const final = path.join(scope.snapshotsDir, id);
     fs.renameSync(partial, final);
-    fsyncDirectory(scope.snapshotsDir);
+    fsyncPath(scope.snapshotsDir);
     auditSnapshot(scope, 'snapshot.create', context.name, 'ok', { snapshot: id, reason, files: files.length, totalBytes: manifest.totalBytes });
     return manifest;
   } catch (error) {

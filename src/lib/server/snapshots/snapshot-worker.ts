@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { fsyncPath } from '../core/fsync.ts';
 
 /**
  * The slow parts of snapshots, on a worker thread so the server's event loop keeps serving
@@ -38,14 +39,6 @@ async function sha256Of(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 
 function integrityProblems(db: Database.Database): string[] {
@@ -77,7 +70,7 @@ async function copy(task: Extract<SnapshotTask, { kind: 'copy' }>): Promise<Copi
     } finally {
       copyDb.close();
     }
-    fsyncFile(dest);
+    fsyncPath(dest);
     files.push({ name: source.name, bytes: fs.statSync(dest).size, sha256: await sha256Of(dest) });
   }
   return files;
@@ -178,13 +171,13 @@ function install(task: Extract<SnapshotTask, { kind: 'install' }>): string[] {
     for (const file of staged) {
       fs.copyFileSync(file.from, file.staging);
       fs.chmodSync(file.staging, 0o644);
-      fsyncFile(file.staging);
+      fsyncPath(file.staging);
     }
     const { held, busy } = lockTargets(staged.map((file) => file.to));
     if (busy.length > 0) return busy;
     try {
       for (const file of staged) fs.renameSync(file.staging, file.to);
-      for (const dir of new Set(staged.map((file) => path.dirname(file.to)))) fsyncFile(dir);
+      for (const dir of new Set(staged.map((file) => path.dirname(file.to)))) fsyncPath(dir);
     } finally {
       release(held);
     }
