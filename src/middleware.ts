@@ -2,7 +2,6 @@ import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
 import { classifyRoute, metricsAccess, refusalFor, routeLabel } from './lib/server/auth/routes.ts';
 import { observeHttp } from './lib/server/metrics/metrics.ts';
-import { withRequestContext } from './lib/server/core/request-context.ts';
 import { getSettings } from './lib/server/core/config.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
 import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
@@ -82,7 +81,7 @@ async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]
   const target = route.kind === 'context' || route.kind === 'gated' ? route.context : null;
   if (target) {
     try {
-      locals.composite = compositeHandle(target);
+      locals.composite = compositeHandle(target, locals.user.username);
     } catch (error) {
       if (error instanceof UnknownContextError) return notFound();
       throw error;
@@ -91,17 +90,14 @@ async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]
   // Any other refusal says why, which tells that the context exists, so it comes only after that is known.
   if (refusal) return api ? problemResponse(refusal) : notFound();
 
-  // Who asked, for the slow-query log of what this request reads.
-  return withRequestContext({ username: locals.user.username }, async () => {
-    if (api) return answerInEnvelope(next, url);
-    try {
-      return await next();
-    } catch (error) {
-      // A page that finds its URL does not name the authorized context shows the same 404.
-      if (error instanceof UnknownContextError) return context.rewrite('/404');
-      throw error;
-    }
-  });
+  if (api) return answerInEnvelope(next, url);
+  try {
+    return await next();
+  } catch (error) {
+    // A page that finds its URL does not name the authorized context shows the same 404.
+    if (error instanceof UnknownContextError) return context.rewrite('/404');
+    throw error;
+  }
 }
 
 /** API answers are always the JSON envelope, even when something unexpected fails. */

@@ -10,6 +10,7 @@ import { forgetCompositeStatesExcept } from './status.ts';
 import { VolumeStatusIndex } from './status-index.ts';
 
 let fixture: VolumeFixture;
+const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 let stateDir: string;
 let store: ConsoleStore;
 
@@ -31,6 +32,8 @@ describe('the contexts status index after a restart', () => {
     const first = await new VolumeStatusIndex(fixture.volumeDir, store).statuses();
     expect(first.current).toBe(true);
     expect(first.scan.contexts.map((context) => first.stateOf(context).status)).toEqual(['fresh', 'fresh']);
+    // The statuses are written to the console store between requests.
+    await settle();
 
     // A restart: this process forgets every state it computed; meanwhile globex's composite.sql changed.
     forgetCompositeStatesExcept(new Set());
@@ -43,9 +46,10 @@ describe('the contexts status index after a restart', () => {
     const globex = kept.scan.contexts.find((context) => context.name === 'tenant/globex')!;
 
     // The check it started finds the change, and keeps it for the next restart too.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await settle();
     const checked = await restarted.statuses();
     expect(checked.stateOf(globex).status).toBe('stale');
+    await settle();
     expect(store.prepare("SELECT status FROM context_statuses WHERE context = 'tenant/globex'").get()).toEqual({ status: 'stale' });
   });
 });

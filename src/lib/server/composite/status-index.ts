@@ -121,15 +121,25 @@ export class VolumeStatusIndex {
 
   #persistedSignature = '';
   #persistedAt = 0;
+  #persisting = false;
 
   /** Writes the statuses to the console store when one changed, or at most every PERSIST_EVERY_MS otherwise: a small volume is checked on every request. */
   #persist(scan: VolumeScan): void {
+    if (this.#persisting) return;
     const states = scan.contexts.map((context) => lastKnownCompositeState(context) ?? compositeState(context));
     const signature = states.map((state) => `${state.context}:${state.status}:${state.reasons.join(';')}`).join('|');
     if (signature === this.#persistedSignature && Date.now() - this.#persistedAt < PERSIST_EVERY_MS) return;
-    persistContextStatuses(this.store!, states, this.#latest!.checkedAt);
-    this.#persistedSignature = signature;
-    this.#persistedAt = Date.now();
+    this.#persisting = true;
     this.#persisted = null;
+    persistContextStatuses(this.store!, states, this.#latest!.checkedAt, () => nextTurn())
+      .then(() => {
+        this.#persistedSignature = signature;
+        this.#persistedAt = Date.now();
+      })
+      // Kept statuses only speed up the first list after a restart; failing to keep them loses nothing else.
+      .catch(() => undefined)
+      .finally(() => {
+        this.#persisting = false;
+      });
   }
 }

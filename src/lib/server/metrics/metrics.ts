@@ -43,11 +43,19 @@ for (const outcome of ['ok', 'warn', 'error']) healthRuns.inc({ outcome }, 0);
 /** Off (TRUTH_YARD_METRICS=off): requests and reads are neither counted nor timed. */
 let counting = true;
 
+/** The series of each route and status seen, so a request costs two increments and no label hashing. */
+const httpSeries = new Map<string, { requests: ReturnType<typeof httpRequests.labels>; duration: ReturnType<typeof httpDuration.labels> }>();
+
 export function observeHttp(route: string, status: number, seconds: number): void {
   if (!counting) return;
-  const labels = { route, status: String(status) };
-  httpRequests.inc(labels);
-  httpDuration.observe(labels, seconds);
+  const key = `${route} ${status}`;
+  let series = httpSeries.get(key);
+  if (!series) {
+    series = { requests: httpRequests.labels(route, String(status)), duration: httpDuration.labels(route, String(status)) };
+    httpSeries.set(key, series);
+  }
+  series.requests.inc();
+  series.duration.observe(seconds);
 }
 
 export function observeQuery(kind: QueryKind, seconds: number): void {

@@ -52,7 +52,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
     const page = await runtime.reads.time(
-      { kind: 'page', context: handle.context.name, sql: pageSql(object, request) },
+      { kind: 'page', context: handle.context.name, sql: pageSql(object, request), actor: handle.actor },
       () => (isLight(db, object, request) ? browseRows(db, object, request, browseContext(runtime, handle)) : runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs)),
       (read) => read.rows.length,
     );
@@ -62,7 +62,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const readCount = async (): Promise<BrowseResult['count']> => {
     const counting = countQuery(object, request.filters, runtime.settings.countCap);
     try {
-      const counted = await runtime.reads.time({ kind: 'count', context: handle.context.name, sql: counting.sql }, () => runtime.heavyRead(handle.context.name, counting.sql, counting.params), () => 1);
+      const counted = await runtime.reads.time({ kind: 'count', context: handle.context.name, sql: counting.sql, actor: handle.actor }, () => runtime.heavyRead(handle.context.name, counting.sql, counting.params), () => 1);
       const count = cappedCount(counted.rows[0].n as number, runtime.settings.countCap);
       runtime.results.set(countKey, version, count);
       return count;
@@ -169,7 +169,7 @@ export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals
   const object = resolveObject(handle.connection().db, params.object!);
   const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
   // Timed to the first chunk: the rest of a download goes at the client's pace.
-  const stream = await runtime.reads.time({ kind: 'export', context: handle.context.name, sql: pageSql(object, request).replace(/ LIMIT \?$/, '') }, () =>
+  const stream = await runtime.reads.time({ kind: 'export', context: handle.context.name, sql: pageSql(object, request).replace(/ LIMIT \?$/, ''), actor: handle.actor }, () =>
     runtime.exports.stream({ context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap }, runtime.settings.queryTimeoutMs),
   );
   const filename = `${handle.context.name.replace('/', '-')}-${object.name}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -183,7 +183,7 @@ export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals
 export async function runSql(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, sql: string, explain: boolean): Promise<AdhocAnswer> {
   const handle = routeComposite(locals, ctxParam);
   return runtime.reads.time(
-    { kind: 'adhoc', context: handle.context.name, sql },
+    { kind: 'adhoc', context: handle.context.name, sql, actor: handle.actor },
     () => runtime.adhoc.run({ context: handle.context.name, sql, explain, rowCap: runtime.settings.rowCap, byteCap: runtime.settings.sqlByteCap }, runtime.settings.sqlTimeoutMs),
     (answer) => answer.result.rows.length,
   );

@@ -63,14 +63,16 @@ export interface CompositeHandle {
   context: VolumeContext;
   /** URL prefix of the context's pages: `admin`, `cross-tenant`, `tenants/<id>`. */
   ctxPath: string;
+  /** Who the request is for, named in the slow-query log of what it reads. */
+  actor: string | null;
   connection(): CompositeConnection;
 }
 
 /** Throws UnknownContextError when the volume has no such context. */
-export function compositeHandle(contextName: string): CompositeHandle {
+export function compositeHandle(contextName: string, actor: string | null = null): CompositeHandle {
   const { settings, pool } = getRuntime();
   const context = resolveContext(settings.volumeDir, contextName);
-  return { context, ctxPath: contextPath(context.name), connection: () => pool.acquire(context.name) };
+  return { context, ctxPath: contextPath(context.name), actor, connection: () => pool.acquire(context.name) };
 }
 
 let runtime: ConsoleRuntime | undefined;

@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { slowestSince } from '../store/slow-queries.ts';
 import { adviseOnPlan, ReadTimer, redactLiterals } from './slow-queries.ts';
-import { withRequestContext } from '../core/request-context.ts';
 import { QueryTimeoutError } from '../query/run.ts';
 
 let stateDir: string;
@@ -38,10 +37,8 @@ describe('redacting literals', () => {
 describe('timing reads', () => {
   it('keeps reads over the threshold with context, kind, rows and user, and leaves faster ones out', async () => {
     const timer = new ReadTimer(store, 20);
-    await timer.time({ kind: 'page', context: 'tenant/acme', sql: 'SELECT 1' }, () => 'fast', () => 1);
-    await withRequestContext({ username: 'alice' }, () =>
-      timer.time({ kind: 'count', context: 'tenant/acme', sql: "SELECT count(*) FROM t WHERE name = 'bob'" }, () => new Promise((resolve) => setTimeout(() => resolve([1, 2, 3]), 40)), (rows) => (rows as number[]).length),
-    );
+    await timer.time({ kind: 'page', context: 'tenant/acme', sql: 'SELECT 1', actor: 'alice' }, () => 'fast', () => 1);
+    await timer.time({ kind: 'count', context: 'tenant/acme', sql: "SELECT count(*) FROM t WHERE name = 'bob'", actor: 'alice' }, () => new Promise((resolve) => setTimeout(() => resolve([1, 2, 3]), 40)), (rows) => (rows as number[]).length);
     const kept = slowestSince(store, new Date(0), 10);
     expect(kept).toHaveLength(1);
     expect(kept[0]).toMatchObject({ context: 'tenant/acme', kind: 'count', sql: 'SELECT count(*) FROM t WHERE name = ?', rows: 3, actor: 'alice' });
@@ -50,7 +47,7 @@ describe('timing reads', () => {
 
   it('keeps a read stopped at its deadline too', async () => {
     const timer = new ReadTimer(store, 1);
-    const late = timer.time({ kind: 'adhoc', context: 'admin', sql: 'SELECT 1' }, () => new Promise((_, reject) => setTimeout(() => reject(new QueryTimeoutError('late')), 5)));
+    const late = timer.time({ kind: 'adhoc', context: 'admin', sql: 'SELECT 1', actor: null }, () => new Promise((_, reject) => setTimeout(() => reject(new QueryTimeoutError('late')), 5)));
     await expect(late).rejects.toThrow(QueryTimeoutError);
     expect(slowestSince(store, new Date(0), 10)).toMatchObject([{ kind: 'adhoc', rows: null }]);
   });

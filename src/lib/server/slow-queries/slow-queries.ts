@@ -5,7 +5,6 @@ import type { ConsoleStore } from '../store/database.ts';
 import { recordSlowQuery, slowestSince, type SlowQuery } from '../store/slow-queries.ts';
 import { QueryTimeoutError } from '../query/run.ts';
 import { countDeadline, observeQuery, type QueryKind } from '../metrics/metrics.ts';
-import { currentUsername } from '../core/request-context.ts';
 import { logger } from '../core/log.ts';
 
 export interface TimedRead {
@@ -13,6 +12,8 @@ export interface TimedRead {
   context: string;
   /** The statement as it runs, parameters as `?`; literals in it are redacted before it is kept. */
   sql: string;
+  /** Who asked; null for the console's own reads. */
+  actor: string | null;
 }
 
 /**
@@ -70,7 +71,7 @@ export class ReadTimer {
   }
 
   #keep(read: TimedRead, ms: number, rows: number | null): void {
-    const entry = { context: read.context, kind: read.kind, durationMs: Math.round(ms * 10) / 10, sql: redactLiterals(read.sql), rows, actor: currentUsername() };
+    const entry = { context: read.context, kind: read.kind, durationMs: Math.round(ms * 10) / 10, sql: redactLiterals(read.sql), rows, actor: read.actor };
     logger.warn({ slowQuery: entry }, 'slow query');
     try {
       recordSlowQuery(this.store, entry);
