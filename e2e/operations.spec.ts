@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, test, type Page } from '@playwright/test';
-import { keepScreenshot, signIn } from './support.ts';
+import { keepScreenshot, signInPage as signIn } from './support.ts';
 import { E2E_STATE_DIR, E2E_VOLUME } from './volume.ts';
 import { recordSlowQuery } from '../src/lib/server/store/slow-queries.ts';
 

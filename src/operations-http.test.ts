@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie as signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * The operations surface over HTTP against the built server: /metrics access and format,

@@ -44,10 +44,20 @@ function defaultSort(object: BrowseObject): string {
   return object.hasRowid ? ROWID : object.columns[0]?.name ?? ROWID;
 }
 
+/** Whether a listing is sorted by the table's rowid itself rather than by a column. */
+function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
+  return sortColumn === ROWID && object.hasRowid;
+}
+
+/** The ORDER BY expression of a listing's sort: the rowid, or the quoted column. */
+function sortExpression(object: BrowseObject, sortColumn: string): string {
+  return sortsByRowid(object, sortColumn) ? ROWID : quoteIdentifier(sortColumn);
+}
+
 /** Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir` and the filters, refusing anything unknown. */
 export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject, maxPageSize: number): BrowseRequest {
   const sortColumn = params.get('_sort') || defaultSort(object);
-  if (!(sortColumn === ROWID && object.hasRowid)) requireColumn(object, sortColumn);
+  if (!sortsByRowid(object, sortColumn)) requireColumn(object, sortColumn);
   const sizeText = params.get('_size');
   const pageSize = sizeText === null || sizeText === '' ? Math.min(DEFAULT_PAGE_SIZE, maxPageSize) : Number(sizeText);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
@@ -78,7 +88,7 @@ class Listing {
     private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>,
     private readonly context: BrowseContext,
   ) {
-    this.sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
+    this.sort = sortExpression(object, request.sortColumn);
     this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: filterDigest(request.filters) };
     this.segments = request.desc ? ['values', 'nulls'] : ['nulls', 'values'];
   }
@@ -88,7 +98,7 @@ class Listing {
   }
 
   sortValue(row: Record<string, unknown>): SortValue {
-    const value = row[this.object.hasRowid && this.request.sortColumn === ROWID ? ROWID_ALIAS : this.request.sortColumn];
+    const value = row[sortsByRowid(this.object, this.request.sortColumn) ? ROWID_ALIAS : this.request.sortColumn];
     if (value === null || typeof value === 'string' || typeof value === 'number') return value;
     if (typeof value === 'bigint') return Number(value);
     throw new BrowseError('bad_sort', `${this.request.sortColumn} holds binary values, which cannot be paged through; sort by another column.`);
@@ -215,7 +225,7 @@ export function countRows(db: Database.Database, object: BrowseObject, filters: 
 
 /** Every matching row in order, streamed, for exports. */
 export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>) {
-  const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
+  const sort = sortExpression(object, request.sortColumn);
   const where = whereClause(request.filters);
   const columns = object.columns.map((c) => quoteIdentifier(c.name)).join(', ');
   return iterateRead(db, `SELECT ${columns} FROM ${qualifiedName(object)} ${where.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, where.params);
@@ -244,7 +254,7 @@ const orderVerdicts = new WeakMap<BrowseObject, Map<string, boolean>>();
  * size of the view. Judged from EXPLAIN QUERY PLAN once per object and sort.
  */
 export function readsInIndexOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): boolean {
-  const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
+  const sort = sortExpression(object, request.sortColumn);
   const sql = `SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`;
   let verdicts = orderVerdicts.get(object);
   if (!verdicts) {

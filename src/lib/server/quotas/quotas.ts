@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../core/config.ts';
 import { listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
-import type { HealthFinding, HealthReport, Severity } from '../composite/health.ts';
+import { worstOf, type HealthFinding, type HealthReport, type HealthSeverity } from '../composite/health.ts';
 
 /**
  * Size and count quotas of a context. They are measured with `stat` alone and only ever
@@ -28,7 +28,7 @@ export interface QuotaUsage {
   limit: number;
   /** used / limit. */
   share: number;
-  severity: Severity;
+  severity: HealthSeverity;
   /** The file that sets the figure for `database` and `wal`; null for the context as a whole. */
   file: string | null;
 }
@@ -41,7 +41,7 @@ export interface ContextSizes {
 export const QUOTA_WARN_SHARE = 0.8;
 const MIB = 1024 * 1024;
 
-export function quotaSeverity(share: number): Severity {
+export function quotaSeverity(share: number): HealthSeverity {
   if (share > 1) return 'error';
   return share >= QUOTA_WARN_SHARE ? 'warn' : 'ok';
 }
@@ -116,7 +116,7 @@ export function describeQuota(usage: QuotaUsage): string {
   return `${QUOTA_LABELS[usage.quota]} ${Math.round(usage.share * 100)}% of quota (${amount(usage.quota, usage.used)} of ${amount(usage.quota, usage.limit)}${usage.file ? `, ${usage.file}` : ''})`;
 }
 
-const ADVICE: Record<Severity, string> = {
+const ADVICE: Record<HealthSeverity, string> = {
   ok: '',
   warn: '; nearing its quota: plan archiving or a larger quota (TRUTH_YARD_QUOTA_FILE)',
   error: '; over its quota: the owning application should archive or VACUUM, or raise the quota (TRUTH_YARD_QUOTA_FILE); the console deletes nothing',
@@ -126,13 +126,10 @@ export function quotaFindings(usage: QuotaUsage[]): HealthFinding[] {
   return usage.map((u) => ({ subject: 'quota', check: `quota_${u.quota}`, severity: u.severity, message: `${describeQuota(u)}${ADVICE[u.severity]}` }));
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { ok: 0, warn: 1, error: 2 };
-
 /** A health report with the context's quota findings added, its worst severity counting them. */
 export function withQuotaFindings(report: HealthReport, usage: QuotaUsage[]): HealthReport {
   const findings = [...report.findings, ...quotaFindings(usage)];
-  const worst = findings.reduce<Severity>((w, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[w] ? f.severity : w), report.worstSeverity);
-  return { ...report, findings, worstSeverity: worst };
+  return { ...report, findings, worstSeverity: worstOf([...findings, ...report.databases.flatMap((d) => d.findings)]) };
 }
 
 /** A context's usage against its quotas, as the settings (and TRUTH_YARD_QUOTA_FILE) set them. */
