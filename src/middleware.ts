@@ -19,9 +19,15 @@ function isApi(pathname: string): boolean {
  */
 export const onRequest = defineMiddleware(async (context, next) => {
   const started = performance.now();
-  const response = await answer(context, next);
-  observeHttp(routeLabel(context.locals.route, isApi(context.url.pathname)), response.status, (performance.now() - started) / 1000);
-  return response;
+  let status = 500;
+  try {
+    const response = await answer(context, next);
+    status = response.status;
+    return response;
+  } finally {
+    // A page that throws is answered 500 by Astro, and counted so here.
+    observeHttp(routeLabel(context.locals.route, isApi(context.url.pathname)), status, (performance.now() - started) / 1000);
+  }
 });
 
 async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]>[0], next: () => Promise<Response>): Promise<Response> {
