@@ -155,6 +155,23 @@ describe('restoring', () => {
     expect(listSnapshots(scope, CONTEXT)).toHaveLength(1);
     expect(listAudit(store, { limit: 1 })[0]).toMatchObject({ action: 'snapshot.restore', outcome: 'denied' });
   });
+
+  it('is refused too while a writer holds a rollback-journal database, whose readers it would make wait', async () => {
+    const notes = path.join(fixture.contextDir(CONTEXT), 'other.sqlite.db');
+    const manifest = await createSnapshot(scope, CONTEXT);
+    const writer = new Database(notes);
+    expect(writer.pragma('journal_mode', { simple: true })).toBe('delete');
+    writer.exec("BEGIN IMMEDIATE; INSERT INTO notes VALUES (2, 'uncommitted');");
+    try {
+      await expect(restoreSnapshot(scope, manifest.id)).rejects.toMatchObject({ code: 'snapshot_busy', message: expect.stringContaining('other.sqlite.db') });
+      writer.exec('COMMIT');
+    } finally {
+      writer.close();
+    }
+    const db = new Database(notes, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 2 });
+    db.close();
+  });
 });
 
 describe('retention', () => {
