@@ -112,6 +112,28 @@ describe('snapshots over the API', () => {
   });
 });
 
+describe('snapshot forms of the context page, without JavaScript', () => {
+  const form = (cookie: string, fields: Record<string, string>) =>
+    fetch(`${server.baseUrl}/admin/contexts/tenant/initech`, { method: 'POST', headers: { cookie, origin: server.baseUrl }, body: new URLSearchParams(fields) });
+
+  it('take a snapshot, ask before restoring, and are refused to operators like the API', async () => {
+    const taken = await form(admin, { 'snapshot-action': 'create' });
+    expect(taken.status).toBe(200);
+    const id = /Snapshot ([0-9a-f-]{36}) taken\./.exec(await taken.text())?.[1];
+    expect(id).toBeDefined();
+
+    const asked = await (await form(admin, { 'snapshot-action': 'restore', snapshot: id! })).text();
+    expect(asked).toContain('Type <code class="font-mono">tenant/initech</code> to restore snapshot');
+    const restored = await form(admin, { 'snapshot-action': 'restore', snapshot: id!, confirm: 'tenant/initech' });
+    expect(restored.status).toBe(200);
+    expect(await restored.text()).toMatch(/Restored; the replaced databases were kept as snapshot [0-9a-f-]{36}\./);
+
+    const refused = await form(operator, { 'snapshot-action': 'create' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).not.toContain('taken.');
+  });
+});
+
 describe('the slow-query log', () => {
   it('keeps slow reads with their user and redacted statement, and shows their plans with index advice', async () => {
     await get('/api/tenants/initech/objects/all_findings/rows?severity=high&_sort=title&_size=5', { cookie: admin });

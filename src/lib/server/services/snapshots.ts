@@ -5,9 +5,6 @@ import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { fsyncPath } from '../core/fsync.ts';
 import { ProblemError } from '../core/errors.ts';
-import type { SessionUser } from '../auth/access.ts';
-import { mayOpen } from '../auth/routes.ts';
-import type { ConsoleRuntime } from './runtime.ts';
 import { compositeSqlPath, listDatabaseFiles, resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
 import type { ConsoleStore } from '../store/database.ts';
@@ -387,9 +384,4 @@ export function assertRestoreConfirmed(contextName: string, confirmation: unknow
 /** Contexts that have snapshots, for `prune --all`. */
 export function contextsWithSnapshots(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store'>): string[] {
   return [...new Set(listSnapshots(scope, null).map((snapshot) => snapshot.context))].sort();
-}
-
-/** The snapshots panel of a context page: the context's snapshots for those the 'manage-snapshots' gate opens to, null for anyone else. */
-export function snapshotsPanel(runtime: ConsoleRuntime, user: SessionUser, contextName: string): SnapshotSummary[] | null {
-  return mayOpen(user, 'manage-snapshots') ? listSnapshots(runtime.snapshotScopeFor(user.username), contextName) : null;
 }

@@ -1,6 +1,7 @@
 import type { APIRoute } from 'astro';
 import { jsonOk } from '../../../../../lib/server/web/http.ts';
-import { listSnapshots, takeSnapshot } from '../../../../../lib/server/services/snapshots.ts';
+import { listSnapshots } from '../../../../../lib/server/services/snapshots.ts';
+import { runSnapshotAction } from '../../../../../lib/server/services/snapshot-actions.ts';
 import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** The context's snapshots, newest first (admins; routes.ts). */
@@ -10,8 +11,4 @@ export const GET: APIRoute = ({ locals }) => {
 };
 
 /** Takes a snapshot of every database of the context, then applies retention. */
-export const POST: APIRoute = async ({ locals }) => {
-  const { context } = locals.composite!;
-  const { snapshot, pruned } = await takeSnapshot(getRuntime().snapshotScopeFor(locals.user!.username), context.name);
-  return jsonOk({ snapshot, pruned });
-};
+export const POST: APIRoute = async ({ locals }) => jsonOk(await runSnapshotAction(getRuntime(), locals.user!.username, locals.composite!.context.name, 'create'));
