@@ -102,6 +102,13 @@ describe('taking a snapshot', () => {
     expect(ids(eventsFile)).toEqual(copied);
   });
 
+  it('fails on a database that is not one, says what to run, and keeps nothing of it', async () => {
+    fs.writeFileSync(path.join(fixture.contextDir(CONTEXT), 'broken.sqlite.db'), 'not a database at all, just text that is long enough to have a header');
+    const failure = await createSnapshot(scope, CONTEXT).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'snapshot_failed', status: 422, message: expect.stringContaining('yard health tenant/acme --full') });
+    expect(fs.readdirSync(scope.snapshotsDir)).toEqual([]);
+  });
+
   it('refuses a snapshot that would not fit, before writing anything', async () => {
     await expect(createSnapshot({ ...scope, freeBytes: () => 1024 }, CONTEXT)).rejects.toThrow(/Not enough space for a snapshot of tenant\/acme/);
     expect(fs.readdirSync(scope.snapshotsDir)).toEqual([]);

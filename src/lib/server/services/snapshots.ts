@@ -219,7 +219,7 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
     const full = (error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC';
     const failure = full
       ? new SnapshotError('snapshot_no_space', `The disk of the state folder filled up while the snapshot of ${context.name} was written; nothing of it was kept. Free space or prune old snapshots, then try again.`, 507)
-      : new SnapshotError('snapshot_failed', `The snapshot of ${context.name} failed and nothing of it was kept: ${(error as Error).message}`, 500);
+      : new SnapshotError('snapshot_failed', `The snapshot of ${context.name} failed and nothing of it was kept: ${(error as Error).message}. Run yard health ${context.name} --full to see what is wrong with its databases.`, 422);
     auditSnapshot(scope, 'snapshot.create', context.name, 'error', { reason, error: failure.message });
     throw failure;
   }
