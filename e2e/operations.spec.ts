@@ -23,13 +23,16 @@ function snapshotRows(page: Page) {
 
 test.describe('snapshots from the admin context page', () => {
   test('take a snapshot, verify it, and restore it after a change, which is then undone', async ({ page }, testInfo) => {
+    // Each action copies or checks every database on a worker thread; a restore does four such steps and regenerates.
+    test.setTimeout(120_000);
+    const done = { timeout: 30_000 };
     await signIn(page, 'admin');
     await page.goto(`/admin/contexts/${CONTEXT}`);
     const section = page.getByRole('region', { name: 'Snapshots' });
     const before = await snapshotRows(page).count();
 
     await section.getByRole('button', { name: 'Take snapshot' }).click();
-    await expect(section.getByRole('status')).toHaveText(/^Snapshot [0-9a-f-]{36} taken\.$/);
+    await expect(section.getByRole('status')).toHaveText(/^Snapshot [0-9a-f-]{36} taken\.$/, done);
     await expect(snapshotRows(page)).toHaveCount(before + 1);
     const taken = snapshotRows(page).first();
     await expect(taken).toContainText('manual');
@@ -37,7 +40,7 @@ test.describe('snapshots from the admin context page', () => {
     const id = (await taken.getAttribute('data-snapshot'))!;
 
     await taken.getByRole('button', { name: `Verify snapshot ${id}` }).click();
-    await expect(section.getByRole('status')).toHaveText('Snapshot verified: digests and integrity check pass.');
+    await expect(section.getByRole('status')).toHaveText('Snapshot verified: digests and integrity check pass.', done);
     await expect(page.locator(`tr[data-snapshot="${id}"]`)).toContainText('verified');
 
     // A writer adds a finding after the snapshot; restoring takes it away again.
@@ -58,7 +61,7 @@ test.describe('snapshots from the admin context page', () => {
       void dialog.accept();
     });
     await page.locator(`tr[data-snapshot="${id}"]`).getByRole('button', { name: `Restore snapshot ${id}` }).click();
-    await expect(section.getByRole('status')).toHaveText(/^Restored; the replaced databases were kept as snapshot [0-9a-f-]{36}\.$/);
+    await expect(section.getByRole('status')).toHaveText(/^Restored; the replaced databases were kept as snapshot [0-9a-f-]{36}\.$/, done);
     expect(findingTitles()).toEqual(original);
     const preRestore = snapshotRows(page).first();
     await expect(preRestore).toContainText('pre-restore');
@@ -68,7 +71,7 @@ test.describe('snapshots from the admin context page', () => {
     const undoId = (await preRestore.getAttribute('data-snapshot'))!;
     page.once('dialog', (dialog) => void dialog.accept());
     await preRestore.getByRole('button', { name: `Restore snapshot ${undoId}` }).click();
-    await expect(section.getByRole('status')).toHaveText(/^Restored;/);
+    await expect(section.getByRole('status')).toHaveText(/^Restored;/, done);
     expect(findingTitles()).toContain('written after the snapshot');
 
     // The context still serves after its composite was regenerated over the restored files.
