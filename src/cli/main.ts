@@ -14,6 +14,7 @@ import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume,
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/sample/sample.ts';
 import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
+import { registerAnalyticsCommands } from './analytics.ts';
 import { registerOperationsCommands } from './operations.ts';
 import { quotaLimitsFor } from '../lib/server/quotas/quotas.ts';
 
@@ -296,6 +297,7 @@ program
   }));
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
+registerAnalyticsCommands(program, { settingsFor: () => settingsFor(program), reporting });
 registerOperationsCommands(program, { settingsFor: () => settingsFor(program), scopeFor: operationsScope, reporting });
 
 /** Commander has printed its own usage error; every other error is answered by exitCodeForProblem. */

@@ -60,7 +60,8 @@ describe('yard snapshot', () => {
     expect(pruned.map((p) => p.context)).toEqual(['tenant/acme', 'tenant/globex']);
     expect((await yard('snapshot', 'verify')).code).toBe(2);
     expect((await yard('snapshot', 'create')).code).toBe(2);
-  });
+    // Eleven runs of yard, each starting a Node process and most a worker thread.
+  }, 120_000);
 
   it('exits 1 when a snapshot is damaged', async () => {
     const created = JSON.parse((await yard('snapshot', 'create', 'tenant/globex', '--json')).stdout) as Array<{ id: string }>;
@@ -70,7 +71,7 @@ describe('yard snapshot', () => {
     const verified = await yard('snapshot', 'verify', created[0]!.id);
     expect(verified.code).toBe(1);
     expect(verified.stdout).toMatch(/DAMAGED: fleet\.sqlite\.db changed since the snapshot was taken/);
-  });
+  }, 60_000);
 });
 
 describe('yard audit', () => {
@@ -92,5 +93,5 @@ describe('yard audit', () => {
     const broken = await yard('audit', 'verify');
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/audit trail BROKEN at event 2: event 2 was changed/);
-  });
+  }, 60_000);
 });

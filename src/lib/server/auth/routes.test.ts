@@ -9,7 +9,6 @@ const acmeUser: SessionUser = { id: '3', username: 'acme-user', role: 'tenant', 
 describe('route classification', () => {
   it.each([
     ['/login', { kind: 'public' }],
-    ['/_astro/app.css', { kind: 'public' }],
     ['/', { kind: 'signed-in' }],
     ['/api/me', { kind: 'signed-in' }],
     ['/admin/objects', { kind: 'context', gate: 'read-context', context: 'admin', ctxPath: 'admin' }],
@@ -25,6 +24,11 @@ describe('route classification', () => {
     ['/api/admin/contexts/admin/regenerate', { kind: 'gated', gate: 'regenerate', context: 'admin' }],
     ['/admin/users', { kind: 'gated', gate: 'manage-users', context: null }],
     ['/api/admin/audit', { kind: 'gated', gate: 'read-audit', context: null }],
+    ['/analytics', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
+    ['/analytics/drift', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
+    ['/api/analytics/sql', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
+    ['/api/analytics/refresh', { kind: 'gated', gate: 'refresh-fleet-analytics', context: null }],
+    ['/api/analytics/tables/all_findings.parquet', { kind: 'gated', gate: 'download-fleet-analytics', context: null }],
     ['/admin/slow-queries', { kind: 'gated', gate: 'read-metrics', context: null }],
     ['/api/admin/contexts/tenant/acme/snapshots', { kind: 'gated', gate: 'manage-snapshots', context: 'tenant/acme' }],
     ['/api/admin/contexts/admin/snapshots/0b4e/restore', { kind: 'gated', gate: 'manage-snapshots', context: 'admin' }],
@@ -39,6 +43,12 @@ describe('route classification', () => {
       expect(classifyRoute(pathname)).toEqual({ kind: 'not-found' });
     },
   );
+
+  // The HTTP front serves the files that exist; a URL that reaches routing is never public
+  // for looking like one (`/_astro/x/objects` reached the catch-all pages signed out).
+  it.each(['/_astro/x/objects', '/_astro/app.css', '/api/_astro/x', '/favicon.svg', '/robots.txt'])('%s is not public', (pathname) => {
+    expect(classifyRoute(pathname).kind).not.toBe('public');
+  });
 
   it('names context URL prefixes', () => {
     expect(contextPath('tenant/acme')).toBe('tenants/acme');
@@ -57,6 +67,17 @@ describe('route authorization', () => {
     expect(reach(acmeUser, '/admin/contexts')).toBe(false);
     expect(reach(acmeUser, '/admin/contexts/tenant/acme')).toBe(false);
     expect(reach(acmeUser, '/')).toBe(true);
+  });
+
+  it('opens the fleet analytics to admins and operators, refreshing and downloads to admins, nothing of them to tenant users', () => {
+    for (const pathname of ['/analytics', '/analytics/drift', '/api/analytics', '/api/analytics/sql', '/api/analytics/refresh', '/api/analytics/tables/all_findings.parquet']) {
+      expect(reach(acmeUser, pathname), pathname).toBe(false);
+      expect(reach(admin, pathname), pathname).toBe(true);
+    }
+    expect(reach(operator, '/analytics')).toBe(true);
+    expect(reach(operator, '/api/analytics/sql')).toBe(true);
+    expect(reach(operator, '/api/analytics/refresh')).toBe(false);
+    expect(reach(operator, '/api/analytics/tables/all_findings.parquet')).toBe(false);
   });
 
   it('lets an operator read tenants and cross-tenant and run health, but not the admin context or users', () => {

@@ -26,6 +26,8 @@ export type Gate =
   /** The analytics composite over every tenant (issue 11): its pages and SQL. */
   | 'read-fleet-analytics'
   | 'refresh-fleet-analytics'
+  /** Whole analytics tables as Parquet files. */
+  | 'download-fleet-analytics'
   /** Snapshots of a context's databases, and restoring them (issue 12). */
   | 'manage-snapshots'
   /** Server metrics and the slow-query log (issue 12). */
@@ -46,6 +48,7 @@ export function mayOpen(user: AccessSubject, gate: Gate): boolean {
     case 'manage-users':
     case 'read-audit':
     case 'refresh-fleet-analytics':
+    case 'download-fleet-analytics':
     case 'manage-snapshots':
     case 'read-metrics':
       return user.role === 'admin';
@@ -57,7 +60,9 @@ export function mayOpen(user: AccessSubject, gate: Gate): boolean {
  * page and endpoint is under exactly one of these, so authorization happens once, here
  * and in the middleware, and a page can never forget it.
  *
- * - public: sign-in and static assets.
+ * - public: signing in and out. (Built assets and the files of public/ are served by the
+ *   HTTP front before any route is classified; nothing else, under /_astro/ or elsewhere,
+ *   is public.)
  * - signed-in: the dashboard and `/api/me`; data is filtered to what the user may see.
  * - gated: management and fleet pages behind a gate; when the URL names a context
  *   (`/admin/contexts/tenant/acme/...`) the user must also be able to see that context.
@@ -74,7 +79,7 @@ export type RouteAccess =
   | { kind: 'context'; gate: 'read-context' | 'run-sql'; context: string; ctxPath: string }
   | { kind: 'not-found' };
 
-const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout', '/favicon.svg']);
+const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout']);
 
 /** Parses `admin`, `cross-tenant` or `tenant/<id>` off the front of path segments. */
 function contextFromSegments(segments: string[]): { context: string; rest: string[] } | null {
@@ -107,7 +112,7 @@ function contextRoute(context: string, rest: string[]): RouteAccess {
 }
 
 export function classifyRoute(pathname: string): RouteAccess {
-  if (PUBLIC_PATHS.has(pathname) || pathname.startsWith('/_astro/')) return { kind: 'public' };
+  if (PUBLIC_PATHS.has(pathname)) return { kind: 'public' };
   if (pathname === '/metrics') return { kind: 'metrics' };
   // Decoding happens before splitting, so `%2e%2e` and `%2f` are judged as what they mean.
   let decoded: string;
@@ -135,6 +140,11 @@ export function classifyRoute(pathname: string): RouteAccess {
       return isContextAction(action) ? contextActionRoute(action, target.context) : { kind: 'gated', gate: 'see-contexts', context: target.context };
     }
     return contextRoute('admin', tail);
+  }
+  if (head === 'analytics') {
+    // Every tenant's data: a tenant user never reaches any of it.
+    const [area] = tail;
+    return { kind: 'gated', gate: area === 'refresh' ? 'refresh-fleet-analytics' : area === 'tables' ? 'download-fleet-analytics' : 'read-fleet-analytics', context: null };
   }
   if (head === 'cross-tenant') return contextRoute('cross-tenant', tail);
   if (head === 'tenants') {

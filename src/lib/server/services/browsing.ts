@@ -9,6 +9,7 @@ import type { ExportFormat } from '../execution/query-process.ts';
 import { jsonRow, QueryTimeoutError } from '../query/run.ts';
 import { dataVersion } from '../query/versions.ts';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
+import { pacedByClient } from './downloads.ts';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { qualifiedName } from '../query/objects.ts';
 import { whereClause } from '../query/filters.ts';
@@ -125,6 +126,26 @@ export function routeComposite(locals: App.Locals, ctxParam: string | undefined)
   return handle;
 }
 
+/**
+ * The object a browse URL names (`/<ctx-path>/objects/<object>/…`, with or without `/api`),
+ * decoded from the path the client sent: Astro's own parameter keeps escapes such as
+ * `%3D` and `%2F` (so a table `a=b` or `a/b` was never found), and for a name with a space
+ * and such a character Astro is handed a stand-in path (see the HTTP front).
+ */
+export function objectNameOf(locals: App.Locals, handle: CompositeHandle, objectParam: string | undefined): string {
+  const path = locals.requestPath;
+  for (const prefix of [`/${handle.ctxPath}/objects/`, `/api/${handle.ctxPath}/objects/`]) {
+    if (!path?.startsWith(prefix)) continue;
+    const segment = path.slice(prefix.length).split('/')[0]!;
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      break;
+    }
+  }
+  return objectParam ?? '';
+}
+
 /** A browse result as the API returns it. */
 export function browseJson(result: BrowseResult) {
   return {
@@ -161,17 +182,26 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
 
 /**
  * The download of every row matching the rows page's filters and sort, as an attachment,
- * read in a query process (see ExportRunner). Bad filters and unknown objects are answered
- * before the download starts, like the rows page answers them.
+ * read in a query process (see ExportRunner) and paced by the client (see pacedByClient),
+ * in one of the user's download slots. Bad filters and unknown objects are answered before
+ * the download starts, like the rows page answers them.
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const object = resolveObject(handle.connection().db, params.object!);
+  const object = resolveObject(handle.connection().db, objectNameOf(locals, handle, params.object));
   const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
-  // Timed to the first chunk: the rest of a download goes at the client's pace.
-  const stream = await runtime.reads.time({ kind: 'export', context: handle.context.name, sql: pageSql(object, request).replace(/ LIMIT \?$/, ''), actor: handle.actor }, () =>
-    runtime.exports.stream({ context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap }, runtime.settings.queryTimeoutMs),
-  );
+  const release = runtime.downloads.take(locals.user!.id);
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    // Timed to the first chunk: the rest of a download goes at the client's pace.
+    const rows = await runtime.reads.time({ kind: 'export', context: handle.context.name, sql: pageSql(object, request).replace(/ LIMIT \?$/, ''), actor: handle.actor }, () =>
+      runtime.exports.stream({ context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap }, runtime.settings.queryTimeoutMs),
+    );
+    stream = pacedByClient(rows, locals.nodeResponse, runtime.settings.exportStallMs, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
   const filename = `${handle.context.name.replace('/', '-')}-${object.name}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
   return new Response(stream, { status: 200, headers: { 'content-type': EXPORT_CONTENT_TYPES[format], 'content-disposition': `attachment; filename="${filename}"` } });
 }

@@ -13,7 +13,10 @@ import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { contextPath } from '../auth/routes.ts';
 import { getConsoleStore } from '../store/database.ts';
+import { DownloadSlots } from './downloads.ts';
 import type { OperationsScope } from './operations.ts';
+import { AnalyticsReader } from '../analytics/reader.ts';
+import { AnalyticsRefresher } from '../analytics/refresher.ts';
 import { quotaLimitsFor } from '../quotas/quotas.ts';
 import { ReadTimer } from '../slow-queries/slow-queries.ts';
 import { startServerMetrics } from '../metrics/metrics.ts';
@@ -40,12 +43,18 @@ export interface ConsoleRuntime {
   adhoc: AdhocSqlRunner;
   /** CSV and JSON downloads, read in killable processes too. */
   exports: ExportRunner;
+  /** How many downloads run at once, per user and in all. */
+  downloads: DownloadSlots;
   /** Browse pages and counts, reused until their databases change. */
   results: ResultCache;
   /** Every context's status, for the lists that show them all. */
   statusIndex: VolumeStatusIndex;
   /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
+  /** The fleet analytics, read-only, from the last complete refresh. */
+  analytics: AnalyticsReader;
+  /** Refreshes of the analytics, each in a child process. */
+  analyticsRefresher: AnalyticsRefresher;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
   /** The same, with where snapshots are kept and how long. */
@@ -88,6 +97,8 @@ export function getRuntime(): ConsoleRuntime {
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
+    const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
+    analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
     startServerMetrics({ enabled: settings.metricsEnabled, volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
     startRetention(store, settings);
     const scopeFor = (actor: string): OperationsScope => ({
@@ -99,6 +110,8 @@ export function getRuntime(): ConsoleRuntime {
     });
     runtime = {
       settings,
+      analytics: new AnalyticsReader(settings.stateDir, settings.analyticsMemoryMb),
+      analyticsRefresher,
       volumeDir: settings.volumeDir,
       store,
       pool,
@@ -106,6 +119,7 @@ export function getRuntime(): ConsoleRuntime {
       executor,
       adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
       exports: new ExportRunner(settings.volumeDir, processes),
+      downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),

@@ -112,6 +112,53 @@ const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'addresses each user name signed in from',
+    sql: `
+      -- key: the user name's digest and the address (per /64 for IPv6), as the rate limit counts them.
+      CREATE TABLE sign_in_addresses (
+        key TEXT PRIMARY KEY,
+        last_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 4,
+    name: 'analytics refresh runs and the latest schema drift report',
+    sql: `
+      -- A run is recorded as 'running' when it starts, so one killed midway is known as such.
+      CREATE TABLE analytics_refreshes (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        mode TEXT NOT NULL CHECK (mode IN ('full', 'incremental')),
+        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'problems', 'error', 'killed')),
+        pid INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        tenants_total INTEGER NOT NULL DEFAULT 0,
+        tenants_read INTEGER NOT NULL DEFAULT 0,
+        tenants_removed INTEGER NOT NULL DEFAULT 0,
+        rows_read INTEGER NOT NULL DEFAULT 0,
+        problems TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(problems))
+      ) STRICT;
+      CREATE INDEX analytics_refreshes_newest ON analytics_refreshes (started_at DESC, id DESC);
+
+      -- Replaced as a whole by each refresh that completes.
+      CREATE TABLE analytics_drift (
+        tenant TEXT NOT NULL,
+        analytics_table TEXT NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('missing_object', 'missing_column', 'extra_column', 'type_differs')),
+        column_name TEXT,
+        expected TEXT,
+        found TEXT,
+        severity TEXT NOT NULL CHECK (severity IN ('error', 'warn', 'info')),
+        message TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX analytics_drift_by_tenant ON analytics_drift (tenant);
+    `,
+  },
+  {
     version: 5,
     name: 'audit hash chain',
     // prev_hash and hash link every event to the one before it (see store/audit.ts); events
@@ -196,6 +243,32 @@ function migrate(db: ConsoleStore, file: string): void {
   }
 }
 
+/**
+ * Creates the database file readable and writable by its owner only (0600) before SQLite
+ * does, which would create it with the umask's 0644. SQLite gives the write-ahead log and
+ * its index the mode of the database file. An existing file keeps the mode it was given.
+ */
+function createPrivately(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
+ * A state folder that already existed keeps its mode; when other users of the machine may
+ * read or enter it, say so (as a Node warning, on stderr, for the server and the CLI alike).
+ */
+function warnIfOthersCanRead(stateDir: string): void {
+  const mode = fs.statSync(stateDir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  process.emitWarning(
+    `the state folder ${stateDir} is open to other users of this machine (mode ${mode.toString(8).padStart(4, '0')}); it holds password hashes and sessions: chmod 700 ${stateDir}`,
+    { code: 'YARD_STATE_DIR_OPEN' },
+  );
+}
+
 /** Opens (creating if needed) `<stateDir>/console.sqlite.db` with its schema up to date. */
 export function openConsoleStore(stateDir: string): ConsoleStore {
   const file = path.join(stateDir, CONSOLE_DB_FILE);
@@ -203,6 +276,8 @@ export function openConsoleStore(stateDir: string): ConsoleStore {
   try {
     // Password hashes and session digests live here: keep the folder private to the service user.
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    warnIfOthersCanRead(stateDir);
+    createPrivately(file);
     db = new Database(file, { timeout: 5000 }); // sets busy_timeout: a CLI and the server may write at once
   } catch (error) {
     throw new ConsoleStoreError(
