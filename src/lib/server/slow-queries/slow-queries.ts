@@ -180,6 +180,9 @@ export const SLOWEST_SHOWN = 50;
 export function slowestWithPlans(store: ConsoleStore, connectionOf: (context: string) => Database.Database, now = new Date()): SlowQueryWithPlan[] {
   const since = new Date(now.getTime() - RECENT_DAYS * 24 * 60 * 60 * 1000);
   return slowestSince(store, since, SLOWEST_SHOWN).map((entry) => {
+    if (entry.kind === 'analytics') {
+      return { ...entry, advice: { plan: [], suggestions: [], problem: 'Analytics SQL runs in DuckDB, not on a SQLite composite: see its plan with EXPLAIN on the analytics page.' } };
+    }
     let db: Database.Database;
     try {
       db = connectionOf(entry.context);
