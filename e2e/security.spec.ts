@@ -49,7 +49,7 @@ test.describe('content security policy', () => {
     await signInThroughForm(page, 'admin');
     await expect(page).toHaveURL(/\/$/);
     await expect.poll(() => chartDrawn(page, 'Findings by severity over time')).toBe(true);
-    await expect.poll(() => chartDrawn(page, 'Findings by tenant')).toBe(true);
+    await expect.poll(() => chartDrawn(page, 'Tenants with the most open critical and high findings')).toBe(true);
 
     for (const pathname of [
       '/tenants/acme',
@@ -62,6 +62,8 @@ test.describe('content security policy', () => {
       '/admin/contexts/tenant/acme',
       '/admin/users',
       '/admin/audit',
+      '/analytics',
+      '/analytics/drift',
     ]) {
       const response = await page.goto(pathname);
       expect(response?.status(), pathname).toBe(200);
