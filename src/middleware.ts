@@ -1,10 +1,12 @@
+import type { APIContext, MiddlewareNext } from 'astro';
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
 import { classifyRoute, metricsAccess, refusalFor, routeLabel } from './lib/server/auth/routes.ts';
 import { observeHttp } from './lib/server/metrics/metrics.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
 import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
-import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
+import { NOT_FOUND_MESSAGE, problemOf } from './lib/server/core/errors.ts';
+import { storeAsProblem } from './lib/server/store/database.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
 import { getSettings } from './lib/server/core/config.ts';
 
@@ -21,16 +23,24 @@ export const onRequest = defineMiddleware(async (context, next) => {
   const started = performance.now();
   let status = 500;
   try {
-    const response = await answer(context, next);
+    const response = await routeRequest(context, next);
     status = response.status;
     return response;
+  } catch (error) {
+    // The console's own database gone, damaged or on a full disk (the session lookup meets
+    // it first) is said plainly, for pages as for the API, never as an empty 500.
+    const problem = problemOf(storeAsProblem(error));
+    if (!problem) throw error;
+    status = problem.status;
+    if (isApi(context.url.pathname)) return problemResponse(problem);
+    return new Response(`${problem.publicMessage}\n`, { status: problem.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   } finally {
     // A page that throws is answered 500 by Astro, and counted so here.
     observeHttp(routeLabel(context.locals.route, isApi(context.url.pathname)), status, (performance.now() - started) / 1000);
   }
 });
 
-async function answer(context: Parameters<Parameters<typeof defineMiddleware>[0]>[0], next: () => Promise<Response>): Promise<Response> {
+async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<Response> {
   const { request, url, cookies, locals } = context;
   const api = isApi(url.pathname);
   locals.user = null;
@@ -111,6 +121,6 @@ async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promis
   try {
     return await next();
   } catch (error) {
-    return errorResponse(error, url.pathname);
+    return errorResponse(storeAsProblem(error), url.pathname);
   }
 }

@@ -29,7 +29,7 @@ afterEach(() => {
 
 describe('the contexts status index after a restart', () => {
   it('answers the first list at once from the statuses kept in the console store, then checks the volume again', async () => {
-    const first = await new VolumeStatusIndex(fixture.volumeDir, store).statuses();
+    const first = await new VolumeStatusIndex(fixture.volumeDir, () => store).statuses();
     expect(first.current).toBe(true);
     expect(first.scan.contexts.map((context) => first.stateOf(context).status)).toEqual(['fresh', 'fresh']);
     // The statuses are written to the console store between requests.
@@ -38,7 +38,7 @@ describe('the contexts status index after a restart', () => {
     // A restart: this process forgets every state it computed; meanwhile globex's composite.sql changed.
     forgetCompositeStatesExcept(new Set());
     fs.appendFileSync(path.join(fixture.volumeDir, 'embedded/tenant/globex/composite.sql'), '\n-- edited\n');
-    const restarted = new VolumeStatusIndex(fixture.volumeDir, store);
+    const restarted = new VolumeStatusIndex(fixture.volumeDir, () => store);
     const kept = await restarted.statuses();
     // Not checked on this request: the statuses are those of the check before the restart, and say so.
     expect(kept.current).toBe(false);

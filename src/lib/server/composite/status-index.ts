@@ -46,9 +46,9 @@ export class VolumeStatusIndex {
   /** With a console store, statuses are kept there, so the first list after a restart need not wait for a full check. */
   constructor(
     readonly volumeDir: string,
-    private readonly store: ConsoleStore | null = null,
+    private readonly storeOf: (() => ConsoleStore) | null = null,
   ) {
-    this.#persisted = store ? persistedContextStatuses(store) : null;
+    this.#persisted = storeOf ? persistedContextStatuses(storeOf()) : null;
   }
 
   readonly #stateOf = (context: VolumeContext): CompositeState => lastKnownCompositeState(context) ?? compositeState(context);
@@ -116,7 +116,7 @@ export class VolumeStatusIndex {
   #publish(scan: VolumeScan, checkMs: number): void {
     forgetCompositeStatesExcept(new Set(scan.contexts.map((context) => context.dir)));
     this.#latest = { scan, checkedAt: new Date(), checkMs };
-    if (this.store) this.#persist(scan);
+    if (this.storeOf) this.#persist(scan);
   }
 
   #persistedSignature = '';
@@ -131,7 +131,7 @@ export class VolumeStatusIndex {
     if (signature === this.#persistedSignature && Date.now() - this.#persistedAt < PERSIST_EVERY_MS) return;
     this.#persisting = true;
     this.#persisted = null;
-    persistContextStatuses(this.store!, states, this.#latest!.checkedAt, () => nextTurn())
+    persistContextStatuses(this.storeOf!(), states, this.#latest!.checkedAt, () => nextTurn())
       .then(() => {
         this.#persistedSignature = signature;
         this.#persistedAt = Date.now();

@@ -36,7 +36,7 @@ describe('redacting literals', () => {
 
 describe('timing reads', () => {
   it('keeps reads over the threshold with context, kind, rows and user, and leaves faster ones out', async () => {
-    const timer = new ReadTimer(store, 20);
+    const timer = new ReadTimer(() => store, 20);
     await timer.time({ kind: 'page', context: 'tenant/acme', sql: 'SELECT 1', actor: 'alice' }, () => 'fast', () => 1);
     await timer.time({ kind: 'count', context: 'tenant/acme', sql: "SELECT count(*) FROM t WHERE name = 'bob'", actor: 'alice' }, () => new Promise((resolve) => setTimeout(() => resolve([1, 2, 3]), 40)), (rows) => (rows as number[]).length);
     const kept = slowestSince(store, new Date(0), 10);
@@ -46,7 +46,7 @@ describe('timing reads', () => {
   });
 
   it('keeps a read stopped at its deadline too', async () => {
-    const timer = new ReadTimer(store, 1);
+    const timer = new ReadTimer(() => store, 1);
     const late = timer.time({ kind: 'adhoc', context: 'admin', sql: 'SELECT 1', actor: null }, () => new Promise((_, reject) => setTimeout(() => reject(new QueryTimeoutError('late')), 5)));
     await expect(late).rejects.toThrow(QueryTimeoutError);
     expect(slowestSince(store, new Date(0), 10)).toMatchObject([{ kind: 'adhoc', rows: null }]);

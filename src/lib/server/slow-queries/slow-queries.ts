@@ -48,8 +48,9 @@ export function redactLiterals(sql: string): string {
  * kind, redacted statement, rows and user.
  */
 export class ReadTimer {
+  /** `storeOf` is asked on each use: the server notices a console database replaced under it. */
   constructor(
-    private readonly store: ConsoleStore,
+    private readonly storeOf: () => ConsoleStore,
     private readonly thresholdMs: number,
   ) {}
 
@@ -74,7 +75,7 @@ export class ReadTimer {
     const entry = { context: read.context, kind: read.kind, durationMs: Math.round(ms * 10) / 10, sql: redactLiterals(read.sql), rows, actor: read.actor };
     logger.warn({ slowQuery: entry }, 'slow query');
     try {
-      recordSlowQuery(this.store, entry);
+      recordSlowQuery(this.storeOf(), entry);
     } catch (error) {
       // The log line has it; a busy console store must not fail the request that was slow.
       logger.error({ err: error }, 'slow query not kept');

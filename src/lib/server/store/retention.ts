@@ -43,12 +43,12 @@ const FIRST_PRUNE_AFTER_MS = 30_000;
 let started = false;
 
 /** Prunes soon after the server starts and then every hour; the timers never keep the process alive. */
-export function startRetention(db: ConsoleStore, retention: HistoryRetention): void {
+export function startRetention(storeOf: () => ConsoleStore, retention: HistoryRetention): void {
   if (started) return;
   started = true;
   const prune = () => {
     try {
-      const counts = pruneHistory(db, retention);
+      const counts = pruneHistory(storeOf(), retention);
       logger.info({ pruned: counts }, 'history pruned');
     } catch (error) {
       logger.error({ err: error }, 'history pruning failed; it is tried again in an hour');
