@@ -4,7 +4,7 @@
  * Load comes from separate processes on 127.0.0.1, each run bounded in time.
  *
  *   npm run bench                              every scenario
- *   npm run bench -- --only rows,isolation     a subset: rows, pages, ceiling, isolation, scale, analytics, reliability
+ *   npm run bench -- --only rows,isolation     a subset: rows, pages, ceiling, isolation, scale, analytics, reliability, operations
  *   BENCH_DURATION=3 npm run bench             seconds per measured load run (default 10)
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { rowsScenarios } from './rows-scenarios.ts';
 import { scaleScenarios } from './scale-scenarios.ts';
 import { reliabilityScenarios } from './reliability-scenarios.ts';
 import { analyticsScenarios } from './analytics-scenarios.ts';
+import { operationsScenarios } from './operations-scenarios.ts';
 import { SCENARIOS, type BenchRun, type ScenarioName } from './scenario.ts';
 
 const ROWS_VOLUME_SCENARIOS: ScenarioName[] = ['rows', 'pages', 'ceiling', 'isolation'];
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
     if (only.has('scale')) await scaleScenarios(run);
     if (only.has('analytics')) await analyticsScenarios(run);
     if (only.has('reliability')) await reliabilityScenarios(run);
+    if (only.has('operations')) await operationsScenarios(run);
   } catch (error) {
     // What was measured before the failure is still printed and written.
     failure = error;

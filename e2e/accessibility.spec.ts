@@ -21,6 +21,7 @@ const PAGES: AuditedPage[] = [
   { name: 'audit', url: '/admin/audit', user: 'admin' },
   { name: 'analytics', url: '/analytics', user: 'admin' },
   { name: 'schema drift', url: '/analytics/drift', user: 'operator' },
+  { name: 'slow queries', url: '/admin/slow-queries', user: 'admin' },
 ];
 
 /**

@@ -128,6 +128,9 @@ const ROUTES: Route[] = [
   fixed('/api/analytics/tables/all_findings.parquet', 'api', adminOnly),
   { ...fixed('/api/analytics/sql', 'api', managers), method: 'POST', json: { sql: 'SELECT tenant, count(*) FROM all_findings GROUP BY tenant' } },
   { ...fixed('/api/analytics/refresh', 'api', (role) => (role === 'admin' ? { status: 202 } : NOT_FOUND)), method: 'POST', json: {} },
+  fixed('/admin/slow-queries', 'page', adminOnly),
+  fixed('/api/admin/slow-queries', 'api', adminOnly),
+  fixed('/metrics', 'api', adminOnly),
   {
     surface: 'page',
     method: 'GET',
@@ -183,6 +186,16 @@ const ROUTES: Route[] = [
     perTarget: true,
     path: (t) => `/api/admin/contexts/${t.contextName}/health`,
     outcome: mayManage,
+    proof: (c) => `"context":"${c}"`,
+  },
+  // Snapshots copy and replace a context's databases: admins only, and to anyone else they do not exist.
+  { surface: 'api', method: 'GET', perTarget: true, path: (t) => `/api/admin/contexts/${t.contextName}/snapshots`, outcome: (role, t) => (role === 'admin' ? mayRead(role, t) : NOT_FOUND), proof: () => '"snapshots":[' },
+  {
+    surface: 'api',
+    method: 'POST',
+    perTarget: true,
+    path: (t) => `/api/admin/contexts/${t.contextName}/snapshots`,
+    outcome: (role, t) => (role === 'admin' ? mayRead(role, t) : NOT_FOUND),
     proof: (c) => `"context":"${c}"`,
   },
 ];

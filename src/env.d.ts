@@ -15,3 +15,8 @@ declare namespace App {
     requestPath?: string;
   }
 }
+
+declare module 'parse-prometheus-text-format' {
+  /** Metric families of a Prometheus text exposition, as the package parses them. */
+  export default function parsePrometheusTextFormat(text: string): unknown[];
+}

@@ -1,7 +1,8 @@
 import type { APIContext, MiddlewareNext } from 'astro';
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, refusalFor } from './lib/server/auth/routes.ts';
+import { classifyRoute, metricsAccess, refusalFor, routeLabel } from './lib/server/auth/routes.ts';
+import { observeHttp } from './lib/server/metrics/metrics.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
 import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
 import { NOT_FOUND_MESSAGE, problemOf } from './lib/server/core/errors.ts';
@@ -19,15 +20,23 @@ function isApi(pathname: string): boolean {
  * like one that does not exist.
  */
 export const onRequest = defineMiddleware(async (context, next) => {
+  const started = performance.now();
+  let status = 500;
   try {
-    return await routeRequest(context, next);
+    const response = await routeRequest(context, next);
+    status = response.status;
+    return response;
   } catch (error) {
     // The console's own database gone, damaged or on a full disk (the session lookup meets
     // it first) is said plainly, for pages as for the API, never as an empty 500.
     const problem = problemOf(storeAsProblem(error));
     if (!problem) throw error;
+    status = problem.status;
     if (isApi(context.url.pathname)) return problemResponse(problem);
     return new Response(`${problem.publicMessage}\n`, { status: problem.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  } finally {
+    // A page that throws is answered 500 by Astro, and counted so here.
+    observeHttp(routeLabel(context.locals.route, isApi(context.url.pathname)), status, (performance.now() - started) / 1000);
   }
 });
 
@@ -65,6 +74,18 @@ async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<
 
   const route = locals.route;
   if (route.kind === 'public') return api ? answerInEnvelope(next, url) : next();
+  if (route.kind === 'metrics') {
+    switch (metricsAccess(locals.user, request.headers.get('authorization'), getSettings().metricsToken)) {
+      case 'allowed':
+        return answerInEnvelope(next, url);
+      case 'sign-in':
+        return jsonError(401, 'not_signed_in', 'Send Authorization: Bearer <TRUTH_YARD_METRICS_TOKEN>, or sign in as an admin.', { 'www-authenticate': 'Bearer' });
+      case 'bad-token':
+        return jsonError(401, 'bad_token', 'The bearer token is not the one set in TRUTH_YARD_METRICS_TOKEN.', { 'www-authenticate': 'Bearer error="invalid_token"' });
+      case 'not-found':
+        return jsonError(404, 'not_found', NOT_FOUND_MESSAGE);
+    }
+  }
   if (!locals.user) {
     if (api) return jsonError(401, 'not_signed_in', 'Sign in first: POST /api/login with {"username", "password"}.');
     return context.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
@@ -76,7 +97,7 @@ async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<
   const target = route.kind === 'context' || route.kind === 'gated' ? route.context : null;
   if (target) {
     try {
-      locals.composite = compositeHandle(target);
+      locals.composite = compositeHandle(target, locals.user.username);
     } catch (error) {
       if (error instanceof UnknownContextError) return notFound();
       throw error;

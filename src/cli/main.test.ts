@@ -1,30 +1,14 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { runYard } from '../testing/yard-cli.ts';
 
-const yardBin = path.resolve(import.meta.dirname, '../../bin/yard.mjs');
 let fixture: VolumeFixture;
 let stateDir: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function yard(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [yardBin, '--volume', fixture.volumeDir, '--state-dir', stateDir, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const yard = (...args: string[]) => runYard(fixture.volumeDir, stateDir, ...args);
 
 beforeAll(() => {
   fixture = createVolumeFixture();

@@ -16,6 +16,8 @@ import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progres
 import { storeAsProblem } from '../lib/server/store/database.ts';
 import { registerUserCommands } from './users.ts';
 import { registerAnalyticsCommands } from './analytics.ts';
+import { registerOperationsCommands } from './operations.ts';
+import { quotaLimitsFor } from '../lib/server/quotas/quotas.ts';
 
 interface GlobalOptions {
   volume?: string;
@@ -32,7 +34,7 @@ function settingsFor(program: Command): Settings {
 }
 
 function operationsScope(settings: Settings): OperationsScope {
-  return { volumeDir: settings.volumeDir, store: openConsoleStore(settings.stateDir), actor: 'cli' };
+  return { volumeDir: settings.volumeDir, store: openConsoleStore(settings.stateDir), actor: 'cli', quotaLimits: (name) => quotaLimitsFor(settings, name) };
 }
 
 /** `<ctx>` or `--all`, never both, never neither. */
@@ -297,6 +299,7 @@ program
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
 registerAnalyticsCommands(program, { settingsFor: () => settingsFor(program), reporting });
+registerOperationsCommands(program, { settingsFor: () => settingsFor(program), scopeFor: operationsScope, reporting });
 
 /** Commander has printed its own usage error; every other error is answered by exitCodeForProblem. */
 function exitCodeFor(error: unknown): number {

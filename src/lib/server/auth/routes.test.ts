@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyRoute, contextActionRoute, contextPath, mayFollow, mayOpen, mayReach, refusalFor, type Gate } from './routes.ts';
+import { classifyRoute, contextActionRoute, contextPath, mayFollow, mayOpen, mayReach, metricsAccess, refusalFor, routeLabel, type Gate } from './routes.ts';
 import type { SessionUser } from './access.ts';
 
 const admin: SessionUser = { id: '1', username: 'admin', role: 'admin', tenants: [] };
@@ -29,6 +29,10 @@ describe('route classification', () => {
     ['/api/analytics/sql', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
     ['/api/analytics/refresh', { kind: 'gated', gate: 'refresh-fleet-analytics', context: null }],
     ['/api/analytics/tables/all_findings.parquet', { kind: 'gated', gate: 'download-fleet-analytics', context: null }],
+    ['/admin/slow-queries', { kind: 'gated', gate: 'read-metrics', context: null }],
+    ['/api/admin/contexts/tenant/acme/snapshots', { kind: 'gated', gate: 'manage-snapshots', context: 'tenant/acme' }],
+    ['/api/admin/contexts/admin/snapshots/0b4e/restore', { kind: 'gated', gate: 'manage-snapshots', context: 'admin' }],
+    ['/metrics', { kind: 'metrics' }],
   ])('%s', (pathname, expected) => {
     expect(classifyRoute(pathname)).toEqual(expected);
   });
@@ -134,5 +138,27 @@ describe('gates', () => {
     expect(mayFollow(acmeUser, '/tenants/acme/sql')).toBe(false);
     expect(mayFollow(operator, '/admin/users')).toBe(false);
     expect(mayFollow(admin, '/admin/users?done=create')).toBe(true);
+  });
+});
+
+describe('who reads /metrics', () => {
+  const token = 'x'.repeat(40);
+  it('a scraper with the right bearer token, or an admin session; never anyone anonymous', () => {
+    expect(metricsAccess(null, `Bearer ${token}`, token)).toBe('allowed');
+    expect(metricsAccess(admin, null, token)).toBe('allowed');
+    expect(metricsAccess(null, null, token)).toBe('sign-in');
+    expect(metricsAccess(operator, null, token)).toBe('not-found');
+  });
+
+  it('refuses a wrong token, a token when none is set, and a token beside an admin session', () => {
+    expect(metricsAccess(null, `Bearer ${token}y`, token)).toBe('bad-token');
+    expect(metricsAccess(null, `Bearer ${token}`, null)).toBe('bad-token');
+    expect(metricsAccess(admin, 'Bearer nope', token)).toBe('bad-token');
+    expect(metricsAccess(null, `Basic ${token}`, token)).toBe('bad-token');
+  });
+
+  it('labels requests by route kind and gate, never by context', () => {
+    expect(routeLabel(classifyRoute('/api/tenants/acme/objects/all_findings/rows'), true)).toBe('api:context:read-context');
+    expect(routeLabel(classifyRoute('/admin/contexts/tenant/acme/snapshots'), false)).toBe('page:gated:manage-snapshots');
   });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { NOT_FOUND_MESSAGE, ProblemError } from '../core/errors.ts';
 import { parseContextName } from '../volume/contexts.ts';
 import { canSeeContext, type AccessSubject } from './access.ts';
@@ -67,11 +68,13 @@ export function mayOpen(user: AccessSubject, gate: Gate): boolean {
  *   (`/admin/contexts/tenant/acme/...`) the user must also be able to see that context.
  * - context: one composite (`/admin/**`, `/cross-tenant/**`, `/tenants/<id>/**`): browsing,
  *   or its ad-hoc SQL (`…/sql`).
+ * - metrics: `GET /metrics`, for the scraper's bearer token or the 'read-metrics' gate (see metricsAccess).
  * - not-found: a context path that is not well formed (`/tenants/../admin`).
  */
 export type RouteAccess =
   | { kind: 'public' }
   | { kind: 'signed-in' }
+  | { kind: 'metrics' }
   | { kind: 'gated'; gate: Gate; context: string | null }
   | { kind: 'context'; gate: 'read-context' | 'run-sql'; context: string; ctxPath: string }
   | { kind: 'not-found' };
@@ -110,6 +113,7 @@ function contextRoute(context: string, rest: string[]): RouteAccess {
 
 export function classifyRoute(pathname: string): RouteAccess {
   if (PUBLIC_PATHS.has(pathname)) return { kind: 'public' };
+  if (pathname === '/metrics') return { kind: 'metrics' };
   // Decoding happens before splitting, so `%2e%2e` and `%2f` are judged as what they mean.
   let decoded: string;
   try {
@@ -125,11 +129,14 @@ export function classifyRoute(pathname: string): RouteAccess {
     const [area, ...afterArea] = tail;
     if (area === 'users') return { kind: 'gated', gate: 'manage-users', context: null };
     if (area === 'audit') return { kind: 'gated', gate: 'read-audit', context: null };
+    if (area === 'slow-queries') return { kind: 'gated', gate: 'read-metrics', context: null };
     if (area === 'contexts') {
       if (afterArea.length === 0) return { kind: 'gated', gate: 'see-contexts', context: null };
       const target = contextFromSegments(afterArea);
       if (!target) return { kind: 'not-found' };
       const [action] = target.rest;
+      // Taking, verifying and restoring snapshots (`…/snapshots`, `…/snapshots/<id>/verify|restore`).
+      if (action === 'snapshots') return { kind: 'gated', gate: 'manage-snapshots', context: target.context };
       return isContextAction(action) ? contextActionRoute(action, target.context) : { kind: 'gated', gate: 'see-contexts', context: target.context };
     }
     return contextRoute('admin', tail);
@@ -162,6 +169,8 @@ export function refusalFor(user: AccessSubject, route: RouteAccess): ProblemErro
       return null;
     case 'not-found':
       return notFound();
+    case 'metrics':
+      return mayOpen(user, 'read-metrics') ? null : notFound();
     case 'context':
       return canSeeContext(user, route.context) && mayOpen(user, route.gate) ? null : notFound();
     case 'gated':
@@ -187,4 +196,29 @@ export function mayReach(user: AccessSubject, route: RouteAccess): boolean {
 /** Whether a link or button to `href` leads somewhere for this user: pages show only those. */
 export function mayFollow(user: AccessSubject, href: string): boolean {
   return mayReach(user, classifyRoute(new URL(href, 'http://console.invalid').pathname));
+}
+
+function digest(text: string): Buffer {
+  return crypto.createHash('sha256').update(text).digest();
+}
+
+/**
+ * Who may read `/metrics`: a scraper sending `Authorization: Bearer <TRUTH_YARD_METRICS_TOKEN>`
+ * (compared in constant time), or a signed-in user the 'read-metrics' gate opens to; never
+ * anyone anonymous. A wrong token is refused even beside a session, so a misconfigured
+ * scraper is noticed rather than served on someone's cookie.
+ */
+export function metricsAccess(user: AccessSubject | null, authorization: string | null, token: string | null): 'allowed' | 'sign-in' | 'bad-token' | 'not-found' {
+  if (authorization !== null) {
+    const sent = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    return token && sent && crypto.timingSafeEqual(digest(sent), digest(token)) ? 'allowed' : 'bad-token';
+  }
+  if (!user) return 'sign-in';
+  return refusalFor(user, { kind: 'metrics' }) ? 'not-found' : 'allowed';
+}
+
+/** A name of a route with few values, for the HTTP metrics: `api:context:read-context`, `page:gated:manage-users`, `metrics`. */
+export function routeLabel(route: RouteAccess, api: boolean): string {
+  if (route.kind === 'metrics') return 'metrics';
+  return `${api ? 'api' : 'page'}:${route.kind}${route.kind === 'gated' || route.kind === 'context' ? `:${route.gate}` : ''}`;
 }

@@ -366,7 +366,7 @@ function statusFinding(context: VolumeContext, state: CompositeState): HealthFin
   }
 }
 
-function worstOf(findings: HealthFinding[]): HealthSeverity {
+export function worstOf(findings: HealthFinding[]): HealthSeverity {
   return findings.reduce<HealthSeverity>((worst, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst] ? f.severity : worst), 'ok');
 }
 

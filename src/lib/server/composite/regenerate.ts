@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { fsyncPath } from '../core/fsync.ts';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -89,14 +90,6 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
   return problems;
 }
 
-function fsyncPath(target: string): void {
-  const fd = fs.openSync(target, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function removeQuietly(file: string): void {
   fs.rmSync(file, { force: true });

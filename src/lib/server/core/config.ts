@@ -29,6 +29,20 @@ export interface Settings {
   host: string;
   port: number;
   logLevel: LogLevel;
+  snapshotKeep: number;
+  snapshotMaxAgeDays: number;
+  quotaDatabaseMb: number;
+  quotaContextMb: number;
+  quotaDatabases: number;
+  quotaWalMb: number;
+  quotaOverrides: QuotaOverrides;
+  metricsEnabled: boolean;
+  metricsToken: string | null;
+  metricsContexts: number;
+  slowQueryMs: number;
+  historyDays: number;
+  historyPerContext: number;
+  slowQueryKeep: number;
   bodyLimitKb: number;
   trustedProxies: string[];
   publicOrigin: string | null;
@@ -36,6 +50,16 @@ export interface Settings {
   exportsTotal: number;
   exportStallMs: number;
 }
+
+/** Quota limits of one context that differ from the settings, from TRUTH_YARD_QUOTA_FILE. */
+export interface QuotaOverride {
+  databaseMb?: number;
+  contextMb?: number;
+  databases?: number;
+  walMb?: number;
+}
+export type QuotaOverrides = Record<string, QuotaOverride>;
+const QUOTA_OVERRIDE_KEYS = ['databaseMb', 'contextMb', 'databases', 'walMb'] as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -101,6 +125,50 @@ function parseLogLevel(raw: string, env: string): LogLevel {
   const level = raw.trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new SettingsError(env, `${env} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return level as LogLevel;
+}
+
+function parseOnOff(raw: string, env: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value !== 'on' && value !== 'off') throw new SettingsError(env, `${env} must be on or off, got "${raw}"`);
+  return value === 'on';
+}
+
+/** A secret compared with a bearer token: empty means none; short ones are refused as guessable. */
+function parseOptionalToken(raw: string, env: string): string | null {
+  const token = raw.trim();
+  if (token === '') return null;
+  if (token.length < 32) throw new SettingsError(env, `${env} must be at least 32 characters (e.g. from: openssl rand -hex 32), or empty for admin sessions only`);
+  return token;
+}
+
+/**
+ * `{ "tenant/acme": { "databaseMb": 2048, "walMb": 128 } }`: per-context quota limits that
+ * differ from the settings. A file, not a comment in composite.sql, because quotas are the
+ * operator's decision and composite.sql is the tenant's evidence definition.
+ */
+function parseQuotaFile(raw: string, env: string): QuotaOverrides {
+  if (raw.trim() === '') return {};
+  const file = path.resolve(raw);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new SettingsError(env, `${env} names ${file}, which cannot be read as JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SettingsError(env, `${file} (${env}) must hold a JSON object of context names, e.g. {"tenant/acme": {"databaseMb": 2048}}`);
+  const overrides: QuotaOverrides = {};
+  for (const [context, limits] of Object.entries(parsed)) {
+    if (!/^(admin|cross-tenant|tenant\/[A-Za-z0-9][A-Za-z0-9_-]{0,63})$/.test(context)) throw new SettingsError(env, `${file} (${env}): "${context}" is not a context name (admin, cross-tenant, tenant/<id>)`);
+    if (typeof limits !== 'object' || limits === null) throw new SettingsError(env, `${file} (${env}): the limits of ${context} must be an object with ${QUOTA_OVERRIDE_KEYS.join(', ')}`);
+    const override: QuotaOverride = {};
+    for (const [key, value] of Object.entries(limits)) {
+      if (!(QUOTA_OVERRIDE_KEYS as readonly string[]).includes(key)) throw new SettingsError(env, `${file} (${env}): ${context} has "${key}"; use ${QUOTA_OVERRIDE_KEYS.join(', ')}`);
+      if (!Number.isInteger(value) || (value as number) < 1) throw new SettingsError(env, `${file} (${env}): ${context}.${key} must be a whole number from 1, got ${JSON.stringify(value)}`);
+      override[key as keyof QuotaOverride] = value as number;
+    }
+    overrides[context] = override;
+  }
+  return overrides;
 }
 
 /** Proxy addresses as `10.0.0.5`, `::1` or a subnet `10.0.0.0/8`, comma-separated; empty trusts none. */
@@ -272,6 +340,104 @@ export const settingDefinitions = [
     default: 'info',
     description: `Least severe log entries written to stdout: ${LOG_LEVELS.join(', ')}`,
     parse: parseLogLevel,
+  },
+  {
+    key: 'snapshotKeep',
+    env: 'TRUTH_YARD_SNAPSHOT_KEEP',
+    default: '10',
+    description: 'Snapshots kept per context; older ones are pruned, never the newest good one',
+    parse: integerInRange(1, 10_000),
+  },
+  {
+    key: 'snapshotMaxAgeDays',
+    env: 'TRUTH_YARD_SNAPSHOT_MAX_AGE_DAYS',
+    default: '30',
+    description: 'Snapshots older than this many days are pruned, never the newest good one; 0 keeps them whatever their age',
+    parse: integerInRange(0, 36_500),
+  },
+  {
+    key: 'quotaDatabaseMb',
+    env: 'TRUTH_YARD_QUOTA_DATABASE_MB',
+    default: '1024',
+    description: 'Quota for the largest database of a context, in MiB; health warns from 80% and fails above 100%',
+    parse: integerInRange(1, 100_000_000),
+  },
+  {
+    key: 'quotaContextMb',
+    env: 'TRUTH_YARD_QUOTA_CONTEXT_MB',
+    default: '4096',
+    description: 'Quota for the total size of the databases (with their WAL) of a context, in MiB',
+    parse: integerInRange(1, 100_000_000),
+  },
+  {
+    key: 'quotaDatabases',
+    env: 'TRUTH_YARD_QUOTA_DATABASES',
+    default: '10',
+    description: 'Quota for the number of databases in a context folder',
+    parse: integerInRange(1, 100_000),
+  },
+  {
+    key: 'quotaWalMb',
+    env: 'TRUTH_YARD_QUOTA_WAL_MB',
+    default: '64',
+    description: 'Quota for the largest write-ahead log of a context, in MiB',
+    parse: integerInRange(1, 100_000_000),
+  },
+  {
+    key: 'quotaOverrides',
+    env: 'TRUTH_YARD_QUOTA_FILE',
+    default: '',
+    description: 'Optional JSON file of per-context quota limits, e.g. {"tenant/acme": {"databaseMb": 2048, "contextMb": 8192, "databases": 10, "walMb": 128}}',
+    parse: parseQuotaFile,
+  },
+  {
+    key: 'metricsEnabled',
+    env: 'TRUTH_YARD_METRICS',
+    default: 'on',
+    description: 'on: requests and reads are counted and timed for GET /metrics; off: they are not (process and size figures remain)',
+    parse: parseOnOff,
+  },
+  {
+    key: 'metricsToken',
+    env: 'TRUTH_YARD_METRICS_TOKEN',
+    default: '',
+    description: 'Bearer token a Prometheus scraper sends to GET /metrics (at least 32 characters); empty: admin sessions only',
+    parse: parseOptionalToken,
+  },
+  {
+    key: 'metricsContexts',
+    env: 'TRUTH_YARD_METRICS_CONTEXTS',
+    default: '100',
+    description: 'Most contexts given their own size series in /metrics (the largest); the volume totals cover all',
+    parse: integerInRange(0, 100_000),
+  },
+  {
+    key: 'slowQueryMs',
+    env: 'TRUTH_YARD_SLOW_QUERY_MS',
+    default: '500',
+    description: 'Reads taking longer than this many milliseconds are logged and kept in the slow-query log',
+    parse: integerInRange(1, 600_000),
+  },
+  {
+    key: 'historyDays',
+    env: 'TRUTH_YARD_HISTORY_DAYS',
+    default: '90',
+    description: 'Regeneration and health history and slow-query entries older than this many days are pruned',
+    parse: integerInRange(1, 36_500),
+  },
+  {
+    key: 'historyPerContext',
+    env: 'TRUTH_YARD_HISTORY_PER_CONTEXT',
+    default: '200',
+    description: 'Regenerations and health runs kept per context, newest first',
+    parse: integerInRange(1, 1_000_000),
+  },
+  {
+    key: 'slowQueryKeep',
+    env: 'TRUTH_YARD_SLOW_QUERY_KEEP',
+    default: '1000',
+    description: 'Slow-query entries kept, newest first',
+    parse: integerInRange(1, 1_000_000),
   },
   {
     key: 'bodyLimitKb',

@@ -22,8 +22,15 @@ export async function analyticsState(runtime: ConsoleRuntime): Promise<Analytics
   };
 }
 
-/** Analytics SQL with the console's caps: the row cap, the SQL byte cap and the analytics deadline. */
-export function runAnalyticsSql(runtime: ConsoleRuntime, sql: string, explain: boolean): Promise<ReadResult> {
+/** The slow-query log's name for the analytics composite, which is no context of the volume. */
+export const ANALYTICS_CONTEXT = 'analytics';
+
+/** Analytics SQL with the console's caps: the row cap, the SQL byte cap and the analytics deadline; timed as an `analytics` read for `actor`. */
+export function runAnalyticsSql(runtime: ConsoleRuntime, sql: string, explain: boolean, actor: string | null = null): Promise<ReadResult> {
   const { rowCap, sqlByteCap, analyticsSqlTimeoutMs } = runtime.settings;
-  return runtime.analytics.sql(sql, { explain, rowCap, byteCap: sqlByteCap, timeoutMs: analyticsSqlTimeoutMs });
+  return runtime.reads.time(
+    { kind: 'analytics', context: ANALYTICS_CONTEXT, sql, actor },
+    () => runtime.analytics.sql(sql, { explain, rowCap, byteCap: sqlByteCap, timeoutMs: analyticsSqlTimeoutMs }),
+    (result) => result.rows.length,
+  );
 }

@@ -2,7 +2,7 @@ import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
@@ -11,6 +11,11 @@ import { dataVersion } from '../query/versions.ts';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere, sqliteAsProblem } from '../composite/connect.ts';
 import { pacedByClient } from './downloads.ts';
+import { quoteIdentifier } from '../composite/connect.ts';
+import { qualifiedName } from '../query/objects.ts';
+import { whereClause } from '../query/filters.ts';
+import { countReuse } from '../metrics/metrics.ts';
+import type { TimedRead } from '../slow-queries/slow-queries.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -62,8 +67,14 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const pageKey = `page\0${listing}\0${params.toString()}`;
   const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
   const readPage = async (): Promise<BrowsePage> => {
-    const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
-    const page = here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs))).page;
+    const page = await runtime.reads.time(
+      { kind: 'page', context: handle.context.name, sql: pageSql(object, request), actor: handle.actor },
+      async () => {
+        const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
+        return here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs))).page;
+      },
+      (read) => read.rows.length,
+    );
     runtime.results.set(pageKey, version, page);
     return page;
   };
@@ -77,16 +88,28 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
       return count;
     }
     const asked = performance.now();
-    const count = await countOrNull(runtime, handle, object.name, params, { key: countKey, version });
+    const timed = { kind: 'count', context: handle.context.name, sql: countQuery(object, request.filters, runtime.settings.countCap).sql, actor: handle.actor } as const;
+    const count = await countOrNull(runtime, handle, object.name, params, { key: countKey, version }, timed);
     if (count && request.filters.length === 0 && performance.now() - asked < QUICK_COUNT_MS) quickCounts.add(object);
     if (count) runtime.results.set(countKey, version, count);
     return count;
   };
-  const [page, count] = await Promise.all([
-    runtime.results.get<BrowsePage>(pageKey, version) ?? readPage(),
-    runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
-  ]);
+  const reusedPage = runtime.results.get<BrowsePage>(pageKey, version);
+  const reusedCount = runtime.results.get<BrowseResult['count']>(countKey, version);
+  if (reusedPage) countReuse('page');
+  if (reusedCount !== undefined) countReuse('count');
+  const [page, count] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount()]);
   return { object, request, page, count };
+}
+
+/**
+ * The statement a page amounts to, for the slow-query log and its plan: the filters and
+ * sort of the listing with parameters as `?` (the keyset condition of a later page is one
+ * more range on the sort column, which uses the same index).
+ */
+function pageSql(object: BrowseObject, request: BrowseRequest): string {
+  const sort = request.sortColumn === 'rowid' && object.hasRowid ? 'rowid' : quoteIdentifier(request.sortColumn);
+  return `SELECT * FROM ${qualifiedName(object)} ${whereClause(request.filters).sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT ?`.replace(/\s+/g, ' ');
 }
 
 /**
@@ -146,9 +169,11 @@ async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHan
 }
 
 /** The listing's count, read in a read process; null when it did not finish by the deadline or its database was busy. */
-async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams, read: { key: string; version: string }): Promise<BrowseResult['count']> {
+async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams, read: { key: string; version: string }, timed: TimedRead): Promise<BrowseResult['count']> {
   try {
-    return await lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs));
+    return await runtime.reads.time(timed, () =>
+      lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs)),
+    );
   } catch (error) {
     if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
     throw error;
@@ -288,13 +313,13 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
   const object = readHere(() => resolveObject(handle.connection().db, objectNameOf(locals, handle, params.object)));
-  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
+  const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
   const release = runtime.downloads.take(locals.user!.id);
   let stream: ReadableStream<Uint8Array>;
   try {
-    const rows = await runtime.exports.stream(
-      { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },
-      runtime.settings.queryTimeoutMs,
+    // Timed to the first chunk: the rest of a download goes at the client's pace.
+    const rows = await runtime.reads.time({ kind: 'export', context: handle.context.name, sql: pageSql(object, request).replace(/ LIMIT \?$/, ''), actor: handle.actor }, () =>
+      runtime.exports.stream({ context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap }, runtime.settings.queryTimeoutMs),
     );
     stream = pacedByClient(rows, locals.nodeResponse, runtime.settings.exportStallMs, release);
   } catch (error) {
@@ -311,8 +336,9 @@ export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals
  */
 export async function runSql(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, sql: string, explain: boolean): Promise<AdhocAnswer> {
   const handle = routeComposite(locals, ctxParam);
-  return runtime.adhoc.run(
-    { context: handle.context.name, sql, explain, rowCap: runtime.settings.rowCap, byteCap: runtime.settings.sqlByteCap },
-    runtime.settings.sqlTimeoutMs,
+  return runtime.reads.time(
+    { kind: 'adhoc', context: handle.context.name, sql, actor: handle.actor },
+    () => runtime.adhoc.run({ context: handle.context.name, sql, explain, rowCap: runtime.settings.rowCap, byteCap: runtime.settings.sqlByteCap }, runtime.settings.sqlTimeoutMs),
+    (answer) => answer.result.rows.length,
   );
 }

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
-import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
+import { compositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
 import type { VolumeStatusIndex } from '../composite/status-index.ts';
 import { storeAsProblem } from '../store/database.ts';
 import { ProblemError, problemFromData, problemOf, RequestError, type ProblemData } from '../core/errors.ts';
@@ -17,6 +17,8 @@ import { recordAudit } from '../store/audit.ts';
 import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import { PROJECT_ROOT } from '../core/project-root.ts';
+import { measureContext, quotaUsage, withQuotaFindings, type QuotaLimits } from '../quotas/quotas.ts';
+import { countHealthRun, countRegeneration } from '../metrics/metrics.ts';
 import { regenerateTimed, type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
 
 /**
@@ -31,6 +33,8 @@ export interface OperationsScope {
   actor: string;
   /** Told when a context's composite was replaced, so open connections are dropped. */
   onRegenerated?: (contextName: string) => void;
+  /** The quota limits of a context, for health checks to report usage against; none: not reported. */
+  quotaLimits?: (contextName: string) => QuotaLimits;
 }
 
 export interface ContextSummary {
@@ -113,7 +117,8 @@ function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, 
       outcome: result.ok ? 'ok' : 'error',
       detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
     });
-  })();
+  }).immediate();
+  countRegeneration(result.ok ? 'ok' : 'error');
   if (result.ok) scope.onRegenerated?.(result.context);
 }
 
@@ -209,7 +214,9 @@ function withDriftFinding(store: Database.Database, context: VolumeContext, repo
 /** Runs a health check on one context and stores it in the health history. */
 export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
   const context = resolveContext(scope.volumeDir, contextName);
-  const report = withDriftFinding(scope.store, context, checkHealth(context, { full: options.full ?? false }));
+  const checked = withDriftFinding(scope.store, context, checkHealth(context, { full: options.full ?? false }));
+  const report = scope.quotaLimits ? withQuotaFindings(checked, quotaUsage(measureContext(context), scope.quotaLimits(context.name))) : checked;
+  countHealthRun(report.worstSeverity);
   scope.store.transaction(() => {
     recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
     recordAudit(scope.store, {
@@ -219,7 +226,7 @@ export function runHealthCheck(scope: OperationsScope, contextName: string, opti
       outcome: report.worstSeverity === 'error' ? 'error' : 'ok',
       detail: { worstSeverity: report.worstSeverity },
     });
-  })();
+  }).immediate();
   return report;
 }
 
@@ -283,12 +290,12 @@ export async function listContexts(
   visible: (context: VolumeContext) => boolean,
   request: ContextListingRequest = {},
 ): Promise<ContextListing> {
-  const { scan, checkedAt, current } = await scope.statusIndex.statuses();
+  const { scan, checkedAt, current, stateOf } = await scope.statusIndex.statuses();
   const contexts = scan.contexts.filter(visible);
   const search = request.search?.trim().toLowerCase() ?? '';
   const pageSize = request.pageSize ?? CONTEXT_PAGE_SIZE;
   const page = Math.max(1, request.page ?? 1);
-  const states = new Map(contexts.map((context) => [context.name, lastKnownCompositeState(context) ?? compositeState(context)]));
+  const states = new Map(contexts.map((context) => [context.name, stateOf(context)]));
   // The scan lists contexts by name, and the sort is stable, so each status keeps that order.
   const pageOf = () =>
     contexts

@@ -17,6 +17,12 @@ import { DownloadSlots } from './downloads.ts';
 import type { OperationsScope } from './operations.ts';
 import { AnalyticsReader } from '../analytics/reader.ts';
 import { AnalyticsRefresher } from '../analytics/refresher.ts';
+import { quotaLimitsFor } from '../quotas/quotas.ts';
+import { ReadTimer } from '../slow-queries/slow-queries.ts';
+import { startServerMetrics } from '../metrics/metrics.ts';
+import type { SnapshotScope } from './snapshots.ts';
+import { snapshotScopeFor } from './snapshot-scope.ts';
+import { startRetention } from '../store/retention.ts';
 
 /**
  * The long-lived pieces of one server process, created on first use: settings, the
@@ -51,6 +57,10 @@ export interface ConsoleRuntime {
   analyticsRefresher: AnalyticsRefresher;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
+  /** The same, with where snapshots are kept and how long. */
+  snapshotScopeFor(actor: string): SnapshotScope;
+  /** Times reads for the metrics and keeps the slow ones (TRUTH_YARD_SLOW_QUERY_MS). */
+  reads: ReadTimer;
 }
 
 /**
@@ -62,14 +72,16 @@ export interface CompositeHandle {
   context: VolumeContext;
   /** URL prefix of the context's pages: `admin`, `cross-tenant`, `tenants/<id>`. */
   ctxPath: string;
+  /** Who the request is for, named in the slow-query log of what it reads. */
+  actor: string | null;
   connection(): CompositeConnection;
 }
 
 /** Throws UnknownContextError when the volume has no such context. */
-export function compositeHandle(contextName: string): CompositeHandle {
+export function compositeHandle(contextName: string, actor: string | null = null): CompositeHandle {
   const { settings, pool } = getRuntime();
   const context = resolveContext(settings.volumeDir, contextName);
-  return { context, ctxPath: contextPath(context.name), connection: () => pool.acquire(context.name) };
+  return { context, ctxPath: contextPath(context.name), actor, connection: () => pool.acquire(context.name) };
 }
 
 let runtime: ConsoleRuntime | undefined;
@@ -83,12 +95,21 @@ export function getRuntime(): ConsoleRuntime {
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: settings.fdBudget });
     const processes = new QueryProcesses();
     processes.prepare();
-    const statusIndex = new VolumeStatusIndex(settings.volumeDir);
+    const statusIndex = new VolumeStatusIndex(settings.volumeDir, getConsoleStore);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: settings.fdBudget }, settings.queryProcesses);
     const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
     analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
+    startServerMetrics({ enabled: settings.metricsEnabled, volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
+    startRetention(getConsoleStore, settings);
+    const scopeFor = (actor: string): OperationsScope => ({
+      volumeDir: settings.volumeDir,
+      store: getConsoleStore(),
+      actor,
+      onRegenerated: (name) => pool.forget(name),
+      quotaLimits: (name) => quotaLimitsFor(settings, name),
+    });
     // Whatever ends the process (server.mjs after its shutdown drain, a fatal error), its
     // query processes are stopped and its databases closed; 'exit' handlers must be synchronous.
     process.once('exit', () => {
@@ -115,7 +136,9 @@ export function getRuntime(): ConsoleRuntime {
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
-      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store: getConsoleStore(), actor, onRegenerated: (name) => pool.forget(name) }),
+      scopeFor,
+      snapshotScopeFor: (actor) => snapshotScopeFor(settings, scopeFor(actor)),
+      reads: new ReadTimer(getConsoleStore, settings.slowQueryMs),
     };
   }
   return runtime;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from './audit.ts';
 import { CONSOLE_DB_FILE, ConsoleStoreError, LATEST_SCHEMA_VERSION, closeConsoleStore, getConsoleStore, openConsoleStore, type ConsoleStore } from './database.ts';
 
 let tempDir: string;
@@ -97,7 +98,21 @@ describe('migrations', () => {
   it('create every table the console keeps', () => {
     const db = open();
     const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((row) => row.name);
-    expect(tables).toEqual(['analytics_drift', 'analytics_refreshes', 'audit_events', 'health_runs', 'login_attempts', 'regenerations', 'schema_migrations', 'sessions', 'sign_in_addresses', 'user_tenants', 'users']);
+    expect(tables).toEqual(['analytics_drift', 'analytics_refreshes', 'audit_events', 'context_statuses', 'health_runs', 'login_attempts', 'regenerations', 'schema_migrations', 'sessions', 'sign_in_addresses', 'slow_queries', 'snapshot_verifications', 'user_tenants', 'users']);
+  });
+
+  it('link audit events recorded before the hash chain existed, so the old trail verifies', async () => {
+    const stateDir = path.join(tempDir, 'state');
+    const db = open(stateDir);
+    db.exec(`DELETE FROM schema_migrations WHERE version >= 5;
+      CREATE TABLE audit_old AS SELECT id, at, actor, action, target, outcome, detail FROM audit_events;
+      DROP TABLE audit_events;
+      CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, detail TEXT) STRICT;
+      INSERT INTO audit_events VALUES (1, '2025-01-01T00:00:00.000Z', 'cli', 'user.create', 'a', 'ok', NULL), (2, '2025-01-02T00:00:00.000Z', 'a', 'composite.regenerate', 'admin', 'error', '{"x":1}');
+      DROP TABLE audit_old; DROP TABLE slow_queries; DROP TABLE context_statuses; DROP TABLE snapshot_verifications;`);
+    db.close();
+    const reopened = open(stateDir);
+    expect(await verifyAuditChain(reopened)).toEqual({ ok: true, checked: 2, brokenAt: null });
   });
 
   it('refuse a database written by a newer console', () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { getSettings } from '../core/config.ts';
 import { ProblemError } from '../core/errors.ts';
+import { linkExistingAuditEvents } from './audit.ts';
 
 /**
  * The console's own database: users, sessions, audit events, regeneration records and
@@ -67,6 +68,8 @@ interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Work SQL alone cannot do (hashing existing rows), run after `sql` in the same transaction. */
+  after?: (db: ConsoleStore) => void;
 }
 
 /**
@@ -191,6 +194,53 @@ const migrations: readonly Migration[] = [
       CREATE INDEX analytics_drift_by_tenant ON analytics_drift (tenant);
     `,
   },
+  {
+    version: 5,
+    name: 'audit hash chain',
+    // prev_hash and hash link every event to the one before it (see store/audit.ts); events
+    // recorded before this version are linked here, in id order.
+    sql: `
+      ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_events ADD COLUMN hash TEXT;
+    `,
+    after: (db) => linkExistingAuditEvents(db),
+  },
+  {
+    version: 6,
+    name: 'slow queries, persisted context statuses, snapshot verifications',
+    sql: `
+      CREATE TABLE slow_queries (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        context TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        sql TEXT NOT NULL,
+        rows INTEGER,
+        actor TEXT
+      ) STRICT;
+      CREATE INDEX slow_queries_by_time ON slow_queries (at);
+
+      -- The last known composite status of every context, so the first contexts list after a
+      -- restart shows statuses at once while the volume is checked again in the background.
+      CREATE TABLE context_statuses (
+        context TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        reasons TEXT NOT NULL CHECK (json_valid(reasons)),
+        checked_at TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE snapshot_verifications (
+        id INTEGER PRIMARY KEY,
+        snapshot_id TEXT NOT NULL,
+        context TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        problems TEXT NOT NULL CHECK (json_valid(problems))
+      ) STRICT;
+      CREATE INDEX snapshot_verifications_by_snapshot ON snapshot_verifications (snapshot_id, id DESC);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
@@ -223,6 +273,7 @@ function migrate(db: ConsoleStore, file: string): void {
     db.transaction(() => {
       if (appliedVersions(db).has(migration.version)) return;
       db.exec(migration.sql);
+      migration.after?.(db);
       record.run(migration.version, migration.name, new Date().toISOString());
     }).immediate();
   }

@@ -1,0 +1,195 @@
+import type Database from 'better-sqlite3';
+import { cstVisitor } from 'sql-parser-cst';
+import { parse } from '../sqlite/sql-parser.ts';
+import type { ConsoleStore } from '../store/database.ts';
+import { recordSlowQuery, slowestSince, type SlowQuery } from '../store/slow-queries.ts';
+import { QueryTimeoutError } from '../query/run.ts';
+import { countDeadline, observeQuery, type QueryKind } from '../metrics/metrics.ts';
+import { logger } from '../core/log.ts';
+
+export interface TimedRead {
+  kind: QueryKind;
+  context: string;
+  /** The statement as it runs, parameters as `?`; literals in it are redacted before it is kept. */
+  sql: string;
+  /** Who asked; null for the console's own reads. */
+  actor: string | null;
+}
+
+/**
+ * Replaces every literal value of a statement (strings, numbers, blobs) with `?`, so the
+ * slow-query log and its structured log line never keep a value someone searched for.
+ * The statement is parsed (not pattern-matched) so quotes inside strings and identifiers
+ * cannot fool it; one that does not parse is kept only as its first word.
+ */
+export function redactLiterals(sql: string): string {
+  const ranges: Array<[number, number]> = [];
+  try {
+    const keep = (node: { range?: [number, number] }) => {
+      if (node.range) ranges.push(node.range);
+    };
+    cstVisitor({ string_literal: keep, number_literal: keep, blob_literal: keep })(parse(sql, { dialect: 'sqlite', includeRange: true, paramTypes: ['?', '?nr', ':name', '@name', '$name'] }));
+  } catch {
+    return `${sql.trim().split(/\s+/)[0] ?? ''} … (not parsed; literals cannot be told apart, so the statement is not kept)`;
+  }
+  let redacted = '';
+  let from = 0;
+  for (const [start, end] of ranges.sort((a, b) => a[0] - b[0])) {
+    redacted += `${sql.slice(from, start)}?`;
+    from = end;
+  }
+  return redacted + sql.slice(from);
+}
+
+/**
+ * Times the console's reads: every duration goes to the metrics by kind, a read stopped at
+ * its deadline is counted, and one slower than TRUTH_YARD_SLOW_QUERY_MS (finished or not)
+ * is written as a structured log line and kept in the slow-query log with its context,
+ * kind, redacted statement, rows and user.
+ */
+export class ReadTimer {
+  /** `storeOf` is asked on each use: the server notices a console database replaced under it. */
+  constructor(
+    private readonly storeOf: () => ConsoleStore,
+    private readonly thresholdMs: number,
+  ) {}
+
+  async time<T>(read: TimedRead, run: () => T | Promise<T>, rowsOf: (result: T) => number | null = () => null): Promise<T> {
+    const started = performance.now();
+    let rows: number | null = null;
+    try {
+      const result = await run();
+      rows = rowsOf(result);
+      return result;
+    } catch (error) {
+      if (error instanceof QueryTimeoutError) countDeadline(read.kind);
+      throw error;
+    } finally {
+      const ms = performance.now() - started;
+      observeQuery(read.kind, ms / 1000);
+      if (ms > this.thresholdMs) this.#keep(read, ms, rows);
+    }
+  }
+
+  #keep(read: TimedRead, ms: number, rows: number | null): void {
+    const entry = { context: read.context, kind: read.kind, durationMs: Math.round(ms * 10) / 10, sql: redactLiterals(read.sql), rows, actor: read.actor };
+    logger.warn({ slowQuery: entry }, 'slow query');
+    try {
+      recordSlowQuery(this.storeOf(), entry);
+    } catch (error) {
+      // The log line has it; a busy console store must not fail the request that was slow.
+      logger.error({ err: error }, 'slow query not kept');
+    }
+  }
+}
+
+export interface PlanStep {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+export interface PlanAdvice {
+  plan: PlanStep[];
+  /** Advisory only: the console never creates an index in a source database. */
+  suggestions: string[];
+  /** Why there is no plan, when the statement no longer compiles (a view or table changed). */
+  problem: string | null;
+}
+
+const MAX_PARAMETERS = 999;
+
+/** EXPLAIN QUERY PLAN with every parameter unbound (NULL): the plan does not depend on the values. */
+function explain(db: Database.Database, sql: string): PlanStep[] {
+  const statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+  for (let count = 0; count <= MAX_PARAMETERS; count++) {
+    try {
+      return (statement.all(...Array<null>(count).fill(null)) as Array<PlanStep & { notused: number }>).map(({ id, parent, detail }) => ({ id, parent, detail }));
+    } catch (error) {
+      if (!(error instanceof RangeError && /Too few/.test(error.message))) throw error;
+    }
+  }
+  throw new Error('the statement has more parameters than can be explained');
+}
+
+const OPERATOR = /(?:"([^"]+)"|\b([A-Za-z_][A-Za-z0-9_]*))\s*(?:=|==|<>|!=|<=|>=|<|>|\bIN\b|\bLIKE\b|\bGLOB\b|\bIS\b|\bBETWEEN\b)/gi;
+const NOT_COLUMNS = new Set(['and', 'or', 'not', 'where', 'select', 'null', 'limit', 'offset', 'from', 'on', 'case', 'when', 'then', 'else', 'end', 'as']);
+
+/** Columns compared in the WHERE clauses of a statement: a guess from its text, which is all advice needs. */
+function filteredColumns(sql: string): string[] {
+  const columns = new Set<string>();
+  for (const where of sql.split(/\bWHERE\b/i).slice(1)) {
+    const clause = where.split(/\b(?:ORDER\s+BY|GROUP\s+BY|LIMIT|UNION)\b/i)[0]!;
+    for (const match of clause.matchAll(OPERATOR)) {
+      const column = (match[1] ?? match[2])!.split('.').at(-1)!;
+      if (!NOT_COLUMNS.has(column.toLowerCase())) columns.add(column);
+    }
+  }
+  return [...columns];
+}
+
+function sortColumns(sql: string): string[] {
+  const match = /\bORDER\s+BY\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_.]*))/i.exec(sql);
+  return match ? [(match[1] ?? match[2])!.split('.').at(-1)!] : [];
+}
+
+/**
+ * The plan of a kept statement and, where it shows a full scan under a filter or a temp
+ * B-tree for a sort, the index that would let SQLite search or read in order instead.
+ */
+export function adviseOnPlan(db: Database.Database, sql: string): PlanAdvice {
+  let plan: PlanStep[];
+  try {
+    plan = explain(db, sql);
+  } catch (error) {
+    return { plan: [], suggestions: [], problem: `The statement no longer compiles here: ${(error as Error).message}` };
+  }
+  const suggestions = new Set<string>();
+  const filters = filteredColumns(sql);
+  const sorts = sortColumns(sql);
+  for (const step of plan) {
+    const scan = /^SCAN (?:TABLE )?([A-Za-z0-9_."]+)(?: AS \S+)?$/.exec(step.detail);
+    if (scan && filters.length > 0) {
+      const table = scan[1]!.replaceAll('"', '');
+      suggestions.add(
+        `${step.detail}: every row of ${table} is read to apply the filter on ${filters.join(', ')}; an index such as CREATE INDEX idx_${table.split('.').at(-1)}_${filters[0]} ON ${table.split('.').at(-1)}(${filters.join(', ')}) in the database that holds ${table} would let SQLite search instead.`,
+      );
+    }
+    const temp = /^USE TEMP B-TREE FOR (ORDER BY|GROUP BY|DISTINCT|RIGHT PART OF ORDER BY|LAST TERM OF ORDER BY)/.exec(step.detail);
+    if (temp && sorts.length > 0 && temp[1]!.includes('ORDER BY')) {
+      suggestions.add(
+        `${step.detail}: the matching rows are sorted before the first is returned; an index on ${[...filters.slice(0, 1), ...sorts].join(', ')} in the database that holds the table lets SQLite read them in order and stop at the page's end.`,
+      );
+    }
+  }
+  return { plan, suggestions: [...suggestions], problem: null };
+}
+
+export interface SlowQueryWithPlan extends SlowQuery {
+  advice: PlanAdvice;
+}
+
+/** Entries within this many days count as recent on the slow-query page. */
+export const RECENT_DAYS = 7;
+export const SLOWEST_SHOWN = 50;
+
+/**
+ * The slowest recent reads, each with its plan as it would run now on its context's
+ * composite (`connectionOf`), and index advice. A context that is gone or cannot be
+ * opened says so in place of a plan.
+ */
+export function slowestWithPlans(store: ConsoleStore, connectionOf: (context: string) => Database.Database, now = new Date()): SlowQueryWithPlan[] {
+  const since = new Date(now.getTime() - RECENT_DAYS * 24 * 60 * 60 * 1000);
+  return slowestSince(store, since, SLOWEST_SHOWN).map((entry) => {
+    if (entry.kind === 'analytics') {
+      return { ...entry, advice: { plan: [], suggestions: [], problem: 'Analytics SQL runs in DuckDB, not on a SQLite composite: see its plan with EXPLAIN on the analytics page.' } };
+    }
+    let db: Database.Database;
+    try {
+      db = connectionOf(entry.context);
+    } catch (error) {
+      return { ...entry, advice: { plan: [], suggestions: [], problem: `The composite of ${entry.context} cannot be opened now: ${(error as Error).message}` } };
+    }
+    return { ...entry, advice: adviseOnPlan(db, entry.sql) };
+  });
+}

@@ -1,0 +1,59 @@
+import type { Settings } from '../core/config.ts';
+import type { ConsoleStore } from './database.ts';
+import { logger } from '../core/log.ts';
+
+export type HistoryRetention = Pick<Settings, 'historyDays' | 'historyPerContext' | 'slowQueryKeep'>;
+
+export interface PruneCounts {
+  regenerations: number;
+  healthRuns: number;
+  slowQueries: number;
+  sessions: number;
+}
+
+/**
+ * Removes what the console store would otherwise keep for ever: regenerations and health
+ * runs beyond the newest TRUTH_YARD_HISTORY_PER_CONTEXT of a context or older than
+ * TRUTH_YARD_HISTORY_DAYS (the newest of each context is always kept: the contexts page
+ * shows it), slow-query entries beyond TRUTH_YARD_SLOW_QUERY_KEEP or older than the same
+ * days, and expired sessions. One IMMEDIATE transaction.
+ */
+export function pruneHistory(db: ConsoleStore, retention: HistoryRetention, now = new Date()): PruneCounts {
+  const cutoff = new Date(now.getTime() - retention.historyDays * 24 * 60 * 60 * 1000).toISOString();
+  const history = (table: 'regenerations' | 'health_runs', time: 'finished_at' | 'at') =>
+    db
+      .prepare(
+        `DELETE FROM ${table} WHERE id IN (
+           SELECT id FROM (SELECT id, ${time} AS t, row_number() OVER (PARTITION BY context ORDER BY ${time} DESC, id DESC) AS newest FROM ${table})
+           WHERE newest > 1 AND (newest > ? OR t < ?))`,
+      )
+      .run(retention.historyPerContext, cutoff).changes;
+  return db.transaction(() => ({
+    regenerations: history('regenerations', 'finished_at'),
+    healthRuns: history('health_runs', 'at'),
+    slowQueries: db.prepare('DELETE FROM slow_queries WHERE at < ? OR id NOT IN (SELECT id FROM slow_queries ORDER BY at DESC, id DESC LIMIT ?)').run(cutoff, retention.slowQueryKeep).changes,
+    sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(Math.floor(now.getTime() / 1000)).changes,
+  })).immediate();
+}
+
+/** How often a running server prunes. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** The first pruning waits this long after start, out of the way of start-up work. */
+const FIRST_PRUNE_AFTER_MS = 30_000;
+let started = false;
+
+/** Prunes soon after the server starts and then every hour; the timers never keep the process alive. */
+export function startRetention(storeOf: () => ConsoleStore, retention: HistoryRetention): void {
+  if (started) return;
+  started = true;
+  const prune = () => {
+    try {
+      const counts = pruneHistory(storeOf(), retention);
+      logger.info({ pruned: counts }, 'history pruned');
+    } catch (error) {
+      logger.error({ err: error }, 'history pruning failed; it is tried again in an hour');
+    }
+  };
+  setTimeout(prune, FIRST_PRUNE_AFTER_MS).unref();
+  setInterval(prune, PRUNE_EVERY_MS).unref();
+}
