@@ -10,6 +10,10 @@ import { jsonRow, QueryTimeoutError } from './query/run.ts';
 import { dataVersion } from './query/versions.ts';
 import type { AdhocAnswer } from './query/adhoc.ts';
 import { canRunAdhocSql } from './auth/access.ts';
+import { facetOf, facetQuery, suggestedFacets, suggestionQuery, type Facet } from './query/facets.ts';
+import { schemaVersion } from './query/versions.ts';
+import { snippetSegments } from './query/search.ts';
+import { LRUCache } from 'lru-cache';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -21,6 +25,10 @@ export interface BrowseResult {
   page: BrowsePage;
   /** Null when counting took longer than the deadline; the rows are shown all the same. */
   count: { count: number; capped: boolean } | null;
+  /** One per `_facet`, in the order asked; a facet past the deadline says so instead of counts. */
+  facets: Facet[];
+  /** Columns with few distinct values, worth a facet; empty until they have been sampled. */
+  suggestedFacets: string[];
 }
 
 export function objectsOf(handle: CompositeHandle): BrowseObject[] {
@@ -41,12 +49,13 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const { db } = connection;
   // Unknown objects, columns and operators are answered here, before any worker is asked.
   const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
   const version = dataVersion(db);
   // The auto.db's identity: a regenerated composite may define the same view differently.
   const listing = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}`;
   const pageKey = `page\0${listing}\0${params.toString()}`;
-  const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
+  const selectionKey = `${listing}\0${JSON.stringify(request.filters)}\0${request.search ?? ''}`;
+  const countKey = `count\0${selectionKey}`;
   const readPage = async (): Promise<BrowsePage> => {
     const page = isLight(db, object, request)
       ? browseRows(db, object, request, browseContext(runtime, handle))
@@ -55,7 +64,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
     return page;
   };
   const readCount = async (): Promise<BrowseResult['count']> => {
-    const counting = countQuery(object, request.filters, runtime.settings.countCap);
+    const counting = countQuery(db, object, request, runtime.settings.countCap);
     try {
       const count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
       runtime.results.set(countKey, version, count);
@@ -65,16 +74,53 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
       return null;
     }
   };
-  const [page, count] = await Promise.all([
+  const readFacet = async (column: string): Promise<Facet> => {
+    const key = `facet\0${selectionKey}\0${column}\0${request.facetSize}`;
+    const kept = runtime.results.get<Facet>(key, version);
+    if (kept) return kept;
+    const counting = facetQuery(db, object, request, column, request.facetSize);
+    try {
+      const facet = facetOf(column, (await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows, request.facetSize);
+      runtime.results.set(key, version, facet);
+      return facet;
+    } catch (error) {
+      if (!(error instanceof QueryTimeoutError)) throw error;
+      return { column, timedOut: true };
+    }
+  };
+  const [page, count, ...facets] = await Promise.all([
     runtime.results.get<BrowsePage>(pageKey, version) ?? readPage(),
     runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
+    ...request.facets.map(readFacet),
   ]);
-  return { object, request, page, count };
+  return { object, request, page, count, facets, suggestedFacets: facetSuggestions(runtime, handle, object) };
 }
 
-/** An unfiltered listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
+/** Suggestions per context, composite file, object and schema: they change only with the schema. */
+const suggestions = new LRUCache<string, string[]>({ max: 1000 });
+
+/**
+ * The columns worth a facet, as sampled on a query thread after an earlier request asked:
+ * a page never waits for them, and shows them once known. Data changes do not renew them,
+ * since few distinct values stay few.
+ */
+function facetSuggestions(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): string[] {
+  const connection = handle.connection();
+  const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${schemaVersion(connection.db)}`;
+  const known = suggestions.get(key);
+  if (known) return known;
+  suggestions.set(key, []);
+  runtime
+    .heavyRead(handle.context.name, suggestionQuery(object))
+    .then((result) => suggestions.set(key, suggestedFacets(object, result.rows[0] ?? {})))
+    // A sample past the deadline suggests nothing; the next schema version tries again.
+    .catch(() => undefined);
+  return [];
+}
+
+/** An unfiltered, unsearched listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
 function isLight(db: Database.Database, object: BrowseObject, request: BrowseRequest): boolean {
-  return request.filters.length === 0 && readsInIndexOrder(db, object, request);
+  return request.filters.length === 0 && request.search === null && readsInIndexOrder(db, object, request);
 }
 
 /** What paging this route's listing on this thread needs: its context, the cursor secret, the row cap. */
@@ -91,7 +137,7 @@ function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, object: 
 export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
   const { db } = handle.connection();
   const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
   if (isLight(db, object, request)) {
     return { object, row: getRow(db, object, key, request, browseContext(runtime, handle)) };
   }
@@ -114,6 +160,11 @@ export function browseJson(result: BrowseResult) {
     object: { name: result.object.name, kind: result.object.kind, columns: result.object.columns },
     sort: { column: result.page.sortColumn, desc: result.page.desc },
     filters: result.request.filters,
+    search: result.request.search,
+    ...(result.page.searchNote ? { searchNote: result.page.searchNote } : {}),
+    ...(result.page.snippets ? { snippets: result.page.snippets.map(snippetSegments) } : {}),
+    facets: result.facets,
+    suggestedFacets: result.suggestedFacets,
     pageSize: result.request.pageSize,
     count: result.count?.count ?? null,
     countCapped: result.count?.capped ?? false,
@@ -149,8 +200,9 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const object = resolveObject(handle.connection().db, params.object!);
-  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
+  const { db } = handle.connection();
+  const object = resolveObject(db, params.object!);
+  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, db);
   const stream = await runtime.exports.stream(
     { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },
     runtime.settings.queryTimeoutMs,

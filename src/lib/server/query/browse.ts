@@ -4,6 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
+import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, SNIPPET_COLUMN, type ListingSource } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -17,6 +18,12 @@ export interface BrowseRequest {
   cursor: string | null;
   /** `prev`: the page that ends just before the cursor's position. */
   direction: 'next' | 'prev';
+  /** `_search`: full-text (or, without an index, substring) search text; null when not searching. */
+  search: string | null;
+  /** `_facet`: columns to count values of, in the order asked. */
+  facets: string[];
+  /** `_facet_size`: values shown per facet. */
+  facetSize: number;
 }
 
 export interface BrowsePage {
@@ -29,6 +36,10 @@ export interface BrowsePage {
   prevCursor: string | null;
   sortColumn: string;
   desc: boolean;
+  /** With a full-text search: each row's snippet, matches between MATCH_START and MATCH_END. */
+  snippets?: string[];
+  /** Why the search is a substring scan and which index would make it fast; absent when full-text. */
+  searchNote?: string;
 }
 
 export interface BrowseContext {
@@ -39,15 +50,34 @@ export interface BrowseContext {
   rowCap: number;
 }
 
-/** The default order: rowid for tables that have one, the first column otherwise. */
-function defaultSort(object: BrowseObject): string {
+export const DEFAULT_FACET_SIZE = 10;
+const MAX_FACET_SIZE = 100;
+
+/** The default order: relevance when searching with an index, else rowid for tables that have one, the first column otherwise. */
+function defaultSort(object: BrowseObject, ranked: boolean): string {
+  if (ranked) return RANK_SORT;
   return object.hasRowid ? ROWID : object.columns[0]?.name ?? ROWID;
 }
 
-/** Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir` and the filters, refusing anything unknown. */
-export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject, maxPageSize: number): BrowseRequest {
-  const sortColumn = params.get('_sort') || defaultSort(object);
-  if (!(sortColumn === ROWID && object.hasRowid)) requireColumn(object, sortColumn);
+/**
+ * Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir`, `_search`, `_facet`, `_facet_size`
+ * and the filters, refusing anything unknown. `db` says whether the object's search is ranked.
+ */
+export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject, maxPageSize: number, db: Database.Database): BrowseRequest {
+  const search = params.get('_search')?.trim() || null;
+  const ranked = search !== null && searchIsRanked(db, object);
+  const sortColumn = params.get('_sort') || defaultSort(object, ranked);
+  if (sortColumn === RANK_SORT && !ranked) {
+    throw new BrowseError('bad_sort', `_sort=${RANK_SORT} orders by relevance, which needs a _search over a full-text index; sort by a column instead.`);
+  }
+  if (!(sortColumn === ROWID && object.hasRowid) && sortColumn !== RANK_SORT) requireColumn(object, sortColumn);
+  const facets = [...new Set(params.getAll('_facet').filter((f) => f !== ''))];
+  for (const facet of facets) requireColumn(object, facet);
+  const facetSizeText = params.get('_facet_size');
+  const facetSize = facetSizeText === null || facetSizeText === '' ? DEFAULT_FACET_SIZE : Number(facetSizeText);
+  if (!Number.isInteger(facetSize) || facetSize < 1 || facetSize > MAX_FACET_SIZE) {
+    throw new BrowseError('bad_facet', `_facet_size must be a whole number from 1 to ${MAX_FACET_SIZE}, got "${facetSizeText}".`);
+  }
   const sizeText = params.get('_size');
   const pageSize = sizeText === null || sizeText === '' ? Math.min(DEFAULT_PAGE_SIZE, maxPageSize) : Number(sizeText);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
@@ -56,7 +86,29 @@ export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject
   const direction = params.get('_dir') ?? 'next';
   if (direction !== 'next' && direction !== 'prev') throw new BrowseError('bad_value', `_dir must be next or prev, got "${direction}".`);
   const desc = params.get('_desc');
-  return { filters: parseFilters(params, object), sortColumn, desc: desc === '1' || desc === 'true', pageSize, cursor: params.get('_cursor') || null, direction };
+  return {
+    filters: parseFilters(params, object),
+    sortColumn,
+    desc: desc === '1' || desc === 'true',
+    pageSize,
+    cursor: params.get('_cursor') || null,
+    direction,
+    search,
+    facets,
+    facetSize,
+  };
+}
+
+/** The cursor digest of what selects rows: the filters and the search. */
+function selectionDigest(request: Pick<BrowseRequest, 'filters' | 'search'>): string {
+  return filterDigest(request.search === null ? request.filters : [...request.filters, { column: '', op: '_search', value: request.search }]);
+}
+
+/** The SQL of a listing's sort column in its source. */
+function sortExpression(object: BrowseObject, source: ListingSource, sortColumn: string): string {
+  if (sortColumn === RANK_SORT) return RANK_COLUMN;
+  if (sortColumn === ROWID && object.hasRowid) return source.rowid ?? ROWID;
+  return quoteIdentifier(sortColumn);
 }
 
 type SortValue = string | number | null;
@@ -71,24 +123,33 @@ class Listing {
   readonly sort: string;
   readonly scope: CursorScope;
   readonly segments: Array<'values' | 'nulls'>;
+  readonly source: ListingSource;
 
   constructor(
     private readonly db: Database.Database,
     private readonly object: BrowseObject,
-    private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>,
+    private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc' | 'search'>,
     private readonly context: BrowseContext,
   ) {
-    this.sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
-    this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: filterDigest(request.filters) };
+    this.source = listingSource(db, object, request.search);
+    this.sort = sortExpression(object, this.source, request.sortColumn);
+    this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: selectionDigest(request) };
     this.segments = request.desc ? ['values', 'nulls'] : ['nulls', 'values'];
   }
 
   get selectList(): string {
-    return this.object.hasRowid ? `rowid AS ${ROWID_ALIAS}, *` : '*';
+    return this.source.rowid !== null ? `${this.source.rowid} AS ${ROWID_ALIAS}, *` : '*';
+  }
+
+  /** `FROM …` and `WHERE …` of the listing with more conditions, and their parameters in order. */
+  fromWhere(extra: SqlFragment[]): SqlFragment {
+    const where = whereClause(this.request.filters, this.source.condition ? [this.source.condition, ...extra] : extra);
+    return { sql: `FROM ${this.source.from.sql} ${where.sql}`, params: [...this.source.from.params, ...where.params] };
   }
 
   sortValue(row: Record<string, unknown>): SortValue {
-    const value = row[this.object.hasRowid && this.request.sortColumn === ROWID ? ROWID_ALIAS : this.request.sortColumn];
+    const key = this.request.sortColumn === RANK_SORT ? RANK_COLUMN : this.object.hasRowid && this.request.sortColumn === ROWID ? ROWID_ALIAS : this.request.sortColumn;
+    const value = row[key];
     if (value === null || typeof value === 'string' || typeof value === 'number') return value;
     if (typeof value === 'bigint') return Number(value);
     throw new BrowseError('bad_sort', `${this.request.sortColumn} holds binary values, which cannot be paged through; sort by another column.`);
@@ -102,11 +163,11 @@ class Listing {
         : from === undefined || from === null
           ? { sql: `${this.sort} IS NOT NULL`, params: [] }
           : { sql: `${this.sort} ${ascending ? '>=' : '<='} ?`, params: [from] };
-    const where = whereClause(this.request.filters, [extra]);
+    const body = this.fromWhere([extra]);
     return runRead(
       this.db,
-      `SELECT ${select} FROM ${qualifiedName(this.object)} ${where.sql} ORDER BY ${this.sort} ${ascending ? 'ASC' : 'DESC'} LIMIT ? OFFSET ?`,
-      [...where.params, limit, offset],
+      `SELECT ${select} ${body.sql} ORDER BY ${this.sort} ${ascending ? 'ASC' : 'DESC'} LIMIT ? OFFSET ?`,
+      [...body.params, limit, offset],
       { rowCap: Math.min(limit, this.context.rowCap + 1) },
     ).rows;
   }
@@ -131,8 +192,8 @@ class Listing {
   }
 
   count(extra: SqlFragment[]): number {
-    const where = whereClause(this.request.filters, extra);
-    return (this.db.prepare(`SELECT count(*) AS n FROM ${qualifiedName(this.object)} ${where.sql}`).get(...where.params) as { n: number }).n;
+    const body = this.fromWhere(extra);
+    return (this.db.prepare(`SELECT count(*) AS n ${body.sql}`).get(...body.params) as { n: number }).n;
   }
 
   /**
@@ -150,11 +211,11 @@ class Listing {
       if (segment === ownSegment && segment === 'nulls') continue;
       if (segment === ownSegment) {
         const ascending = !this.request.desc;
-        const where = whereClause(this.request.filters, [{ sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] }]);
+        const body = this.fromWhere([{ sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] }]);
         values = this.db
-          .prepare(`SELECT ${this.sort} AS v FROM ${qualifiedName(this.object)} ${where.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
+          .prepare(`SELECT ${this.sort} AS v ${body.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
           .pluck()
-          .all(...where.params, needed) as SortValue[];
+          .all(...body.params, needed) as SortValue[];
       } else {
         values = this.query(segment, undefined, true, `${this.sort} AS v`, needed, 0).map((row) => row.v as SortValue);
       }
@@ -170,8 +231,9 @@ class Listing {
   }
 }
 
+/** A row as the object has it: without the rowid alias and the search's rank and snippet. */
 function withoutRowidAlias(row: Record<string, unknown>): Record<string, unknown> {
-  const { [ROWID_ALIAS]: _rowid, ...rest } = row;
+  const { [ROWID_ALIAS]: _rowid, [SEARCH_ROWID_COLUMN]: _searchRowid, [RANK_COLUMN]: _rank, [SNIPPET_COLUMN]: _snippet, ...rest } = row;
   return rest;
 }
 
@@ -186,7 +248,13 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   }
   const read = listing.readForward(start, request.pageSize + 1);
   const page = read.slice(0, request.pageSize);
+  const searched = listing.source.ranked
+    ? { snippets: page.map(({ row }) => String(row[SNIPPET_COLUMN] ?? '')) }
+    : listing.source.note !== null
+      ? { searchNote: listing.source.note }
+      : {};
   return {
+    ...searched,
     columns: object.columns.map((c) => c.name),
     rows: page.map(({ row }) => withoutRowidAlias(row)),
     rowKeys: page.map(({ row, position }) => (object.hasRowid ? `r${String(row[ROWID_ALIAS])}` : `p${encodeCursor(context.secret, listing.scope, position)}`)),
@@ -197,10 +265,17 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   };
 }
 
+/** `FROM … WHERE …` of every row a request selects (filters and search), for counts and facets. */
+export function selection(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>): SqlFragment {
+  const source = listingSource(db, object, request.search);
+  const where = whereClause(request.filters, source.condition ? [source.condition] : []);
+  return { sql: `FROM ${source.from.sql} ${where.sql}`, params: [...source.from.params, ...where.params] };
+}
+
 /** The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a small one. */
-export function countQuery(object: BrowseObject, filters: Filter[], cap: number): SqlFragment {
-  const where = whereClause(filters);
-  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${qualifiedName(object)} ${where.sql} LIMIT ?)`, params: [...where.params, cap + 1] };
+export function countQuery(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): SqlFragment {
+  const selected = selection(db, object, request);
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 ${selected.sql} LIMIT ?)`, params: [...selected.params, cap + 1] };
 }
 
 export function cappedCount(counted: number, cap: number): { count: number; capped: boolean } {
@@ -208,17 +283,17 @@ export function cappedCount(counted: number, cap: number): { count: number; capp
 }
 
 /** How many rows match, at most `cap`, on this thread (the console runs countQuery on a worker). */
-export function countRows(db: Database.Database, object: BrowseObject, filters: Filter[], cap: number): { count: number; capped: boolean } {
-  const query = countQuery(object, filters, cap);
+export function countRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): { count: number; capped: boolean } {
+  const query = countQuery(db, object, request, cap);
   return cappedCount(runRead(db, query.sql, query.params, { rowCap: 1 }).rows[0].n as number, cap);
 }
 
 /** Every matching row in order, streamed, for exports. */
-export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>) {
-  const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
-  const where = whereClause(request.filters);
+export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc' | 'search'>) {
+  const sort = sortExpression(object, listingSource(db, object, request.search), request.sortColumn);
+  const selected = selection(db, object, request);
   const columns = object.columns.map((c) => quoteIdentifier(c.name)).join(', ');
-  return iterateRead(db, `SELECT ${columns} FROM ${qualifiedName(object)} ${where.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, where.params);
+  return iterateRead(db, `SELECT ${columns} ${selected.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, selected.params);
 }
 
 /** One row by the key browseRows gave it; null when it no longer exists. */
@@ -244,6 +319,7 @@ const orderVerdicts = new WeakMap<BrowseObject, Map<string, boolean>>();
  * size of the view. Judged from EXPLAIN QUERY PLAN once per object and sort.
  */
 export function readsInIndexOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): boolean {
+  if (request.sortColumn === RANK_SORT) return false;
   const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
   const sql = `SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`;
   let verdicts = orderVerdicts.get(object);

@@ -35,7 +35,7 @@ function run(task: HeavyTask): HeavyAnswer {
   const { db } = pool.acquire(task.context);
   if (task.kind === 'read') return runRead(db, task.sql, task.params, { rowCap: task.rowCap });
   const object = resolveObject(db, task.object);
-  const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap);
+  const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap, db);
   const listing = { contextName: task.context, secret: Buffer.from(task.secret), rowCap: task.rowCap };
   return task.kind === 'page' ? browseRows(db, object, request, listing) : getRow(db, object, task.key, request, listing);
 }

@@ -5,7 +5,7 @@ import { schemaVersion } from './versions.ts';
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
 export class BrowseError extends Error {
   constructor(
-    readonly code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size',
+    readonly code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size' | 'bad_search' | 'bad_facet',
     message: string,
     readonly status = 400,
   ) {
@@ -30,6 +30,21 @@ export interface BrowseObject {
   columns: BrowseColumn[];
   /** Tables with a rowid can be keyed by it; views and WITHOUT ROWID tables cannot. */
   hasRowid: boolean;
+}
+
+/** What a column holds, judged from its declared type and name, so filters offer the right input. */
+export type ColumnKind = 'date' | 'number' | 'text';
+
+/**
+ * Declared DATE/TIME types hold dates; so do text columns named like `created_at` or
+ * `due_date`, the way evidence databases store ISO 8601 text. INT/REAL/NUM types hold numbers.
+ */
+export function columnKind(column: Pick<BrowseColumn, 'name' | 'type'>): ColumnKind {
+  const type = column.type.toUpperCase();
+  if (/DATE|TIME/.test(type)) return 'date';
+  if (/INT|REAL|FLOA|DOUB|NUM|DEC/.test(type)) return 'number';
+  if ((type === '' || /CHAR|CLOB|TEXT/.test(type)) && /(^|_)(at|on|date|time|day)$/i.test(column.name)) return 'date';
+  return 'text';
 }
 
 /** `"schema"."table"` for SQL; both parts were read from the schema, never from the request. */
