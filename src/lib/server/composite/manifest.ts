@@ -17,7 +17,8 @@ export interface CompositeManifest {
   attachments: Array<Pick<PlannedAttachment, 'name' | 'path'> & { schemaVersion: number }>;
   connectionPragmas: Array<Pick<ConnectionPragma, 'name' | 'value'>>;
   expectations: Array<Pick<PragmaExpectation, 'name' | 'value' | 'schema'>>;
-  views: Array<Pick<PlannedView, 'name' | 'selectSql'> & { line: number }>;
+  /** Descriptions are absent from manifests written before they existed. */
+  views: Array<Pick<PlannedView, 'name' | 'selectSql'> & { line: number; description?: string; columnDescriptions?: Record<string, string> }>;
   expectedIndexes: Array<Omit<ExpectedIndex, 'location'>>;
 }
 

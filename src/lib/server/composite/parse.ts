@@ -6,6 +6,7 @@ import {
   RESERVED_SCHEMA_NAMES,
   type CompositePlan,
   type CompositeProblem,
+  type DescriptionComment,
   type ParseResult,
   type PragmaExpectation,
   type SourceLocation,
@@ -102,6 +103,48 @@ function refusalFor(statement: Statement): string {
   if (kind === 'DETACH DATABASE') return `DETACH is not allowed: ${ACCEPTED}. To stop attaching a database, delete its ATTACH statement`;
   if (kind === 'SELECT') return `a bare SELECT is not allowed: ${ACCEPTED}. Wrap it in CREATE VIEW name AS SELECT …`;
   return `${kind} is not allowed: ${ACCEPTED}`;
+}
+
+const TAG = /^--\s*@(\w+)\s*(.*)$/;
+
+/**
+ * The description convention: the comment lines right above a CREATE VIEW (no blank line
+ * between) may say `-- @description what the view holds` (further comment lines continue
+ * it) and `-- @column name: what the column means`, one per column.
+ */
+export function describedBy(
+  text: string,
+  statementLine: number,
+): { description: DescriptionComment | null; columns: Record<string, DescriptionComment>; problems: Array<{ line: number; message: string }> } {
+  const lines = text.split('\n');
+  let first = statementLine - 1;
+  while (first > 0 && lines[first - 1].trim().startsWith('--')) first -= 1;
+  let description: DescriptionComment | null = null;
+  const columns: Record<string, DescriptionComment> = {};
+  const problems: Array<{ line: number; message: string }> = [];
+  let continuing: DescriptionComment | null = null;
+  for (let index = first; index < statementLine - 1; index += 1) {
+    const comment = lines[index].trim();
+    const line = index + 1;
+    const tag = TAG.exec(comment);
+    if (!tag) {
+      if (continuing) continuing.text = `${continuing.text} ${comment.replace(/^--\s*/, '')}`.trim();
+      continue;
+    }
+    const [, name, rest] = tag;
+    continuing = null;
+    if (name === 'description') {
+      description = { text: rest.trim(), line };
+      continuing = description;
+    } else if (name === 'column') {
+      const match = /^("[^"]+"|[^\s:]+)\s*:\s*(.*)$/.exec(rest);
+      if (!match) problems.push({ line, message: 'write a column description as -- @column name: what it means' });
+      else columns[match[1].replace(/^"|"$/g, '')] = continuing = { text: match[2].trim(), line };
+    } else {
+      problems.push({ line, message: `-- @${name} is not a description tag; use -- @description … or -- @column name: …` });
+    }
+  }
+  return { description, columns, problems };
 }
 
 class PlanBuilder {
@@ -207,7 +250,9 @@ class PlanBuilder {
       return this.refuse(statement, `CREATE VIEW ${name} needs AS SELECT …`);
     }
     const [from, to] = (body as Located).range!;
-    this.plan.views.push({ name, selectSql: this.text.slice(from, to), location });
+    const described = describedBy(this.text, location.line);
+    for (const problem of described.problems) this.problems.push({ ...location, line: problem.line, column: 1, message: problem.message });
+    this.plan.views.push({ name, selectSql: this.text.slice(from, to), location, description: described.description, columnDescriptions: described.columns });
   }
 
   index(statement: Extract<Statement, { type: 'create_index_stmt' }>): void {

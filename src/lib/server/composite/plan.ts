@@ -45,11 +45,21 @@ export interface PragmaExpectation {
   location: SourceLocation;
 }
 
+/** Text of a `-- @description` or `-- @column name:` comment, with the line it stands on. */
+export interface DescriptionComment {
+  text: string;
+  line: number;
+}
+
 export interface PlannedView {
   name: string;
   /** The SELECT (or WITH ... SELECT) body, exactly as written. */
   selectSql: string;
   location: SourceLocation;
+  /** From the `-- @description …` comment right above CREATE VIEW; null without one. */
+  description: DescriptionComment | null;
+  /** From `-- @column name: …` comments right above CREATE VIEW, by column name. */
+  columnDescriptions: Record<string, DescriptionComment>;
 }
 
 /** A `CREATE INDEX` on an attached table: expected to exist, reported by health, never created. */

@@ -55,7 +55,13 @@ function buildManifest(context: VolumeContext, plan: CompositePlan, sourceSha256
     attachments: plan.attachments.map((a) => ({ name: a.name, path: a.path, schemaVersion: versions.get(a.name)! })),
     connectionPragmas: plan.connectionPragmas.map((p) => ({ name: p.name, value: p.value })),
     expectations: plan.expectations.map((e) => ({ name: e.name, value: e.value, schema: e.schema })),
-    views: plan.views.map((v) => ({ name: v.name, selectSql: v.selectSql, line: v.location.line })),
+    views: plan.views.map((v) => ({
+      name: v.name,
+      selectSql: v.selectSql,
+      line: v.location.line,
+      ...(v.description ? { description: v.description.text } : {}),
+      columnDescriptions: Object.fromEntries(Object.entries(v.columnDescriptions).map(([column, comment]) => [column, comment.text])),
+    })),
     expectedIndexes: plan.expectedIndexes.map(({ location: _location, ...index }) => index),
   };
 }
@@ -94,7 +100,10 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
   try {
     for (const view of plan.views) {
       try {
-        connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`);
+        const columns = connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`).columns().map((c) => c.name);
+        for (const [column, comment] of Object.entries(view.columnDescriptions)) {
+          if (!columns.includes(column)) problems.push(problemAt(file, `-- @column ${column} describes a column view ${view.name} does not have; its columns are ${columns.join(', ')}`, comment.line, 1));
+        }
       } catch (error) {
         problems.push(problemAt(file, `view ${view.name} does not compile: ${(error as Error).message}`, view.location.line, view.location.column));
       }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { schemaVersion } from './versions.ts';
+import { MANIFEST_TABLE, type CompositeManifest } from '../composite/manifest.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
 export class BrowseError extends Error {
@@ -19,6 +20,8 @@ export interface BrowseColumn {
   type: string;
   /** Position in the primary key (1-based), 0 when not part of it. */
   pk: number;
+  /** What the column means, from composite.sql's `-- @column` comments. */
+  description?: string;
 }
 
 export interface BrowseObject {
@@ -30,6 +33,8 @@ export interface BrowseObject {
   columns: BrowseColumn[];
   /** Tables with a rowid can be keyed by it; views and WITHOUT ROWID tables cannot. */
   hasRowid: boolean;
+  /** What the view holds, from composite.sql's `-- @description` comment. */
+  description?: string;
 }
 
 /** What a column holds, judged from its declared type and name, so filters offer the right input. */
@@ -67,16 +72,36 @@ function hasRowid(db: Database.Database, schema: string, table: string): boolean
   }
 }
 
+/** The views' descriptions as the manifest in the auto.db holds them; none on a connection without one. */
+function viewDescriptions(db: Database.Database): Map<string, { description?: string; columnDescriptions?: Record<string, string> }> {
+  try {
+    const manifest = JSON.parse(db.prepare(`SELECT manifest FROM main.${MANIFEST_TABLE} WHERE id = 1`).pluck().get() as string) as CompositeManifest;
+    return new Map(manifest.views.map((view) => [view.name, view]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** Shadow tables of FTS5 indexes (`<index>_data`, `_idx`, …) hold index internals, not evidence. */
+function isFtsShadow(table: string, ftsTables: string[]): boolean {
+  return ftsTables.some((fts) => ['data', 'idx', 'content', 'docsize', 'config'].some((suffix) => table === `${fts}_${suffix}`));
+}
+
 function readObjects(db: Database.Database): BrowseObject[] {
-  const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map(
-    (view): BrowseObject => ({ name: view, kind: 'view', schema: 'temp', table: view, columns: columnsOf(db, 'temp', view), hasRowid: false }),
-  );
+  const described = viewDescriptions(db);
+  const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map((view): BrowseObject => {
+    const { description, columnDescriptions = {} } = described.get(view) ?? {};
+    const columns = columnsOf(db, 'temp', view).map((c) => (columnDescriptions[c.name] ? { ...c, description: columnDescriptions[c.name] } : c));
+    return { name: view, kind: 'view', schema: 'temp', table: view, columns, hasRowid: false, ...(description ? { description } : {}) };
+  });
   const schemas = (db.prepare('SELECT name FROM pragma_database_list ORDER BY seq').pluck().all() as string[]).filter((s) => s !== 'main' && s !== 'temp');
-  const tables = schemas.flatMap((schema) =>
-    (db.prepare(`SELECT name FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[]).map(
-      (table): BrowseObject => ({ name: `${schema}.${table}`, kind: 'table', schema, table, columns: columnsOf(db, schema, table), hasRowid: hasRowid(db, schema, table) }),
-    ),
-  );
+  const tables = schemas.flatMap((schema) => {
+    const entries = db.prepare(`SELECT name, sql FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string; sql: string }>;
+    const ftsTables = entries.filter((entry) => /\busing\s+fts5\s*\(/i.test(entry.sql ?? '')).map((entry) => entry.name);
+    return entries
+      .filter((entry) => !isFtsShadow(entry.name, ftsTables))
+      .map((entry): BrowseObject => ({ name: `${schema}.${entry.name}`, kind: 'table', schema, table: entry.name, columns: columnsOf(db, schema, entry.name), hasRowid: hasRowid(db, schema, entry.name) }));
+  });
   return [...views, ...tables];
 }
 

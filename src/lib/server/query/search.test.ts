@@ -39,6 +39,7 @@ beforeAll(() => {
   db = new Database(path.join(dir, 'main.db'), { readonly: true });
   for (const name of ['quality', 'fleet', 'plain']) db.prepare('ATTACH DATABASE ? AS ' + name).run(path.join(dir, `${name}.sqlite.db`));
   db.exec(`CREATE TEMP VIEW all_findings AS SELECT 'quality' AS source, * FROM quality.findings UNION ALL SELECT 'fleet' AS source, id, title, severity, created_at FROM fleet.findings AS f;
+    CREATE TEMP VIEW high_findings AS SELECT * FROM all_findings WHERE severity = 'high';
     CREATE TEMP VIEW plain_findings AS SELECT 'plain' AS source, id, title, severity, created_at FROM plain.findings;`);
 });
 afterAll(() => {
@@ -135,6 +136,13 @@ describe('full-text search', () => {
     expect(new Set(rows.map((r) => JSON.stringify(r))).size).toBe(rows.length);
     expect(snippets.every((s) => s.includes(MATCH_START))).toBe(true);
     expect(Object.keys(rows[0])).toEqual(['source', 'id', 'title', 'severity', 'created_at']);
+  });
+
+  it('searches a view over another view through the indexes underneath', () => {
+    const { rows, snippets } = walk('high_findings', '_search=openssl');
+    const expected = db.prepare("SELECT count(*) FROM all_findings WHERE severity = 'high' AND title LIKE '%openssl%'").pluck().get();
+    expect(rows).toHaveLength(expected as number);
+    expect(snippets).toHaveLength(rows.length);
   });
 
   it('combines with filters and a sort, and pages by keyset in both directions', () => {

@@ -81,10 +81,11 @@ function identifierName(node: Node | undefined): string | null {
 
 /**
  * A view's SELECT rewritten so that every arm joins the full-text matches of the one table
- * it reads, or null when some arm reads no indexed table (a join, another view, a WITH).
+ * it reads (directly or through another view), or null when some arm reads no indexed
+ * table (a join, a WITH).
  * Each arm gains the rank and snippet columns and one `?` for the search text.
  */
-function searchableViewSql(db: Database.Database, selectSql: string): { sql: string; arms: number; tables: string[] } | null {
+function searchableViewSql(db: Database.Database, selectSql: string): { sql: string; params: number; tables: string[] } | null {
   let body: Node;
   try {
     const program = parse(selectSql, { dialect: 'sqlite', includeRange: true });
@@ -95,6 +96,7 @@ function searchableViewSql(db: Database.Database, selectSql: string): { sql: str
   if (!body || (body.type !== 'select_stmt' && body.type !== 'compound_select_stmt')) return null;
   const edits: Array<{ at: number; drop: number; text: string }> = [];
   const tables: string[] = [];
+  let params = 0;
   for (const arm of armsOf(body)) {
     if (arm.type !== 'select_stmt') return null;
     const select = arm.clauses.find((clause) => clause.type === 'select_clause');
@@ -102,6 +104,20 @@ function searchableViewSql(db: Database.Database, selectSql: string): { sql: str
     if (arm.clauses.some((clause) => clause.type === 'with_clause') || select?.type !== 'select_clause' || !select.columns || from?.type !== 'from_clause') return null;
     const columns = select.columns;
     const target = from.expr.type === 'alias' ? from.expr.expr : from.expr;
+    const readsView = target.type === 'identifier' ? viewSql(db, target.name) : null;
+    if (readsView !== null) {
+      // An arm over another view (open_findings over all_findings) searches through that view's indexes.
+      const inner = searchableViewSql(db, readsView);
+      if (!inner) return null;
+      tables.push(...inner.tables);
+      params += inner.params;
+      const reference = from.expr.type === 'alias' ? quoteIdentifier(identifierName(from.expr.alias)!) : quoteIdentifier((target as { name: string }).name);
+      edits.push({ at: rangeOf(target)[0], drop: rangeOf(target)[1] - rangeOf(target)[0], text: `(${inner.sql})${from.expr.type === 'alias' ? '' : ` AS ${reference}`}` });
+      if (!columns.items.some((item) => item.type === 'all_columns')) {
+        edits.push({ at: rangeOf(columns)[1], drop: 0, text: `, ${reference}.${RANK_COLUMN} AS ${RANK_COLUMN}, ${reference}.${SNIPPET_COLUMN} AS ${SNIPPET_COLUMN}` });
+      }
+      continue;
+    }
     if (target.type !== 'member_expr') return null;
     const schema = identifierName(target.object);
     const table = identifierName(target.property as Node);
@@ -109,6 +125,7 @@ function searchableViewSql(db: Database.Database, selectSql: string): { sql: str
     const index = ftsIndexOf(db, schema, table);
     if (!index) return null;
     tables.push(`${schema}.${table}`);
+    params += 1;
     const tableRef = from.expr.type === 'alias' ? quoteIdentifier(identifierName(from.expr.alias)!) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
     // A bare * would now take the matches' columns too; `schema.table.*` is not SQLite, so the columns are listed.
     const tableColumns = (db.prepare('SELECT name FROM pragma_table_info(?, ?)').pluck().all(table, schema) as string[]).map((c) => `${tableRef}.${quoteIdentifier(c)}`);
@@ -120,7 +137,13 @@ function searchableViewSql(db: Database.Database, selectSql: string): { sql: str
   }
   let sql = selectSql;
   for (const edit of edits.sort((a, b) => b.at - a.at)) sql = sql.slice(0, edit.at) + edit.text + sql.slice(edit.at + edit.drop);
-  return { sql, arms: tables.length, tables };
+  return { sql, params, tables };
+}
+
+/** The SELECT of a composite's TEMP view, or null when there is no such view. */
+function viewSql(db: Database.Database, name: string): string | null {
+  const sql = db.prepare("SELECT sql FROM temp.sqlite_schema WHERE type = 'view' AND name = ?").pluck().get(name) as string | undefined;
+  return sql === undefined ? null : sql.replace(/^\s*CREATE\s+(TEMP\w*\s+)?VIEW\s+("[^"]*"|\S+)\s+AS\s+/i, '');
 }
 
 /** Text-like columns a substring search looks in: declared text, or no declared type (view expressions). */
@@ -189,12 +212,11 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
         }
       : { ftsSql: null, ftsParams: 0, ftsColumns: [], note: substringNote(ftsIndexSuggestion(object.schema, object.table, textColumns(object).filter((name) => columnKind(requireColumn(object, name)) !== 'date'))) };
   } else {
-    const selectSql = db.prepare("SELECT sql FROM temp.sqlite_schema WHERE type = 'view' AND name = ?").pluck().get(object.table) as string;
-    const body = selectSql.replace(/^\s*CREATE\s+(TEMP\w*\s+)?VIEW\s+("[^"]*"|\S+)\s+AS\s+/i, '');
+    const body = viewSql(db, object.table) ?? '';
     const rewritten = searchableViewSql(db, body);
     if (rewritten) {
       const columns = [...new Set(rewritten.tables.flatMap((name) => ftsIndexOf(db, ...(name.split('.') as [string, string]))!.columns))];
-      plan = { ftsSql: `(${rewritten.sql})`, ftsParams: rewritten.arms, ftsColumns: columns, note: null };
+      plan = { ftsSql: `(${rewritten.sql})`, ftsParams: rewritten.params, ftsColumns: columns, note: null };
     } else {
       const tables = tablesOfView(body);
       const suggestions = tables.map((t) => {
