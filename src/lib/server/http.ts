@@ -4,6 +4,7 @@ import { RegenerationBusyError } from './composite/lock.ts';
 import { QueryError, QueryTimeoutError } from './query/run.ts';
 import { UserInputError, UserNotFoundError } from './auth/users.ts';
 import { PasswordPolicyError } from './auth/password.ts';
+import { SavedViewInputError } from './store/saved-views.ts';
 
 /**
  * The JSON envelope of every API answer: `{ ok: true, … }` or
@@ -56,6 +57,7 @@ export function describeProblem(error: unknown): ProblemDescription | null {
   if (error instanceof QueryError) return { status: 400, code: 'query_error', message: error.message };
   if (error instanceof UserNotFoundError) return { status: 404, code: 'user_not_found', message: error.message };
   if (error instanceof UserInputError || error instanceof PasswordPolicyError) return { status: 400, code: 'invalid_input', message: error.message };
+  if (error instanceof SavedViewInputError) return { status: error.status, code: error.code, message: error.message };
   // Browse errors (unknown column, bad operator, bad cursor) carry their own code and status.
   if (isCodedError(error) && error.name === 'BrowseError') return { status: error.status ?? 400, code: error.code, message: error.message };
   return null;
