@@ -4,7 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
-import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, SNIPPET_COLUMN, type ListingSource } from './search.ts';
+import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetOf, type ListingOrder, type ListingSource } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -104,6 +104,12 @@ function selectionDigest(request: Pick<BrowseRequest, 'filters' | 'search'>): st
   return filterDigest(request.search === null ? request.filters : [...request.filters, { column: '', op: '_search', value: request.search }]);
 }
 
+/** How a listing is ordered, which decides how a search reads it (see listingSource). */
+function listingOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): ListingOrder {
+  if (request.sortColumn === RANK_SORT) return 'rank';
+  return readsInIndexOrder(db, object, request) ? 'indexed' : 'other';
+}
+
 /** The SQL of a listing's sort column in its source. */
 function sortExpression(object: BrowseObject, source: ListingSource, sortColumn: string): string {
   if (sortColumn === RANK_SORT) return RANK_COLUMN;
@@ -131,7 +137,7 @@ class Listing {
     private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc' | 'search'>,
     private readonly context: BrowseContext,
   ) {
-    this.source = listingSource(db, object, request.search);
+    this.source = listingSource(db, object, request.search, listingOrder(db, object, request));
     this.sort = sortExpression(object, this.source, request.sortColumn);
     this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: selectionDigest(request) };
     this.segments = request.desc ? ['values', 'nulls'] : ['nulls', 'values'];
@@ -233,7 +239,7 @@ class Listing {
 
 /** A row as the object has it: without the rowid alias and the search's rank and snippet. */
 function withoutRowidAlias(row: Record<string, unknown>): Record<string, unknown> {
-  const { [ROWID_ALIAS]: _rowid, [SEARCH_ROWID_COLUMN]: _searchRowid, [RANK_COLUMN]: _rank, [SNIPPET_COLUMN]: _snippet, ...rest } = row;
+  const { [ROWID_ALIAS]: _rowid, [SEARCH_ROWID_COLUMN]: _searchRowid, [RANK_COLUMN]: _rank, ...rest } = row;
   return rest;
 }
 
@@ -248,8 +254,9 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   }
   const read = listing.readForward(start, request.pageSize + 1);
   const page = read.slice(0, request.pageSize);
-  const searched = listing.source.ranked
-    ? { snippets: page.map(({ row }) => String(row[SNIPPET_COLUMN] ?? '')) }
+  const { snippetColumns } = listing.source;
+  const searched = snippetColumns
+    ? { snippets: page.map(({ row }) => snippetOf(row, snippetColumns, request.search!)) }
     : listing.source.note !== null
       ? { searchNote: listing.source.note }
       : {};
@@ -266,8 +273,8 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
 }
 
 /** `FROM … WHERE …` of every row a request selects (filters and search), for counts and facets. */
-export function selection(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>): SqlFragment {
-  const source = listingSource(db, object, request.search);
+export function selection(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, order: ListingOrder = 'other'): SqlFragment {
+  const source = listingSource(db, object, request.search, order);
   const where = whereClause(request.filters, source.condition ? [source.condition] : []);
   return { sql: `FROM ${source.from.sql} ${where.sql}`, params: [...source.from.params, ...where.params] };
 }
@@ -290,8 +297,9 @@ export function countRows(db: Database.Database, object: BrowseObject, request: 
 
 /** Every matching row in order, streamed, for exports. */
 export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc' | 'search'>) {
-  const sort = sortExpression(object, listingSource(db, object, request.search), request.sortColumn);
-  const selected = selection(db, object, request);
+  const order = listingOrder(db, object, request);
+  const sort = sortExpression(object, listingSource(db, object, request.search, order), request.sortColumn);
+  const selected = selection(db, object, request, order);
   const columns = object.columns.map((c) => quoteIdentifier(c.name)).join(', ');
   return iterateRead(db, `SELECT ${columns} ${selected.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, selected.params);
 }

@@ -35,11 +35,19 @@ beforeAll(() => {
     }
     file.close();
   }
+  // Enough matches of one word that a newest-first search walks the created_at index instead.
+  const bulk = new Database(path.join(dir, 'bulk.sqlite.db'));
+  bulk.exec(`CREATE TABLE findings (id INTEGER PRIMARY KEY, title TEXT, severity TEXT, created_at TEXT); CREATE INDEX idx_created ON findings(created_at);
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2600)
+    INSERT INTO findings SELECT i, CASE WHEN i % 5 = 0 THEN 'rare entry ' || i ELSE 'common entry ' || i END, 'low', printf('2026-%02d-%02d', 1 + i % 12, 1 + i % 28) FROM n;
+    CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id'); INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');`);
+  bulk.close();
   fs.writeFileSync(path.join(dir, 'main.db'), '');
   db = new Database(path.join(dir, 'main.db'), { readonly: true });
-  for (const name of ['quality', 'fleet', 'plain']) db.prepare('ATTACH DATABASE ? AS ' + name).run(path.join(dir, `${name}.sqlite.db`));
+  for (const name of ['quality', 'fleet', 'plain', 'bulk']) db.prepare('ATTACH DATABASE ? AS ' + name).run(path.join(dir, `${name}.sqlite.db`));
   db.exec(`CREATE TEMP VIEW all_findings AS SELECT 'quality' AS source, * FROM quality.findings UNION ALL SELECT 'fleet' AS source, id, title, severity, created_at FROM fleet.findings AS f;
     CREATE TEMP VIEW high_findings AS SELECT * FROM all_findings WHERE severity = 'high';
+    CREATE TEMP VIEW bulk_findings AS SELECT 'bulk' AS source, id, title, created_at FROM bulk.findings WHERE severity = 'low' OR severity = 'high';
     CREATE TEMP VIEW plain_findings AS SELECT 'plain' AS source, id, title, severity, created_at FROM plain.findings;`);
 });
 afterAll(() => {
@@ -154,6 +162,18 @@ describe('full-text search', () => {
     const back = read('all_findings', `${query}&_cursor=${second.prevCursor}&_dir=prev`).page;
     expect(back.rows).toEqual(read('all_findings', query).page.rows);
     expect(countRows(db, resolveObject(db, 'all_findings'), read('all_findings', query).request, 1000).count).toBe(expected.length);
+  });
+
+  it('walks the sort index for a word with many matches and reads the same rows as for a few', () => {
+    for (const objectName of ['bulk.findings', 'bulk_findings']) {
+      for (const word of ['common', 'rare']) {
+        const { rows, snippets } = walk(objectName, `_search=${word}&_sort=created_at&_desc=1&_size=100`);
+        const expected = db.prepare(`SELECT id FROM bulk.findings WHERE title LIKE '${word} %' ORDER BY created_at DESC, id`).pluck().all() as number[];
+        expect(rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual([...expected].sort((a, b) => a - b));
+        expect(rows.map((r) => r.created_at)).toEqual([...rows.map((r) => r.created_at)].sort().reverse());
+        expect(snippets.every((s) => s.startsWith(`${MATCH_START}${word}${MATCH_END} entry`))).toBe(true);
+      }
+    }
   });
 
   it('refuses a cursor from an unsearched listing', () => {
