@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { loadSettings } from '../src/lib/server/config.ts';
-import { browseJson } from '../src/lib/server/browsing.ts';
+import { loadSettings } from '../src/lib/server/core/config.ts';
+import { browseJson } from '../src/lib/server/services/browsing.ts';
 import { resolveObject } from '../src/lib/server/query/objects.ts';
 import { browseRows, countRows, parseBrowseRequest } from '../src/lib/server/query/browse.ts';
 

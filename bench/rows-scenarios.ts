@@ -7,14 +7,14 @@ import { autoDbPath, resolveContext } from '../src/lib/server/volume/contexts.ts
 import { connectComposite } from '../src/lib/server/composite/connect.ts';
 import { resolveObject } from '../src/lib/server/query/objects.ts';
 import { browseRows, parseBrowseRequest } from '../src/lib/server/query/browse.ts';
-import { loadSettings } from '../src/lib/server/config.ts';
+import { loadSettings } from '../src/lib/server/core/config.ts';
 import { startTypeScript, stopChild } from './children.ts';
 import { runCannon, runDownloads, startLoad } from './load-client.ts';
 import type { CannonJob, CannonResult } from './load.ts';
 import { newCursorSecret, rowsPageJson } from './rows-page.ts';
 import { recordCannon, sleep, type BenchRun } from './scenario.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
-import { freePort } from '../src/lib/server/testing/console-server.ts';
+import { freePort } from '../src/testing/console-server.ts';
 import { median, summarizeLatencies } from './stats.ts';
 import { ensureVolume, VOLUME_SPECS, type BenchVolume } from './volumes.ts';
 

@@ -8,7 +8,7 @@
  *   BENCH_DURATION=3 npm run bench             seconds per measured load run (default 10)
  */
 import { parseArgs } from 'node:util';
-import { ensureServerBuilt } from '../src/cli/build.ts';
+import { ensureServerBuilt } from '../src/lib/server/web/launcher.ts';
 import { killAllChildren } from './children.ts';
 import { BenchReport, machine, RESULTS_FILE, verdict, writeResults } from './report.ts';
 import { rowsScenarios } from './rows-scenarios.ts';

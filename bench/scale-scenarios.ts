@@ -3,7 +3,7 @@
  * 10,000 tenants: the contexts page, opening a composite cold, and what the process holds
  * (memory, file descriptors) once every tenant has been touched.
  */
-import { loadSettings } from '../src/lib/server/config.ts';
+import { loadSettings } from '../src/lib/server/core/config.ts';
 import { runToEnd, startNode } from './children.ts';
 import { runSequence, startLoad } from './load-client.ts';
 import type { BenchRun } from './scenario.ts';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { launchConsole, signIn, type RunningConsole } from '../src/lib/server/testing/console-server.ts';
+import { launchConsole, signIn, type RunningConsole } from '../src/testing/console-server.ts';
 import { adoptProcess, releaseProcess } from './children.ts';
 import { ensureAdmin, type BenchVolume } from './volumes.ts';
 

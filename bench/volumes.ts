@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureDemoUsers, demoLogins } from '../src/lib/server/demo.ts';
+import { ensureDemoUsers, demoLogins } from '../src/lib/server/services/demo.ts';
 import { openConsoleStore } from '../src/lib/server/store/database.ts';
 import { PROJECT_ROOT, runToEnd, startNode } from './children.ts';
 

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { copySampleVolume } from '../src/lib/server/testing/console-server.ts';
+import { copySampleVolume } from '../src/testing/console-server.ts';
 import { E2E_STATE_DIR, E2E_VOLUME } from './volume.ts';
 
 await copySampleVolume(E2E_VOLUME, E2E_STATE_DIR);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Locator, type Page, type PlaywrightWorkerArgs, type TestInfo } from '@playwright/test';
-import { demoLogins, type DemoLogin } from '../src/lib/server/demo.ts';
+import { demoLogins, type DemoLogin } from '../src/lib/server/services/demo.ts';
 
 /** The tenants of the sample volume the browser tests are served from. */
 export const SAMPLE_TENANTS = ['acme', 'globex', 'initech'];

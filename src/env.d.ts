@@ -6,8 +6,8 @@ declare namespace App {
     user: import('./lib/server/auth/access.ts').SessionUser | null;
     session: import('lucia').Session | null;
     /** What the URL is about, as the middleware authorized it. */
-    route: import('./lib/server/routes.ts').RouteAccess;
+    route: import('./lib/server/auth/routes.ts').RouteAccess;
     /** The composite of the route's context, for context routes; null elsewhere. */
-    composite: import('./lib/server/runtime.ts').CompositeHandle | null;
+    composite: import('./lib/server/services/runtime.ts').CompositeHandle | null;
   }
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
+import { startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 let server: RunningConsole;
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './lib/server/testing/console-server.ts';
+import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * Browse pages and counts are reused between requests; evidence written by another process

@@ -1,10 +1,10 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
-import { classifyRoute, mayReach } from './lib/server/routes.ts';
-import { compositeHandle } from './lib/server/runtime.ts';
-import { describeProblem, isStateChanging, jsonError, NOT_FOUND_MESSAGE, originAllowed } from './lib/server/http.ts';
+import { classifyRoute, refusalFor } from './lib/server/auth/routes.ts';
+import { compositeHandle } from './lib/server/services/runtime.ts';
+import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
+import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
-import { logger } from './lib/server/log.ts';
 
 function isApi(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');
@@ -55,8 +55,9 @@ export const onRequest = defineMiddleware(async (context, next) => {
   }
 
   const notFound = () => (api ? jsonError(404, 'not_found', NOT_FOUND_MESSAGE) : context.rewrite('/404'));
-  if (!mayReach(locals.user, route)) return notFound();
-  const target = route.kind === 'context' || route.kind === 'management' ? (route.context ?? null) : null;
+  const refusal = refusalFor(locals.user, route);
+  if (refusal?.status === 404) return notFound();
+  const target = route.kind === 'context' || route.kind === 'gated' ? route.context : null;
   if (target) {
     try {
       locals.composite = compositeHandle(target);
@@ -65,6 +66,8 @@ export const onRequest = defineMiddleware(async (context, next) => {
       throw error;
     }
   }
+  // Any other refusal says why, which tells that the context exists, so it comes only after that is known.
+  if (refusal) return api ? problemResponse(refusal) : notFound();
 
   if (api) return answerInEnvelope(next, url);
   try {
@@ -81,9 +84,6 @@ async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promis
   try {
     return await next();
   } catch (error) {
-    const problem = describeProblem(error);
-    if (problem) return jsonError(problem.status, problem.code, problem.message);
-    logger.error({ err: error, path: url.pathname }, 'request failed');
-    return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+    return errorResponse(error, url.pathname);
   }
 }

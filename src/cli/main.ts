@@ -2,19 +2,17 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { loadSettings, settingDefinitions, SettingsError, type Settings } from '../lib/server/config.ts';
-import { compositeSqlPath, resolveContext, scanVolume, UnknownContextError, type VolumeContext } from '../lib/server/volume/contexts.ts';
+import { loadSettings, settingDefinitions, type Settings } from '../lib/server/core/config.ts';
+import { autoDbPath, compositeSqlPath, resolveContext, scanVolume, type VolumeContext } from '../lib/server/volume/contexts.ts';
 import { checkComposite } from '../lib/server/composite/regenerate.ts';
 import { scaffoldCompositeSql } from '../lib/server/composite/scaffold.ts';
-import { connectComposite, CompositeUnavailableError } from '../lib/server/composite/connect.ts';
-import { autoDbPath } from '../lib/server/volume/contexts.ts';
-import { RegenerationBusyError } from '../lib/server/composite/lock.ts';
+import { connectComposite } from '../lib/server/composite/connect.ts';
 import { assertReadOnlyQuery } from '../lib/server/query/guard.ts';
-import { QueryError, runRead } from '../lib/server/query/run.ts';
-import { ConsoleStoreError, openConsoleStore, withOneSyncAtTheEnd } from '../lib/server/store/database.ts';
-import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/operations.ts';
-import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/volume/sample.ts';
-import { EXIT, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
+import { runRead } from '../lib/server/query/run.ts';
+import { openConsoleStore, withOneSyncAtTheEnd } from '../lib/server/store/database.ts';
+import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/services/operations.ts';
+import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/sample/sample.ts';
+import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
 
 interface GlobalOptions {
@@ -227,11 +225,7 @@ program
   .action(reporting((name: string, sql: string, options: { json?: boolean }) => {
     const settings = settingsFor(program);
     const context = resolveContext(settings.volumeDir, name);
-    try {
-      assertReadOnlyQuery(sql);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    assertReadOnlyQuery(sql);
     const connection = connectComposite(context.name, context.dir, autoDbPath(context));
     try {
       const result = runRead(connection.db, sql, [], { rowCap: settings.rowCap });
@@ -302,16 +296,10 @@ program
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
 
-/** Turns every error a user can cause into one line and an exit code; anything else is a bug. */
+/** Commander has printed its own usage error; every other error is answered by exitCodeForProblem. */
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  const usage = error instanceof UsageError || error instanceof UnknownContextError || error instanceof SettingsError || (error instanceof Error && error.name.endsWith('OptionError'));
-  const problem = error instanceof CompositeUnavailableError || error instanceof QueryError || error instanceof RegenerationBusyError || error instanceof ConsoleStoreError;
-  if (usage || problem) {
-    process.stderr.write(`yard: ${(error as Error).message}\n`);
-    return usage ? EXIT.usage : EXIT.problems;
-  }
-  throw error;
+  return exitCodeForProblem(error);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,15 +1,27 @@
 import cliProgress from 'cli-progress';
 import type { CompositeProblem } from '../lib/server/composite/plan.ts';
+import { problemOf, ProblemError } from '../lib/server/core/errors.ts';
 
 /** Exit codes every command keeps to, so scripts can rely on them. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
 
-/** Raised for a wrong invocation (unknown context, bad option value); exits 2. */
-export class UsageError extends Error {
+/** Raised for a wrong invocation (a missing argument, a bad option value); exits 2. */
+export class UsageError extends ProblemError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+    super('usage', message, 400);
   }
+}
+
+/**
+ * The one place the command line answers an error: a problem prints its message and exits
+ * 2 when the invocation got something wrong or named nothing (status 400, 404), 1 when the
+ * work met a problem (busy, unavailable, past a deadline). Anything else is a bug: thrown on.
+ */
+export function exitCodeForProblem(error: unknown): number {
+  const problem = problemOf(error);
+  if (!problem) throw error;
+  process.stderr.write(`yard: ${problem.message}\n`);
+  return problem.status === 400 || problem.status === 404 ? EXIT.usage : EXIT.problems;
 }
 
 export function printJson(value: unknown): void {

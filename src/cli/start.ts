@@ -5,10 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { loadSettings, SettingsError, type Settings } from '../lib/server/config.ts';
-import { prepareSampleVolume } from '../lib/server/demo.ts';
-import { ensureServerBuilt, serverNodeArguments } from './build.ts';
-import { PROJECT_ROOT } from '../lib/server/project-root.ts';
+import { loadSettings, SettingsError, type Settings } from '../lib/server/core/config.ts';
+import { prepareSampleVolume } from '../lib/server/services/demo.ts';
+import { ensureServerBuilt, serverNodeArguments } from '../lib/server/web/launcher.ts';
+import { PROJECT_ROOT } from '../lib/server/core/project-root.ts';
 
 async function announceSampleVolume(settings: Settings): Promise<void> {
   const prepared = await prepareSampleVolume(settings.volumeDir, settings.stateDir);

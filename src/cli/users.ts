@@ -1,11 +1,10 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import type { Settings } from '../lib/server/config.ts';
+import type { Settings } from '../lib/server/core/config.ts';
 import { ROLES } from '../lib/server/auth/access.ts';
-import { PasswordPolicyError } from '../lib/server/auth/password.ts';
 import { addUser, disableUser, enableUser, resetUserPassword } from '../lib/server/auth/user-admin.ts';
-import { findUserByUsername, listUsers, UserInputError, UserNotFoundError, type ConsoleUser } from '../lib/server/auth/users.ts';
+import { findUserByUsername, listUsers, UserNotFoundError, type ConsoleUser } from '../lib/server/auth/users.ts';
 import { openConsoleStore, type ConsoleStore } from '../lib/server/store/database.ts';
 import { EXIT, printJson, printTable, UsageError } from './output.ts';
 
@@ -67,14 +66,11 @@ async function readNewPassword(fromStdin: boolean | undefined): Promise<string> 
   return password;
 }
 
-/** Runs a change against the console database; input the user got wrong exits 2 with its message. */
+/** Runs a change against the console database; input the user got wrong is a problem that exits 2 with its message. */
 async function withStore(settings: Settings, change: (store: ConsoleStore) => Promise<number> | number): Promise<number> {
   const store = openConsoleStore(settings.stateDir);
   try {
     return await change(store);
-  } catch (error) {
-    if (error instanceof UserInputError || error instanceof PasswordPolicyError || error instanceof UserNotFoundError) throw new UsageError(error.message);
-    throw error;
   } finally {
     store.close();
   }

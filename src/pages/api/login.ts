@@ -1,24 +1,18 @@
 import type { APIRoute } from 'astro';
 import { getLucia } from '../../lib/server/auth/lucia.ts';
 import { signIn } from '../../lib/server/auth/sign-in.ts';
-import { jsonError, jsonOk, readJsonObject, RequestError } from '../../lib/server/http.ts';
-import { getRuntime } from '../../lib/server/runtime.ts';
+import { jsonError, jsonOk, readJsonObject } from '../../lib/server/web/http.ts';
+import { RequestError } from '../../lib/server/core/errors.ts';
+import { getRuntime } from '../../lib/server/services/runtime.ts';
 
 /**
- * Signs in with `{ "username", "password" }` and sets the session cookie. Sign-in is
- * public, so the middleware does not wrap this endpoint's errors: it answers each itself.
+ * Signs in with `{ "username", "password" }` and sets the session cookie. A body that is
+ * not that is a problem the middleware answers in the envelope, as for every API route.
  */
 export const POST: APIRoute = async ({ request, cookies, clientAddress, locals }) => {
-  let body: Record<string, unknown>;
-  try {
-    body = await readJsonObject(request);
-  } catch (error) {
-    if (error instanceof RequestError) return jsonError(error.status, error.code, error.message);
-    throw error;
-  }
-  const { username, password } = body;
+  const { username, password } = await readJsonObject(request);
   if (typeof username !== 'string' || typeof password !== 'string' || username === '' || password === '') {
-    return jsonError(400, 'invalid_input', 'Send {"username": "…", "password": "…"}, both non-empty text.');
+    throw new RequestError('invalid_input', 'Send {"username": "…", "password": "…"}, both non-empty text.');
   }
   const lucia = getLucia();
   const result = await signIn(getRuntime().store, lucia, { username, password, address: clientAddress });

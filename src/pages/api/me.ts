@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { canSeeContext } from '../../lib/server/auth/access.ts';
-import { jsonOk } from '../../lib/server/http.ts';
-import { getRuntime } from '../../lib/server/runtime.ts';
+import { jsonOk } from '../../lib/server/web/http.ts';
+import { getRuntime } from '../../lib/server/services/runtime.ts';
 import { scanVolume } from '../../lib/server/volume/contexts.ts';
 
 /** Who is signed in, and the contexts of the volume they can see. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canManageUsers, canRegenerate, canRunHealth, canSeeContext, type SessionUser } from './access.ts';
+import { canSeeContext, type SessionUser } from './access.ts';
 
 const admin: SessionUser = { id: 'a', username: 'ada', role: 'admin', tenants: [] };
 const operator: SessionUser = { id: 'o', username: 'otto', role: 'operator', tenants: [] };
@@ -26,14 +26,4 @@ describe('who may see which context', () => {
       for (const user of [admin, operator, { ...acmeUser, tenants: ['acme', '..', '%2e%2e'] }]) expect(canSeeContext(user, name)).toBe(false);
     },
   );
-});
-
-describe('who may act', () => {
-  it.each([
-    { user: admin, expected: { regenerate: true, health: true, users: true } },
-    { user: operator, expected: { regenerate: false, health: true, users: false } },
-    { user: acmeUser, expected: { regenerate: false, health: false, users: false } },
-  ])('$user.role', ({ user, expected }) => {
-    expect({ regenerate: canRegenerate(user), health: canRunHealth(user), users: canManageUsers(user) }).toEqual(expected);
-  });
 });

@@ -1,4 +1,4 @@
-import { TENANT_ID_PATTERN } from '../volume/contexts.ts';
+import { parseContextName } from '../volume/contexts.ts';
 
 /**
  * admin: everything, user management, regeneration.
@@ -18,46 +18,23 @@ export interface SessionUser {
   tenants: string[];
 }
 
-type AccessSubject = Pick<SessionUser, 'role' | 'tenants'>;
-
-function tenantIdOf(contextName: string): string | null {
-  if (!contextName.startsWith('tenant/')) return null;
-  const id = contextName.slice('tenant/'.length);
-  return TENANT_ID_PATTERN.test(id) ? id : null;
-}
+export type AccessSubject = Pick<SessionUser, 'role' | 'tenants'>;
 
 /**
  * Whether the user may read a context. A name that is not a well-formed context name
  * (`tenant/../admin`, `tenant/`) is refused for every role, so callers can never be
- * talked into a path the volume layer would have to catch.
+ * talked into a path the volume layer would have to catch. What else a role may do is
+ * decided by the gates of the route table (routes.ts).
  */
 export function canSeeContext(user: AccessSubject, contextName: string): boolean {
-  const tenantId = tenantIdOf(contextName);
-  const wellFormed = contextName === 'admin' || contextName === 'cross-tenant' || tenantId !== null;
-  if (!wellFormed) return false;
+  const parsed = parseContextName(contextName);
+  if (!parsed) return false;
   switch (user.role) {
     case 'admin':
       return true;
     case 'operator':
-      return contextName !== 'admin';
+      return parsed.kind !== 'admin';
     case 'tenant':
-      return tenantId !== null && user.tenants.includes(tenantId);
+      return parsed.tenantId !== null && user.tenants.includes(parsed.tenantId);
   }
-}
-
-export function canRegenerate(user: AccessSubject): boolean {
-  return user.role === 'admin';
-}
-
-export function canRunHealth(user: AccessSubject): boolean {
-  return user.role === 'admin' || user.role === 'operator';
-}
-
-export function canManageUsers(user: AccessSubject): boolean {
-  return user.role === 'admin';
-}
-
-/** Ad-hoc SQL over a context the user can see: admins and operators, not tenant users. */
-export function canRunAdhocSql(user: AccessSubject): boolean {
-  return user.role === 'admin' || user.role === 'operator';
 }

@@ -1,4 +1,5 @@
 import { hash, verify, type Options } from '@node-rs/argon2';
+import { ProblemError } from '../core/errors.ts';
 
 export const PASSWORD_MIN_LENGTH = 10;
 /** Generous for passphrases, small enough that a request cannot make hashing expensive. */
@@ -12,13 +13,12 @@ export const PASSWORD_MAX_LENGTH = 256;
 const ARGON2ID_OPTIONS: Options = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /** A new password that does not meet the policy; the message says what is needed. */
-export class PasswordPolicyError extends Error {
+export class PasswordPolicyError extends ProblemError {
   /** The form field to show the message next to, like UserInputError's. */
   readonly field = 'password';
 
   constructor(message: string) {
-    super(message);
-    this.name = 'PasswordPolicyError';
+    super('invalid_input', message, 400);
   }
 }
 

@@ -3,7 +3,7 @@ import type { Adapter, DatabaseSession, DatabaseUser } from 'lucia';
 import type { ConsoleStore } from '../store/database.ts';
 import type { Role } from './access.ts';
 import { endUserSessions, getUser } from './users.ts';
-import { keptStatement } from '../query/statements.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 /** What a validated session carries about its user (Lucia's DatabaseUserAttributes). */
 export interface SessionUserAttributes {

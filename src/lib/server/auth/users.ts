@@ -3,7 +3,8 @@ import type { ConsoleStore } from '../store/database.ts';
 import { TENANT_ID_PATTERN } from '../volume/contexts.ts';
 import { ROLES, type Role, type SessionUser } from './access.ts';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './password.ts';
-import { keptStatement } from '../query/statements.ts';
+import { keptStatement } from '../sqlite/statements.ts';
+import { ProblemError } from '../core/errors.ts';
 
 export interface ConsoleUser extends SessionUser {
   disabled: boolean;
@@ -14,20 +15,18 @@ export interface ConsoleUser extends SessionUser {
 export type UserField = 'username' | 'role' | 'tenants' | 'disabled';
 
 /** A user change that cannot be made as asked; `field` says which input to fix. */
-export class UserInputError extends Error {
+export class UserInputError extends ProblemError {
   constructor(
     readonly field: UserField,
     message: string,
   ) {
-    super(message);
-    this.name = 'UserInputError';
+    super('invalid_input', message, 400);
   }
 }
 
-export class UserNotFoundError extends Error {
+export class UserNotFoundError extends ProblemError {
   constructor(readonly user: string) {
-    super(`No user "${user}"; list users to see who exists.`);
-    this.name = 'UserNotFoundError';
+    super('user_not_found', `No user "${user}"; list users to see who exists.`, 404);
   }
 }
 

@@ -1,18 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ProblemError } from '../core/errors.ts';
 import { CONNECTION_PRAGMAS } from './plan.ts';
 import { ManifestError, readManifestFrom, type CompositeManifest } from './manifest.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 
 /** A composite that cannot be opened now: missing auto.db, a bad manifest, a vanished database. */
-export class CompositeUnavailableError extends Error {
+export class CompositeUnavailableError extends ProblemError {
   constructor(
     readonly context: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'CompositeUnavailableError';
+    super('composite_unavailable', message, 503);
   }
 }
 

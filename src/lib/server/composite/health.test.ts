@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, FINDINGS_SQL, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { regenerateComposite } from './regenerate.ts';
 import { checkHealth, WAL_WARN_BYTES, type DatabaseHealth, type HealthReport } from './health.ts';

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { formatBytes } from '../core/format.ts';
 import { autoDbPath, compositeSqlPath, listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, type CompositeState, type CompositeStatus } from './status.ts';
 import { connectComposite, quoteIdentifier } from './connect.ts';
@@ -77,12 +78,6 @@ interface AttachmentSelection {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /**

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
+import { ProblemError } from '../core/errors.ts';
 import { autoDbPath, type VolumeContext } from '../volume/contexts.ts';
 
 /** Another process (a CLI run, a second server) is regenerating the same context. */
-export class RegenerationBusyError extends Error {
+export class RegenerationBusyError extends ProblemError {
   constructor(
     readonly context: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'RegenerationBusyError';
+    super('regeneration_busy', message, 409);
   }
 }
 

@@ -1,4 +1,4 @@
-import { parse, type Node, type Program, type Statement } from '../sql-parser.ts';
+import { parse, type Node, type Program, type Statement } from '../sqlite/sql-parser.ts';
 import {
   CONNECTION_PRAGMAS,
   EXPECTATION_PRAGMAS,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { checkComposite, regenerateComposite } from './regenerate.ts';
 import { connectComposite } from './connect.ts';

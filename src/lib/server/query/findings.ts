@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The severities findings carry, most severe first; the sample volumes write the same list. */
-export { SEVERITIES } from '../volume/sample.ts';
+export { SEVERITIES } from '../sample/sample.ts';
 
 /**
  * Aggregations over a composite's `all_findings` view: the convention every tenant

@@ -1,4 +1,4 @@
-import { parse } from '../sql-parser.ts';
+import { parse } from '../sqlite/sql-parser.ts';
 import { QueryError } from './run.ts';
 
 export interface GuardOptions {

@@ -1,17 +1,17 @@
 import type Database from 'better-sqlite3';
+import { ProblemError } from '../core/errors.ts';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { schemaVersion } from './versions.ts';
 import { MANIFEST_TABLE, type CompositeManifest } from '../composite/manifest.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
-export class BrowseError extends Error {
+export class BrowseError extends ProblemError {
   constructor(
-    readonly code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size' | 'bad_search' | 'bad_facet',
+    code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size' | 'bad_search' | 'bad_facet',
     message: string,
-    readonly status = 400,
+    status = 400,
   ) {
-    super(message);
-    this.name = 'BrowseError';
+    super(code, message, status);
   }
 }
 

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { keptStatement } from './statements.ts';
+import { ProblemError } from '../core/errors.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 export interface ReadResult {
   columns: string[];
@@ -23,18 +24,16 @@ export function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** A query that did not finish before its deadline; the request is answered 504. */
-export class QueryTimeoutError extends Error {
+export class QueryTimeoutError extends ProblemError {
   constructor(message: string) {
-    super(message);
-    this.name = 'QueryTimeoutError';
+    super('query_timeout', message, 504);
   }
 }
 
 /** A read query that SQLite refused (bad SQL, missing table, a write). */
-export class QueryError extends Error {
+export class QueryError extends ProblemError {
   constructor(message: string) {
-    super(message);
-    this.name = 'QueryError';
+    super('query_error', message, 400);
   }
 }
 

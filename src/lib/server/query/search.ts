@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { quoteIdentifier } from '../composite/connect.ts';
-import { parse, type Node } from '../sql-parser.ts';
+import { parse, type Node } from '../sqlite/sql-parser.ts';
 import { BrowseError, columnKind, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import type { SqlFragment } from './filters.ts';
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { getSettings } from '../config.ts';
+import { getSettings } from '../core/config.ts';
+import { ProblemError } from '../core/errors.ts';
 
 /**
  * The console's own database: users, sessions, audit events, regeneration records and
@@ -12,13 +13,17 @@ export type ConsoleStore = Database.Database;
 export const CONSOLE_DB_FILE = 'console.sqlite.db';
 
 /** The console database cannot be opened or is newer than this console. */
-export class ConsoleStoreError extends Error {
+export class ConsoleStoreError extends ProblemError {
   constructor(
     readonly file: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'ConsoleStoreError';
+    super('console_store_unavailable', message, 503);
+  }
+
+  /** The message names the file, which is the operator's business, not a web client's. */
+  override get publicMessage(): string {
+    return 'The console database cannot be opened now; an operator must check TRUTH_YARD_STATE_DIR.';
   }
 }
 

@@ -1,6 +1,6 @@
 import type { CompositeStatus } from '../composite/status.ts';
 import type { ConsoleStore } from './database.ts';
-import { keptStatement } from '../query/statements.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 export type HealthSeverity = 'ok' | 'warn' | 'error';
 

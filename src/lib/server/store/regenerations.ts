@@ -1,6 +1,6 @@
 import type { CompositeProblem } from '../composite/plan.ts';
 import type { ConsoleStore } from './database.ts';
-import { keptStatement } from '../query/statements.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 export interface NewRegeneration {
   context: string;

@@ -1,5 +1,6 @@
 import type { ConsoleStore } from './database.ts';
 import { recordAudit } from './audit.ts';
+import { ProblemError } from '../core/errors.ts';
 
 export type SavedViewKind = 'browse' | 'sql';
 
@@ -18,12 +19,9 @@ export interface SavedView {
 }
 
 /** A save the user got wrong; says which field and what to write. */
-export class SavedViewInputError extends Error {
-  readonly code = 'bad_saved_view';
-  readonly status = 400;
+export class SavedViewInputError extends ProblemError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SavedViewInputError';
+    super('bad_saved_view', message, 400);
   }
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVolumeFixture, type VolumeFixture } from '../testing/volume-fixture.ts';
+import { createVolumeFixture, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { listDatabaseFiles, resolveContext, scanVolume, UnknownContextError } from './contexts.ts';
 
 let fixture: VolumeFixture;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { NOT_FOUND_MESSAGE, ProblemError } from '../core/errors.ts';
 
 /** The human-written definition of a context's composite. */
 export const COMPOSITE_SQL_FILE = 'composite.sql';
@@ -11,6 +12,16 @@ export const DATABASE_SUFFIX = '.sqlite.db';
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export type ContextKind = 'admin' | 'cross-tenant' | 'tenant';
+
+/**
+ * A context name taken apart: `admin`, `cross-tenant` or `tenant/<id>`; null for any other
+ * text (`tenant/../admin`, `tenant/`, `Admin`). The one place that reads a context name.
+ */
+export function parseContextName(name: string): { kind: ContextKind; tenantId: string | null } | null {
+  if (name === 'admin' || name === 'cross-tenant') return { kind: name, tenantId: null };
+  const tenantId = name.startsWith('tenant/') ? name.slice('tenant/'.length) : null;
+  return tenantId !== null && TENANT_ID_PATTERN.test(tenantId) ? { kind: 'tenant', tenantId } : null;
+}
 
 /** One folder of the volume that has a composite: `admin`, `cross-tenant` or `tenant/<id>`. */
 export interface VolumeContext {
@@ -32,14 +43,21 @@ export interface VolumeScan {
   invalid: InvalidContextFolder[];
 }
 
-/** A context name the volume does not have, or one that is not well formed. */
-export class UnknownContextError extends Error {
+/**
+ * A context name the volume does not have, or one that is not well formed. The web says
+ * only "not found", exactly as for a context the user may not see; the message (which may
+ * name folders) is for the command line.
+ */
+export class UnknownContextError extends ProblemError {
   constructor(
     readonly contextName: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'UnknownContextError';
+    super('not_found', message, 404);
+  }
+
+  override get publicMessage(): string {
+    return NOT_FOUND_MESSAGE;
   }
 }
 
@@ -104,15 +122,11 @@ export function scanVolume(volumeDir: string): VolumeScan {
  * (`tenant/../admin`, `tenant/%2e%2e`) can never reach a path outside the volume.
  */
 export function resolveContext(volumeDir: string, name: string): VolumeContext {
-  let context: VolumeContext | undefined;
-  if (name === 'admin' || name === 'cross-tenant') {
-    context = { name, kind: name, tenantId: null, dir: path.join(embeddedDir(volumeDir), name) };
-  } else if (name.startsWith('tenant/') && TENANT_ID_PATTERN.test(name.slice('tenant/'.length))) {
-    context = tenantContext(volumeDir, name.slice('tenant/'.length));
-  }
-  if (!context) {
+  const parsed = parseContextName(name);
+  if (!parsed) {
     throw new UnknownContextError(name, `"${name}" is not a context name: use admin, cross-tenant or tenant/<id>`);
   }
+  const context: VolumeContext = parsed.tenantId !== null ? tenantContext(volumeDir, parsed.tenantId) : { name, kind: parsed.kind, tenantId: null, dir: path.join(embeddedDir(volumeDir), name) };
   if (!isDirectory(context.dir)) {
     throw new UnknownContextError(name, `No context "${name}" in this volume (no folder ${context.dir})`);
   }

@@ -1,7 +1,8 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject, RequestError } from '../../../lib/server/http.ts';
-import { runSql } from '../../../lib/server/browsing.ts';
-import { getRuntime } from '../../../lib/server/runtime.ts';
+import { jsonOk, readJsonObject } from '../../../lib/server/web/http.ts';
+import { RequestError } from '../../../lib/server/core/errors.ts';
+import { runSql } from '../../../lib/server/services/browsing.ts';
+import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 /** `{ "sql": "SELECT …", "explain": true }` → rows (capped by rows and bytes) and, on request, the query plan. */
 export const POST: APIRoute = async ({ locals, params, request }) => {

@@ -1,7 +1,8 @@
 import type { APIRoute } from 'astro';
 import { listAudit, MAX_AUDIT_PAGE } from '../../../lib/server/store/audit.ts';
-import { jsonOk, RequestError } from '../../../lib/server/http.ts';
-import { getRuntime } from '../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../lib/server/web/http.ts';
+import { RequestError } from '../../../lib/server/core/errors.ts';
+import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 const DEFAULT_LIMIT = 50;
 

@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../lib/server/http.ts';
-import { objectsOf, routeComposite } from '../../../../lib/server/browsing.ts';
+import { jsonOk } from '../../../../lib/server/web/http.ts';
+import { objectsOf, routeComposite } from '../../../../lib/server/services/browsing.ts';
 import { columnKind } from '../../../../lib/server/query/objects.ts';
 
 /** The composite's TEMP views and attached tables, with their descriptions and columns (declared type, kind, description). */

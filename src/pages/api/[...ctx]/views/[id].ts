@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../lib/server/http.ts';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
-import { openableView, savedViewJson } from '../../../../lib/server/saved-views.ts';
+import { jsonOk } from '../../../../lib/server/web/http.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
+import { openableView, savedViewJson } from '../../../../lib/server/services/saved-views.ts';
 
 /** One saved view, when the user may open it on this context; 404 otherwise. */
 export const GET: APIRoute = ({ locals, params }) => {

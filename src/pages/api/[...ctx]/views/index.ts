@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject } from '../../../../lib/server/http.ts';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
-import { saveViewOn, savedViewJson, savedViewsOf } from '../../../../lib/server/saved-views.ts';
+import { jsonOk, readJsonObject } from '../../../../lib/server/web/http.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
+import { saveViewOn, savedViewJson, savedViewsOf } from '../../../../lib/server/services/saved-views.ts';
 
 /** The context's saved views the user may open. */
 export const GET: APIRoute = ({ locals, params }) => {

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../lib/server/http.ts';
-import { contextDetail, contextSummaryJson } from '../../../../lib/server/operations.ts';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../lib/server/web/http.ts';
+import { contextDetail, contextSummaryJson } from '../../../../lib/server/services/operations.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
 
 /** One context: status, manifest, composite.sql, regeneration and health history. */
 export const GET: APIRoute = ({ locals }) => {

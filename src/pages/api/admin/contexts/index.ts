@@ -1,17 +1,15 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../lib/server/http.ts';
-import { CONTEXT_PAGE_SIZE, contextSummaryJson, listContexts, parseContextListingRequest } from '../../../../lib/server/operations.ts';
-import { canSeeContext } from '../../../../lib/server/auth/access.ts';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../lib/server/web/http.ts';
+import { CONTEXT_PAGE_SIZE, contextSummaryJson, listContextsFor, parseContextListingRequest } from '../../../../lib/server/services/operations.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
 
 /**
  * Visible contexts, problems first, 100 a page: `?q=` part of the name, `?status=`, `?page=`.
  * `statusesCheckedAt` says when the statuses off this page were last checked.
  */
 export const GET: APIRoute = async ({ locals, url }) => {
-  const user = locals.user!;
   const request = parseContextListingRequest(url.searchParams);
-  const listing = await listContexts(getRuntime(), (context) => canSeeContext(user, context.name), request);
+  const listing = await listContextsFor(getRuntime(), locals.user!, request);
   return jsonOk({
     contexts: listing.contexts.map(contextSummaryJson),
     total: listing.total,
@@ -19,6 +17,6 @@ export const GET: APIRoute = async ({ locals, url }) => {
     page: request.page,
     pageSize: CONTEXT_PAGE_SIZE,
     statusesCheckedAt: listing.checkedAt.toISOString(),
-    invalidFolders: user.role === 'admin' ? listing.invalid : [],
+    invalidFolders: listing.invalid,
   });
 };

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { addUser } from '../../../../lib/server/auth/user-admin.ts';
-import { jsonOk, readJsonObject } from '../../../../lib/server/http.ts';
-import { getRuntime } from '../../../../lib/server/runtime.ts';
+import { jsonOk, readJsonObject } from '../../../../lib/server/web/http.ts';
+import { getRuntime } from '../../../../lib/server/services/runtime.ts';
 
 /** Creates a user from `{ username, password, role, tenants? }`: 201 with the user, 400 saying which field to fix. */
 export const POST: APIRoute = async ({ request, locals }) => {

@@ -1,7 +1,8 @@
 import type { APIRoute } from 'astro';
-import { jsonError, jsonOk, RequestError } from '../../../../../lib/server/http.ts';
-import { rowDetail, routeComposite } from '../../../../../lib/server/browsing.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonError, jsonOk } from '../../../../../lib/server/web/http.ts';
+import { RequestError } from '../../../../../lib/server/core/errors.ts';
+import { rowDetail, routeComposite } from '../../../../../lib/server/services/browsing.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** One row by the key the rows page gave it (`?_key=`, with the same sort and filters). */
 export const GET: APIRoute = async ({ locals, params, url }) => {

@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
-import { exportResponse } from '../../../../../lib/server/browsing.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { exportResponse } from '../../../../../lib/server/services/browsing.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Every row matching the rows page's filters and sort, streamed as JSON. */
 export const GET: APIRoute = ({ locals, params, url }) => exportResponse(getRuntime(), locals, params, url, 'json');

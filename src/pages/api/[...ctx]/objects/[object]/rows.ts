@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
-import { browse, browseResponse, routeComposite } from '../../../../../lib/server/browsing.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { browse, browseResponse, routeComposite } from '../../../../../lib/server/services/browsing.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** One page of rows: filters `col__op=value`, `_sort`, `_desc`, `_size`, `_cursor`, `_dir=prev`. */
 export const GET: APIRoute = async ({ locals, params, url }) => {

@@ -1,12 +1,11 @@
 import type { APIRoute } from 'astro';
-import { jsonOk } from '../../../../../lib/server/http.ts';
-import { contextSummaryJson, runHealthCheck, summarizeContext } from '../../../../../lib/server/operations.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../../lib/server/web/http.ts';
+import { contextSummaryJson } from '../../../../../lib/server/services/operations.ts';
+import { runContextAction } from '../../../../../lib/server/services/context-actions.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Runs a health check (`?full=1` for integrity_check) and stores it in the history. */
 export const POST: APIRoute = ({ locals, url }) => {
-  const { context } = locals.composite!;
-  const runtime = getRuntime();
-  const report = runHealthCheck(runtime.scopeFor(locals.user!.username), context.name, { full: url.searchParams.get('full') === '1' });
-  return jsonOk({ report, summary: contextSummaryJson(summarizeContext(runtime, context)) });
+  const answer = runContextAction(getRuntime(), locals.user!.username, 'health', locals.composite!.context, { full: url.searchParams.get('full') === '1' });
+  return jsonOk({ report: answer.report, summary: contextSummaryJson(answer.summary) });
 };

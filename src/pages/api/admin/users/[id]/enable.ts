@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { enableUser } from '../../../../../lib/server/auth/user-admin.ts';
-import { jsonOk } from '../../../../../lib/server/http.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonOk } from '../../../../../lib/server/web/http.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Lets a disabled user sign in again; 404 for an unknown id. */
 export const POST: APIRoute = async ({ params, locals }) => {

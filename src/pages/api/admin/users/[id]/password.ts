@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { resetUserPassword } from '../../../../../lib/server/auth/user-admin.ts';
-import { jsonOk, readJsonObject } from '../../../../../lib/server/http.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonOk, readJsonObject } from '../../../../../lib/server/web/http.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Sets a new password from `{ password }` and signs the user out everywhere. */
 export const POST: APIRoute = async ({ params, request, locals }) => {

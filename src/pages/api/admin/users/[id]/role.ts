@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { changeUserRole } from '../../../../../lib/server/auth/user-admin.ts';
-import { jsonOk, readJsonObject } from '../../../../../lib/server/http.ts';
-import { getRuntime } from '../../../../../lib/server/runtime.ts';
+import { jsonOk, readJsonObject } from '../../../../../lib/server/web/http.ts';
+import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /**
  * Changes role and tenants from `{ role, tenants? }`. Tenants go with the tenant role only;

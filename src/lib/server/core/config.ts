@@ -1,0 +1,201 @@
+import path from 'node:path';
+import { ProblemError } from './errors.ts';
+
+/**
+ * Every setting the console reads, declared once with its default and description
+ * (Datasette's habit): the CLI prints this table in `--help`, the README documents it,
+ * and `loadSettings` is the only place that reads the environment.
+ */
+export interface Settings {
+  volumeDir: string;
+  stateDir: string;
+  connectionCacheSize: number;
+  rowCap: number;
+  countCap: number;
+  queryTimeoutMs: number;
+  sqlTimeoutMs: number;
+  sqlByteCap: number;
+  sqlProcesses: number;
+  queryThreads: number;
+  resultCacheMb: number;
+  heapMb: number;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+interface SettingDefinition<K extends keyof Settings> {
+  key: K;
+  env: string;
+  default: string;
+  description: string;
+  parse: (raw: string, env: string) => Settings[K];
+}
+
+/** A setting (or a command-line option that overrides one) that cannot be used; names the variable. */
+export class SettingsError extends ProblemError {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super('bad_setting', message, 400);
+  }
+}
+
+function parseDirectory(raw: string): string {
+  return path.resolve(raw);
+}
+
+function integerInRange(min: number, max: number) {
+  return (raw: string, env: string): number => {
+    if (!/^\d+$/.test(raw.trim())) {
+      throw new SettingsError(env, `${env} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    }
+    const value = Number(raw);
+    if (value < min || value > max) {
+      throw new SettingsError(env, `${env} must be a whole number from ${min} to ${max}, got ${value}`);
+    }
+    return value;
+  };
+}
+
+function parseHost(raw: string, env: string): string {
+  if (!raw.trim()) throw new SettingsError(env, `${env} must name an address to listen on, e.g. 127.0.0.1`);
+  return raw.trim();
+}
+
+function parseLogLevel(raw: string, env: string): LogLevel {
+  const level = raw.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new SettingsError(env, `${env} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level as LogLevel;
+}
+
+export const settingDefinitions = [
+  {
+    key: 'volumeDir',
+    env: 'TRUTH_YARD_VOLUME',
+    default: './volume-sample',
+    description: 'Volume folder holding embedded/admin, embedded/cross-tenant and embedded/tenant/<id>',
+    parse: parseDirectory,
+  },
+  {
+    key: 'stateDir',
+    env: 'TRUTH_YARD_STATE_DIR',
+    default: './.yard-state',
+    description: "Folder for the console's own database (users, sessions, audit, health history)",
+    parse: parseDirectory,
+  },
+  {
+    key: 'connectionCacheSize',
+    env: 'TRUTH_YARD_CONNECTION_CACHE',
+    default: '64',
+    description: 'Composite connections kept open at once; least recently used ones are closed beyond it',
+    parse: integerInRange(1, 10_000),
+  },
+  {
+    key: 'rowCap',
+    env: 'TRUTH_YARD_ROW_CAP',
+    default: '1000',
+    description: 'Most rows any one read query returns to a page, API call or CLI query',
+    parse: integerInRange(1, 1_000_000),
+  },
+  {
+    key: 'countCap',
+    env: 'TRUTH_YARD_COUNT_CAP',
+    default: '10000',
+    description: 'Row counts on browse pages stop at this number and show it as "more than"',
+    parse: integerInRange(1, 100_000_000),
+  },
+  {
+    key: 'queryTimeoutMs',
+    env: 'TRUTH_YARD_QUERY_TIMEOUT_MS',
+    default: '1000',
+    description: 'Deadline in milliseconds for page queries and counts',
+    parse: integerInRange(10, 600_000),
+  },
+  {
+    key: 'sqlTimeoutMs',
+    env: 'TRUTH_YARD_SQL_TIMEOUT_MS',
+    default: '5000',
+    description: 'Deadline in milliseconds for ad-hoc SQL; the process running it is killed when it passes',
+    parse: integerInRange(10, 600_000),
+  },
+  {
+    key: 'sqlByteCap',
+    env: 'TRUTH_YARD_SQL_BYTE_CAP',
+    default: '5000000',
+    description: 'Most bytes of rows (as JSON) one ad-hoc SQL answer returns',
+    parse: integerInRange(1_000, 1_000_000_000),
+  },
+  {
+    key: 'sqlProcesses',
+    env: 'TRUTH_YARD_SQL_PROCESSES',
+    default: '1',
+    description: 'Ad-hoc SQL statements run at once, each in a low-priority process; others wait their turn within their deadline',
+    parse: integerInRange(1, 64),
+  },
+  {
+    key: 'queryThreads',
+    env: 'TRUTH_YARD_QUERY_THREADS',
+    default: '2',
+    description: 'Worker threads for heavy queries (counts, facets, charts), so light pages stay fast meanwhile',
+    parse: integerInRange(1, 64),
+  },
+  {
+    key: 'resultCacheMb',
+    env: 'TRUTH_YARD_RESULT_CACHE_MB',
+    default: '32',
+    description: 'Megabytes of browse pages and row counts kept for reuse until their databases change; 0 turns reuse off',
+    parse: integerInRange(0, 4_096),
+  },
+  {
+    key: 'heapMb',
+    env: 'TRUTH_YARD_HEAP_MB',
+    default: '256',
+    description: "Limit of the server process's JavaScript heap (node --max-old-space-size); V8 otherwise lets garbage grow with the machine's memory",
+    parse: integerInRange(64, 65_536),
+  },
+  {
+    key: 'host',
+    env: 'HOST',
+    default: '127.0.0.1',
+    description: 'Address the server listens on',
+    parse: parseHost,
+  },
+  {
+    key: 'port',
+    env: 'PORT',
+    default: '4321',
+    description: 'Port the server listens on',
+    parse: integerInRange(1, 65_535),
+  },
+  {
+    key: 'logLevel',
+    env: 'TRUTH_YARD_LOG_LEVEL',
+    default: 'info',
+    description: `Least severe log entries written to stdout: ${LOG_LEVELS.join(', ')}`,
+    parse: parseLogLevel,
+  },
+] as const satisfies readonly SettingDefinition<keyof Settings>[];
+
+/** Reads and validates every setting; throws a SettingsError naming the first bad variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const settings: Partial<Record<keyof Settings, unknown>> = {};
+  for (const definition of settingDefinitions) {
+    const raw = env[definition.env];
+    const value = raw === undefined || raw === '' ? definition.default : raw;
+    settings[definition.key] = (definition.parse as (raw: string, env: string) => unknown)(value, definition.env);
+  }
+  return settings as Settings;
+}
+
+let cached: Settings | undefined;
+
+/** The settings of this process, read once. */
+export function getSettings(): Settings {
+  cached ??= loadSettings();
+  return cached;
+}

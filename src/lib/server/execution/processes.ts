@@ -1,0 +1,61 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import { problemFromData } from '../core/errors.ts';
+import type { QueryFailure } from './query-process.ts';
+
+const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/query-process.mjs');
+/** Query processes run at this niceness, so the kernel gives the server's own threads the CPU first. */
+const QUERY_PROCESS_NICENESS = 10;
+
+function startProcess(): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = fork(ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+    try {
+      os.setPriority(child.pid!, QUERY_PROCESS_NICENESS);
+    } catch {
+      // Gone already: the exit handler below reports it.
+    }
+    child.once('message', () => resolve(child));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the query process exited (${code}) before it was ready`)));
+  });
+}
+
+/**
+ * Processes for one query each (see query-process.ts). Starting one takes most of a second
+ * (it loads the TypeScript modules), so one is always kept started ahead and no deadline
+ * pays for it.
+ */
+export class QueryProcesses {
+  #standby: Promise<ChildProcess> | null = null;
+  /** The process most recently handed out, for logs and for tests that check it is gone. */
+  lastPid: number | undefined;
+
+  /** Starts the standby process now, so the first query after start-up does not wait for one. */
+  prepare(): void {
+    this.#standby ??= startProcess();
+    this.#standby.catch(() => (this.#standby = null));
+  }
+
+  async take(): Promise<ChildProcess> {
+    const next = this.#standby ?? startProcess();
+    this.#standby = null;
+    this.prepare();
+    const child = await next;
+    this.lastPid = child.pid;
+    return child;
+  }
+
+  async close(): Promise<void> {
+    const standby = this.#standby;
+    this.#standby = null;
+    (await standby?.catch(() => null))?.kill('SIGKILL');
+  }
+}
+
+/** The error a query process's failure stands for: the problem it sent, or a fault of the server. */
+export function failureError(failure: QueryFailure): Error {
+  return failure.problem ? problemFromData(failure.problem) : new Error(`the query process failed: ${failure.fault}`);
+}

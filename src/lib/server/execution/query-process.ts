@@ -1,0 +1,137 @@
+import { stringify } from 'csv-stringify/sync';
+import { autoDbPath, resolveContext } from '../volume/contexts.ts';
+import { connectComposite } from '../composite/connect.ts';
+import { problemData, type ProblemData } from '../core/errors.ts';
+import { assertReadOnlyQuery } from '../query/guard.ts';
+import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject } from '../query/objects.ts';
+import { exportRows, parseBrowseRequest } from '../query/browse.ts';
+
+/**
+ * A process of its own for each query that may run long (ad-hoc SQL, exports): the console
+ * kills the process when a deadline passes, the one way to stop a running SQLite statement
+ * in this build, and the server's event loop never waits on it.
+ */
+
+/** What the console asks a query process to run; plain data over IPC. */
+export interface AdhocTask {
+  kind: 'adhoc';
+  volumeDir: string;
+  context: string;
+  sql: string;
+  /** Also return EXPLAIN QUERY PLAN of the statement. */
+  explain: boolean;
+  rowCap: number;
+  byteCap: number;
+}
+
+export interface QueryPlanStep {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+/** A failure as data (classes do not cross processes): a problem to answer, or a fault of the server described by `fault`. */
+export type QueryFailure = { problem: ProblemData; fault?: never } | { problem: null; fault: string };
+
+export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | ({ ok: false } & QueryFailure);
+
+export type ExportFormat = 'csv' | 'json';
+
+/** Every row of a browse listing (its filters and sort), as CSV or a JSON array. */
+export interface ExportTask {
+  kind: 'export';
+  volumeDir: string;
+  context: string;
+  object: string;
+  /** The listing's query string: filters, `_sort`, `_desc`. */
+  params: string;
+  format: ExportFormat;
+  maxPageSize: number;
+}
+
+/** The export's answers, one at a time: the console asks for each next chunk (`{ more: true }`), so a slow download slows the reading. */
+export type ExportMessage = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } | ({ type: 'failed' } & QueryFailure);
+
+const ROWS_PER_CHUNK = 1000;
+
+function failureOf(error: unknown): QueryFailure {
+  const problem = problemData(error);
+  return problem ? { problem } : { problem: null, fault: (error as Error).message };
+}
+
+/** Runs one ad-hoc statement in this process, which exists only for it. */
+export function runAdhocTask(task: AdhocTask): AdhocOutcome {
+  try {
+    assertReadOnlyQuery(task.sql, { allowExplain: true });
+    const context = resolveContext(task.volumeDir, task.context);
+    const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
+    const plan = task.explain && !/^\s*explain\b/i.test(task.sql) ? (db.prepare(`EXPLAIN QUERY PLAN ${task.sql}`).all() as QueryPlanStep[]) : null;
+    const result = runRead(db, task.sql, [], { rowCap: task.rowCap, byteCap: task.byteCap });
+    db.close();
+    return { ok: true, result, plan: plan?.map(({ id, parent, detail }) => ({ id, parent, detail })) ?? null };
+  } catch (error) {
+    return { ok: false, ...failureOf(error) };
+  }
+}
+
+/** The export as text chunks of ROWS_PER_CHUNK rows; reading stops when the caller stops asking. */
+function* exportChunks(task: ExportTask): Generator<string> {
+  const context = resolveContext(task.volumeDir, task.context);
+  const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
+  try {
+    const object = resolveObject(db, task.object);
+    const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.maxPageSize, db);
+    const { columns, rows } = exportRows(db, object, request);
+    let batch: Record<string, unknown>[] = [];
+    let first = true;
+    const render = (last: boolean): string => {
+      let text: string;
+      if (task.format === 'csv') {
+        text = stringify(batch, {
+          header: first,
+          columns,
+          cast: { boolean: (v) => String(v), object: (v) => (Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v)) },
+        });
+      } else {
+        const items = batch.map((row) => JSON.stringify(jsonRow(row))).join(',\n');
+        text = `${first ? '[\n' : items ? ',\n' : ''}${items}${last ? '\n]\n' : ''}`;
+      }
+      first = false;
+      batch = [];
+      return text;
+    };
+    for (const row of rows) {
+      batch.push(row as Record<string, unknown>);
+      if (batch.length === ROWS_PER_CHUNK) yield render(false);
+    }
+    yield render(true);
+  } finally {
+    db.close();
+  }
+}
+
+function nextRequest(): Promise<void> {
+  return new Promise((resolve) => process.once('message', () => resolve()));
+}
+
+async function runExportTask(task: ExportTask): Promise<void> {
+  try {
+    for (const text of exportChunks(task)) {
+      process.send!({ type: 'chunk', bytes: Buffer.from(text) } satisfies ExportMessage);
+      await nextRequest();
+    }
+    process.send!({ type: 'end' } satisfies ExportMessage);
+  } catch (error) {
+    process.send!({ type: 'failed', ...failureOf(error) } satisfies ExportMessage);
+  }
+}
+
+process.once('message', (task: AdhocTask | ExportTask) => {
+  if (task.kind === 'export') {
+    void runExportTask(task).then(() => process.disconnect());
+  } else {
+    process.send!(runAdhocTask(task), () => process.exit(0));
+  }
+});
+process.send?.({ ready: true });

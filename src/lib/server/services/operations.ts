@@ -1,0 +1,278 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import type Database from 'better-sqlite3';
+import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
+import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
+import type { VolumeStatusIndex } from '../composite/status-index.ts';
+import { RequestError } from '../core/errors.ts';
+import { checkHealth, type HealthReport } from '../composite/health.ts';
+import type { RegenerationResult } from '../composite/regenerate.ts';
+import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
+import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from '../store/health-runs.ts';
+import { recordAudit } from '../store/audit.ts';
+import { canSeeContext, type SessionUser } from '../auth/access.ts';
+import { mayOpen } from '../auth/routes.ts';
+import { PROJECT_ROOT } from '../core/project-root.ts';
+import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
+
+/**
+ * The operations an operator runs, shared by the web console and the command line so both
+ * regenerate, check and record the same way. Each takes the volume and the console store
+ * explicitly; callers decide where those come from.
+ */
+export interface OperationsScope {
+  volumeDir: string;
+  store: Database.Database;
+  /** Who asked, for the audit trail: a user name, `cli` or `system`. */
+  actor: string;
+  /** Told when a context's composite was replaced, so open connections are dropped. */
+  onRegenerated?: (contextName: string) => void;
+}
+
+export interface ContextSummary {
+  context: VolumeContext;
+  state: CompositeState;
+  attachmentCount: number;
+  generatedAt: string | null;
+  lastRegeneration: RegenerationRecord | null;
+  lastHealth: HealthRunRecord<HealthReport> | null;
+}
+
+export interface VolumeSummary {
+  contexts: ContextSummary[];
+  invalid: InvalidContextFolder[];
+}
+
+function summarize(
+  context: VolumeContext,
+  lastRegeneration: RegenerationRecord | null,
+  lastHealth: HealthRunRecord<HealthReport> | null,
+  state: CompositeState = compositeState(context),
+): ContextSummary {
+  return {
+    context,
+    state,
+    attachmentCount: state.manifest?.attachments.length ?? 0,
+    generatedAt: state.manifest?.generatedAt ?? null,
+    lastRegeneration,
+    lastHealth,
+  };
+}
+
+export function summarizeVolume(scope: Pick<OperationsScope, 'volumeDir' | 'store'>, filter: (context: VolumeContext) => boolean = () => true): VolumeSummary {
+  const scan = scanVolume(scope.volumeDir);
+  const regenerations = latestRegenerations(scope.store);
+  const healthRuns = latestHealthRuns<HealthReport>(scope.store);
+  const contexts = scan.contexts
+    .filter(filter)
+    .map((context) => summarize(context, regenerations.get(context.name) ?? null, healthRuns.get(context.name) ?? null));
+  return { contexts, invalid: scan.invalid };
+}
+
+/** A context's summary with its latest regeneration and health run; `state` when it was just checked. */
+export function summarizeContext(scope: Pick<OperationsScope, 'store'>, context: VolumeContext, state?: CompositeState): ContextSummary {
+  return summarize(context, latestRegeneration(scope.store, context.name), healthHistory<HealthReport>(scope.store, context.name, 1)[0] ?? null, state);
+}
+
+/** The JSON shape of a context summary in the API. */
+export function contextSummaryJson(summary: ContextSummary) {
+  return {
+    context: summary.context.name,
+    kind: summary.context.kind,
+    tenantId: summary.context.tenantId,
+    status: summary.state.status,
+    reasons: summary.state.reasons,
+    attachmentCount: summary.attachmentCount,
+    generatedAt: summary.generatedAt,
+    lastRegeneration: summary.lastRegeneration,
+    lastHealth: summary.lastHealth && { at: summary.lastHealth.at, worstSeverity: summary.lastHealth.worstSeverity, status: summary.lastHealth.status, full: summary.lastHealth.full },
+  };
+}
+
+/** Records a regeneration and its audit event in one commit, and drops connections to a replaced composite. */
+function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, finishedAt }: TimedRegeneration): void {
+  // One commit for both records: the console store syncs every commit to disk.
+  scope.store.transaction(() => {
+    recordRegeneration(scope.store, {
+      context: result.context,
+      startedAt,
+      finishedAt,
+      outcome: result.ok ? 'ok' : 'error',
+      sourceSha256: result.ok ? result.manifest.sourceSha256 : result.sourceSha256,
+      problems: result.ok ? [] : result.problems,
+      actor: scope.actor,
+    });
+    recordAudit(scope.store, {
+      actor: scope.actor,
+      action: 'composite.regenerate',
+      target: result.context,
+      outcome: result.ok ? 'ok' : 'error',
+      detail: result.ok ? { generatedAt: result.manifest.generatedAt } : { problems: result.problems },
+    });
+  })();
+  if (result.ok) scope.onRegenerated?.(result.context);
+}
+
+/** Regenerates one context's composite and records the outcome and the audit event. */
+export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
+  const timed = regenerateTimed({ volumeDir: scope.volumeDir, context: contextName });
+  recordRegenerationOutcome(scope, timed);
+  return timed.result;
+}
+
+/**
+ * Regenerates many contexts on `threads` worker threads at once (`yard regenerate --all`):
+ * each composite waits on its own fsyncs, and two of them overlap those waits and use both
+ * cores. Outcomes are recorded here, as each finishes; results come back in the order given.
+ */
+export async function regenerateContexts(scope: OperationsScope, contexts: VolumeContext[], threads: number, onDone: (context: VolumeContext) => void = () => {}): Promise<RegenerationResult[]> {
+  const pool = new Piscina<RegenerateTask, TimedRegeneration>({
+    filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
+    minThreads: threads,
+    maxThreads: threads,
+  });
+  try {
+    return await Promise.all(
+      contexts.map(async (context) => {
+        const timed = await pool.run({ volumeDir: scope.volumeDir, context: context.name });
+        recordRegenerationOutcome(scope, timed);
+        onDone(context);
+        return timed.result;
+      }),
+    );
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** The one sentence shown for a failed regeneration, by the API and by the pages alike. */
+export function regenerationFailureMessage(result: Extract<RegenerationResult, { ok: false }>): string {
+  return `composite.sql of ${result.context} has ${result.problems.length} ${result.problems.length === 1 ? 'problem' : 'problems'}; the previous composite keeps serving.`;
+}
+
+/** Runs a health check on one context and stores it in the health history. */
+export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
+  const context = resolveContext(scope.volumeDir, contextName);
+  const report = checkHealth(context, { full: options.full ?? false });
+  scope.store.transaction(() => {
+    recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
+    recordAudit(scope.store, {
+      actor: scope.actor,
+      action: options.full ? 'composite.health.full' : 'composite.health',
+      target: context.name,
+      outcome: report.worstSeverity === 'error' ? 'error' : 'ok',
+      detail: { worstSeverity: report.worstSeverity },
+    });
+  })();
+  return report;
+}
+
+export interface ContextDetail {
+  summary: ContextSummary;
+  /** composite.sql as it is on disk now, or null when it is missing. */
+  compositeSql: string | null;
+  regenerations: RegenerationRecord[];
+  healthRuns: HealthRunRecord<HealthReport>[];
+}
+
+/** Everything the context page shows: summary, source, manifest (in the summary's state), history. */
+export function contextDetail(scope: Pick<OperationsScope, 'store'>, context: VolumeContext, historyLength = 20): ContextDetail {
+  let compositeSql: string | null = null;
+  try {
+    compositeSql = fs.readFileSync(compositeSqlPath(context), 'utf8');
+  } catch {
+    compositeSql = null;
+  }
+  return {
+    summary: summarizeContext(scope, context),
+    compositeSql,
+    regenerations: regenerationHistory(scope.store, context.name, historyLength),
+    healthRuns: healthHistory<HealthReport>(scope.store, context.name, historyLength),
+  };
+}
+
+export const CONTEXT_PAGE_SIZE = 100;
+
+export interface ContextListing {
+  /** The contexts on this page, problems first (broken, stale, missing, fresh), then by name. */
+  contexts: ContextSummary[];
+  /** How many match the search and status filter, over all pages. */
+  total: number;
+  /** Visible contexts per status, over the whole volume, whatever the filter. */
+  counts: Record<CompositeStatus, number>;
+  invalid: InvalidContextFolder[];
+  /** When the statuses of contexts not on this page were checked (the page's own are checked now). */
+  checkedAt: Date;
+  /** False when the volume is large enough to be checked in the background, so other pages' counts may be that old. */
+  checkedNow: boolean;
+}
+
+export interface ContextListingRequest {
+  /** Part of the context name, e.g. `acme` or `tenant/t00`. */
+  search?: string;
+  status?: CompositeStatus;
+  page?: number;
+  pageSize?: number;
+}
+
+const STATUS_ORDER: CompositeStatus[] = ['broken', 'stale', 'missing', 'fresh'];
+
+/**
+ * One page of the visible contexts, with counts per status, for lists that must scale to
+ * thousands of tenants: statuses come from the volume's status index, the contexts on the
+ * page are checked again, and only their history is read from the console store.
+ */
+export async function listContexts(
+  scope: Pick<OperationsScope, 'store'> & { statusIndex: VolumeStatusIndex },
+  visible: (context: VolumeContext) => boolean,
+  request: ContextListingRequest = {},
+): Promise<ContextListing> {
+  const { scan, checkedAt, current } = await scope.statusIndex.statuses();
+  const contexts = scan.contexts.filter(visible);
+  const search = request.search?.trim().toLowerCase() ?? '';
+  const pageSize = request.pageSize ?? CONTEXT_PAGE_SIZE;
+  const page = Math.max(1, request.page ?? 1);
+  const states = new Map(contexts.map((context) => [context.name, lastKnownCompositeState(context) ?? compositeState(context)]));
+  // The scan lists contexts by name, and the sort is stable, so each status keeps that order.
+  const pageOf = () =>
+    contexts
+      .filter((context) => (!search || context.name.toLowerCase().includes(search)) && (!request.status || states.get(context.name)!.status === request.status))
+      .map((context) => ({ context, rank: STATUS_ORDER.indexOf(states.get(context.name)!.status) }))
+      .sort((a, b) => a.rank - b.rank)
+      .map(({ context }) => context);
+  if (!current) {
+    // What is shown is checked now; if that changed a status, the page is worked out again.
+    for (const context of pageOf().slice((page - 1) * pageSize, page * pageSize)) states.set(context.name, compositeState(context));
+  }
+  const matching = pageOf();
+  const counts = { broken: 0, stale: 0, missing: 0, fresh: 0 } satisfies Record<CompositeStatus, number>;
+  for (const state of states.values()) counts[state.status] += 1;
+  return {
+    contexts: matching.slice((page - 1) * pageSize, page * pageSize).map((context) => summarizeContext(scope, context, states.get(context.name))),
+    total: matching.length,
+    counts,
+    invalid: scan.invalid,
+    checkedAt,
+    checkedNow: current,
+  };
+}
+
+/** One page of the contexts a user may see; folders that are not contexts only for those whose gate opens them. */
+export async function listContextsFor(scope: Parameters<typeof listContexts>[0], user: SessionUser, request: ContextListingRequest): Promise<ContextListing> {
+  const listing = await listContexts(scope, (context) => canSeeContext(user, context.name), request);
+  return mayOpen(user, 'see-invalid-folders') ? listing : { ...listing, invalid: [] };
+}
+
+/** Reads `?q=`, `?status=` and `?page=` of a contexts list, refusing values that mean nothing. */
+export function parseContextListingRequest(params: URLSearchParams): ContextListingRequest {
+  const status = params.get('status') || undefined;
+  if (status !== undefined && !STATUS_ORDER.includes(status as CompositeStatus)) {
+    throw new RequestError('bad_status', `status must be one of ${STATUS_ORDER.join(', ')}, got "${status}".`);
+  }
+  const pageText = params.get('page');
+  const page = pageText === null || pageText === '' ? 1 : Number(pageText);
+  if (!Number.isInteger(page) || page < 1) throw new RequestError('bad_page', `page must be a whole number from 1, got "${pageText}".`);
+  return { search: params.get('q') ?? undefined, status: status as CompositeStatus | undefined, page };
+}

@@ -1,0 +1,95 @@
+import crypto from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { getSettings, type Settings } from '../core/config.ts';
+import { CompositePool } from '../composite/pool.ts';
+import { HeavyQueryExecutor } from '../execution/executor.ts';
+import { AdhocSqlRunner } from '../execution/adhoc.ts';
+import { ExportRunner } from '../execution/export-runner.ts';
+import { QueryProcesses } from '../execution/processes.ts';
+import { ResultCache } from '../execution/result-cache.ts';
+import { VolumeStatusIndex } from '../composite/status-index.ts';
+import type { ReadResult } from '../query/run.ts';
+import type { CompositeConnection } from '../composite/connect.ts';
+import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
+import { contextPath } from '../auth/routes.ts';
+import { getConsoleStore } from '../store/database.ts';
+import type { OperationsScope } from './operations.ts';
+
+/**
+ * The long-lived pieces of one server process, created on first use: settings, the
+ * console store and the composite connection pool. Pages and endpoints reach the volume
+ * only through these.
+ */
+export interface ConsoleRuntime {
+  settings: Settings;
+  /** The served volume (settings.volumeDir), so the runtime is itself an operations scope for reads. */
+  volumeDir: string;
+  store: Database.Database;
+  pool: CompositePool;
+  /** Signs browse cursors; a restart invalidates old cursors, which then say so. */
+  cursorSecret: Buffer;
+  /** Worker threads for counts, facets and chart aggregations. */
+  executor: HeavyQueryExecutor;
+  /** Killable processes for ad-hoc SQL. */
+  adhoc: AdhocSqlRunner;
+  /** CSV and JSON downloads, read in killable processes too. */
+  exports: ExportRunner;
+  /** Browse pages and counts, reused until their databases change. */
+  results: ResultCache;
+  /** Every context's status, for the lists that show them all. */
+  statusIndex: VolumeStatusIndex;
+  /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
+  heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
+  /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
+  scopeFor(actor: string): OperationsScope;
+}
+
+/**
+ * A route's composite, ready to use: the context is known to exist and the user to be
+ * allowed; the connection is opened on first use, so a page that only shows status still
+ * works while the composite itself cannot be opened.
+ */
+export interface CompositeHandle {
+  context: VolumeContext;
+  /** URL prefix of the context's pages: `admin`, `cross-tenant`, `tenants/<id>`. */
+  ctxPath: string;
+  connection(): CompositeConnection;
+}
+
+/** Throws UnknownContextError when the volume has no such context. */
+export function compositeHandle(contextName: string): CompositeHandle {
+  const { settings, pool } = getRuntime();
+  const context = resolveContext(settings.volumeDir, contextName);
+  return { context, ctxPath: contextPath(context.name), connection: () => pool.acquire(context.name) };
+}
+
+let runtime: ConsoleRuntime | undefined;
+
+export function getRuntime(): ConsoleRuntime {
+  if (!runtime) {
+    const settings = getSettings();
+    const store = getConsoleStore();
+    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
+    const processes = new QueryProcesses();
+    processes.prepare();
+    const statusIndex = new VolumeStatusIndex(settings.volumeDir);
+    // Checking a large volume takes seconds the first time; start before anyone asks.
+    statusIndex.checkSoon();
+    const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
+    runtime = {
+      settings,
+      volumeDir: settings.volumeDir,
+      store,
+      pool,
+      cursorSecret: crypto.randomBytes(32),
+      executor,
+      adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
+      exports: new ExportRunner(settings.volumeDir, processes),
+      results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
+      statusIndex,
+      heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
+      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
+    };
+  }
+  return runtime;
+}

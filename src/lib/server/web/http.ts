@@ -1,0 +1,82 @@
+import { problemOf, RequestError, type ProblemError } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
+
+/**
+ * The JSON envelope of every API answer: `{ ok: true, … }` or
+ * `{ ok: false, error: { code, message } }`, with the status saying the same thing.
+ */
+export function jsonOk(body: Record<string, unknown>, status = 200, headers: HeadersInit = {}): Response {
+  return Response.json({ ok: true, ...body }, { status, headers });
+}
+
+export function jsonError(status: number, code: string, message: string, headers: HeadersInit = {}): Response {
+  return Response.json({ ok: false, error: { code, message } }, { status, headers });
+}
+
+/** A problem as the API answers it: its status, code and public message. */
+export function problemResponse(problem: ProblemError): Response {
+  return jsonError(problem.status, problem.code, problem.publicMessage);
+}
+
+/**
+ * The one place the web answers an error an endpoint threw: a problem with its own status,
+ * code and message, anything else as a logged server fault that shows nothing of itself.
+ */
+export function errorResponse(error: unknown, path: string): Response {
+  const problem = problemOf(error);
+  if (problem) return problemResponse(problem);
+  logger.error({ err: error, path }, 'request failed');
+  return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+}
+
+/** Parses a JSON request body that must be an object; anything else is a 400 saying so. */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new RequestError('bad_json', 'the request body must be JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError('bad_json', 'the request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/**
+ * A state-changing request is allowed only from this console's own pages: its Origin must
+ * name the host the browser sent it to. Compared with the Host header, not the request URL,
+ * because the Node adapter builds that URL as `localhost` unless domains are configured.
+ */
+export function originAllowed(request: Request): boolean {
+  const origin = request.headers.get('origin');
+  const host = request.headers.get('host');
+  if (!origin || !host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+export function isStateChanging(method: string): boolean {
+  return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
+}
+
+/**
+ * What a page shows for an error the user caused or can act on: its public message, with
+ * the page's status set to match. Anything else is a server fault and is thrown on.
+ */
+export function pageProblem(response: { status?: number }, error: unknown): string {
+  const problem = problemOf(error);
+  if (!problem) throw error;
+  response.status = problem.status;
+  return problem.publicMessage;
+}
+
+/** A page's data, or the problem loading it hit (see pageProblem). */
+export async function loadForPage<T>(response: { status?: number }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
+  try {
+    return { value: await load(), problem: null };
+  } catch (error) {
+    return { value: null, problem: pageProblem(response, error) };
+  }
+}
