@@ -18,6 +18,7 @@ export interface Settings {
   sqlProcesses: number;
   queryThreads: number;
   resultCacheMb: number;
+  facetCacheEntries: number;
   heapMb: number;
   host: string;
   port: number;
@@ -150,6 +151,13 @@ export const settingDefinitions = [
     default: '32',
     description: 'Megabytes of browse pages and row counts kept for reuse until their databases change; 0 turns reuse off',
     parse: integerInRange(0, 4_096),
+  },
+  {
+    key: 'facetCacheEntries',
+    env: 'TRUTH_YARD_FACET_CACHE_ENTRIES',
+    default: '2000',
+    description: 'Facet counts (a few values each) kept for reuse until their databases change, apart from TRUTH_YARD_RESULT_CACHE_MB because a facet costs a GROUP BY over every selected row; 0 turns it off',
+    parse: integerInRange(0, 1_000_000),
   },
   {
     key: 'heapMb',

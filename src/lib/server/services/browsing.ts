@@ -73,14 +73,11 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
     }
   };
   const readFacet = async (column: string): Promise<Facet> => {
-    const key = `facet\0${selectionKey}\0${column}\0${request.facetSize}`;
-    const kept = runtime.results.get<Facet>(key, version);
-    if (kept) return kept;
     const counting = facetQuery(db, object, request, column, request.facetSize);
     try {
-      const facet = facetOf(column, (await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows, request.facetSize);
-      runtime.results.set(key, version, facet);
-      return facet;
+      return await runtime.facets.get(`${selectionKey}\0${column}\0${request.facetSize}`, version, async () =>
+        facetOf(column, (await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows, request.facetSize),
+      );
     } catch (error) {
       if (!(error instanceof QueryTimeoutError)) throw error;
       return { column, timedOut: true };

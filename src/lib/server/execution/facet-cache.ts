@@ -1,0 +1,40 @@
+import { LRUCache } from 'lru-cache';
+
+/**
+ * Facet counts, kept until a database they were counted from changes, and counted once
+ * however many requests ask at the same time. A facet is a GROUP BY over every row the
+ * filters select (about 300 ms over 1,000,000 rows here), and its answer is a few values:
+ * the page itself, cheap to read again, may be left to TRUTH_YARD_RESULT_CACHE_MB, while the
+ * facets beside it stay counted (TRUTH_YARD_FACET_CACHE_ENTRIES).
+ */
+export class FacetCache<T> {
+  readonly #entries: LRUCache<string, { version: string; value: T }> | null;
+  readonly #counting = new Map<string, Promise<T>>();
+
+  constructor(maxEntries: number) {
+    this.#entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : null;
+  }
+
+  /**
+   * The value kept for `key` at data version `version`, or the one `count` gives. A request
+   * arriving while the same count runs waits for it rather than starting another; a count
+   * that fails (past its deadline) is not kept.
+   */
+  get(key: string, version: string, count: () => Promise<T>): Promise<T> {
+    const kept = this.#entries?.get(key);
+    if (kept?.version === version) return Promise.resolve(kept.value);
+    if (!this.#entries) return count();
+    const flightKey = `${version}\0${key}`;
+    let counting = this.#counting.get(flightKey);
+    if (!counting) {
+      counting = count()
+        .then((value) => {
+          this.#entries?.set(key, { version, value });
+          return value;
+        })
+        .finally(() => this.#counting.delete(flightKey));
+      this.#counting.set(flightKey, counting);
+    }
+    return counting;
+  }
+}
