@@ -54,10 +54,11 @@ describe('query deadlines over HTTP', () => {
     const body = await api.json();
     expect(body.rows).toHaveLength(5);
     expect(body.facets).toEqual([{ column: 'title', timedOut: true }]);
-    const page = await get(`/tenants/acme/objects/costly_findings?${IN_INDEX_ORDER}&_facet=title`);
+    // Another column: the title count goes on for later requests and may be kept by now.
+    const page = await get(`/tenants/acme/objects/costly_findings?${IN_INDEX_ORDER}&_facet=created_at`);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('Counting title took too long; narrow the filters to see it.');
+    expect(html).toContain('Counting created_at took too long; narrow the filters to see it.');
     expect(html.match(/<tr\b/g)?.length).toBe(6);
   });
 

@@ -51,6 +51,11 @@ export class HeavyQueryExecutor {
     this.#warm = this.#pool.run({ kind: 'warm-up', volumeDir, cacheSize, context: '', rowCap: 0 }).catch(() => undefined);
   }
 
+  /** Settles once a worker has loaded, so a caller timing a query itself starts after that too. */
+  get ready(): Promise<unknown> {
+    return this.#warm;
+  }
+
   async run(query: HeavyQuery, deadlineMs: number): Promise<ReadResult> {
     return (await this.#run({ kind: 'read', context: query.context, sql: query.sql, params: query.params ?? [], rowCap: query.rowCap }, deadlineMs)) as ReadResult;
   }

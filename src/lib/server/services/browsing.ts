@@ -74,10 +74,16 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   };
   const readFacet = async (column: string): Promise<Facet> => {
     const counting = facetQuery(db, object, request, column, request.facetSize);
+    const { queryTimeoutMs, rowCap } = runtime.settings;
+    // A count kept for others may finish after this page has gone, within its own deadline.
+    const kept = runtime.settings.facetCacheEntries > 0;
+    const shared = runtime.facets.get(`${selectionKey}\0${column}\0${request.facetSize}`, version, async () => {
+      const query = { context: handle.context.name, sql: counting.sql, params: counting.params, rowCap };
+      return facetOf(column, (await runtime.executor.run(query, kept ? queryTimeoutMs * SHARED_FACET_DEADLINES : queryTimeoutMs)).rows, request.facetSize);
+    });
     try {
-      return await runtime.facets.get(`${selectionKey}\0${column}\0${request.facetSize}`, version, async () =>
-        facetOf(column, (await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows, request.facetSize),
-      );
+      await runtime.executor.ready;
+      return await withinDeadline(shared, queryTimeoutMs, `Counting ${column} did not finish within ${queryTimeoutMs} ms.`);
     } catch (error) {
       if (!(error instanceof QueryTimeoutError)) throw error;
       return { column, timedOut: true };
@@ -89,6 +95,23 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
     ...request.facets.map(readFacet),
   ]);
   return { object, request, page, count, facets, suggestedFacets: facetSuggestions(runtime, handle, object) };
+}
+
+/**
+ * How many page deadlines a facet count shared through the facet cache may run: a GROUP BY
+ * over a million rows can take longer than one page deadline on a busy machine, and
+ * stopping it there would mean no request ever gets it. The page waits one deadline and
+ * shows the note; the count goes on for the requests after, and is then kept.
+ */
+const SHARED_FACET_DEADLINES = 10;
+
+/** `work`, or QueryTimeoutError once `ms` have passed; the work itself goes on. */
+function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueryTimeoutError(message)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Suggestions per context, composite file, object and schema: they change only with the schema. */
