@@ -305,17 +305,3 @@ INSERT INTO findings VALUES (258, 'Missing EDR agent on nyc-lap-021', 'low', 'op
 INSERT INTO findings VALUES (259, 'Telnet enabled on nyc-net-028', 'medium', 'in_progress', '2026-11-19T03:10:35Z', '2026-11-20T23:59:59Z', 28);
 INSERT INTO findings VALUES (260, 'Outdated OpenSSL on nyc-ser-035', 'medium', 'in_progress', '2026-11-19T11:14:01Z', '2026-11-20T15:30:48Z', 35);
 COMMIT;
--- Full-text index on titles, as sqlite-utils creates it (`enable-fts --create-triggers`):
--- the console searches it with ?_search=, and the triggers keep it current.
-CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
-INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
-CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
-CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-END;
-CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;

@@ -776,17 +776,3 @@ INSERT INTO findings VALUES (318, 'Flaky: "exports: audit entry written" passes 
 INSERT INTO findings VALUES (319, 'Unhandled exception in reports', 'medium', 'open', '2026-11-18T15:44:12Z', '2026-11-18T17:58:52Z', 4);
 INSERT INTO findings VALUES (320, 'Permission check missing in billing', 'medium', 'open', '2026-11-19T16:57:30Z', '2026-11-19T19:48:20Z', 22);
 COMMIT;
--- Full-text index on titles, as sqlite-utils creates it (`enable-fts --create-triggers`):
--- the console searches it with ?_search=, and the triggers keep it current.
-CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
-INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
-CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
-CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-END;
-CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;

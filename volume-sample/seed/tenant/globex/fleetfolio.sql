@@ -399,17 +399,3 @@ INSERT INTO findings VALUES (338, 'OS updates overdue on ams-lap-018', 'high', '
 INSERT INTO findings VALUES (339, 'Screen lock disabled on ams-lap-026', 'low', 'open', '2026-11-20T08:48:41Z', '2026-11-20T09:44:05Z', 26);
 INSERT INTO findings VALUES (340, 'Container runs as root: ams-con-042', 'high', 'in_progress', '2026-11-20T20:34:28Z', '2026-11-20T23:59:59Z', 42);
 COMMIT;
--- Full-text index on titles, as sqlite-utils creates it (`enable-fts --create-triggers`):
--- the console searches it with ?_search=, and the triggers keep it current.
-CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
-INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
-CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
-CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-END;
-CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;

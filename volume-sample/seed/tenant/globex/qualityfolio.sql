@@ -684,17 +684,3 @@ INSERT INTO findings VALUES (238, 'No test covers search error path', 'critical'
 INSERT INTO findings VALUES (239, 'Regression in api after release', 'info', 'open', '2026-11-17T17:02:52Z', '2026-11-17T17:12:03Z', 2);
 INSERT INTO findings VALUES (240, 'No test covers search error path', 'critical', 'open', '2026-11-19T18:30:08Z', '2026-11-19T20:17:49Z', 19);
 COMMIT;
--- Full-text index on titles, as sqlite-utils creates it (`enable-fts --create-triggers`):
--- the console searches it with ?_search=, and the triggers keep it current.
-CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
-INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
-CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
-CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-END;
-CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;

@@ -229,17 +229,3 @@ INSERT INTO findings VALUES (198, 'Screen lock disabled on sfo-lap-006', 'low', 
 INSERT INTO findings VALUES (199, 'Outdated OpenSSL on sfo-ser-018', 'info', 'open', '2026-11-19T22:46:01Z', '2026-11-19T23:18:06Z', 18);
 INSERT INTO findings VALUES (200, 'Critical CVE in base image of sfo-con-013', 'low', 'open', '2026-11-19T23:39:54Z', '2026-11-20T02:49:42Z', 13);
 COMMIT;
--- Full-text index on titles, as sqlite-utils creates it (`enable-fts --create-triggers`):
--- the console searches it with ?_search=, and the triggers keep it current.
-CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
-INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
-CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
-CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-END;
-CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;

@@ -718,17 +718,3 @@ INSERT INTO findings VALUES (278, 'Unhandled exception in reports', 'high', 'ope
 INSERT INTO findings VALUES (279, 'Flaky: "notifications: audit entry written" passes on retry', 'low', 'open', '2026-11-19T22:58:07Z', '2026-11-19T23:44:28Z', 2);
 INSERT INTO findings VALUES (280, 'Regression in login after release', 'info', 'open', '2026-11-20T10:57:25Z', '2026-11-20T13:10:49Z', 7);
 COMMIT;
--- Full-text index on titles, as sqlite-utils creates it (`enable-fts --create-triggers`):
--- the console searches it with ?_search=, and the triggers keep it current.
-CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
-INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
-CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
-CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-END;
-CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
-  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
-  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
-END;
