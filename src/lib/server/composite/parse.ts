@@ -140,7 +140,7 @@ export function describedBy(
       const match = /^("[^"]+"|[^\s:]+)\s*:\s*(.*)$/.exec(rest);
       if (!match) problems.push({ line, message: 'write a column description as -- @column name: what it means' });
       else columns[match[1].replace(/^"|"$/g, '')] = continuing = { text: match[2].trim(), line };
-    } else {
+    } else if (name !== 'fts') {
       problems.push({ line, message: `-- @${name} is not a description tag; use -- @description … or -- @column name: …` });
     }
   }
@@ -148,7 +148,7 @@ export function describedBy(
 }
 
 class PlanBuilder {
-  readonly plan: CompositePlan = { attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [] };
+  readonly plan: CompositePlan = { attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [], searchIndexes: [] };
   readonly problems: CompositeProblem[] = [];
   readonly #schemaChecks: Array<{ schema: string; location: SourceLocation; what: string }> = [];
 
@@ -278,8 +278,26 @@ class PlanBuilder {
     this.plan.expectedIndexes.push({ name, schema, table, columns, unique: statement.indexTypeKw?.name === 'UNIQUE', location });
   }
 
+  /** `-- @fts schema.table: index` lines, wherever they stand. */
+  searchIndexes(): void {
+    this.text.split('\n').forEach((text, index) => {
+      const declared = /^\s*--\s*@fts\b\s*(.*)$/.exec(text);
+      if (!declared) return;
+      const location = { ...this.locate(0), line: index + 1, column: 1 };
+      const match = /^([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*:\s*([A-Za-z_]\w*)\s*$/.exec(declared[1]);
+      if (!match) {
+        this.problems.push({ ...location, message: 'declare a full-text index as -- @fts schema.table: index_table (an FTS5 table with content=\'table\' in that database)' });
+        return;
+      }
+      const [, schema, table, fts] = match;
+      this.#schemaChecks.push({ schema, location, what: `-- @fts ${schema}.${table}` });
+      this.plan.searchIndexes.push({ schema, table, fts, location });
+    });
+  }
+
   /** Schema names used by pragmas and indexes must be attachments, wherever the ATTACH stands. */
   finish(): void {
+    this.searchIndexes();
     for (const check of this.#schemaChecks) {
       if (!this.plan.attachments.some((a) => a.name.toLowerCase() === check.schema.toLowerCase())) {
         this.problems.push({ ...check.location, message: `${check.what} names "${check.schema}", which is not attached; attach it or use an attachment's name` });

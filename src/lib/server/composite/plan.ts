@@ -72,12 +72,24 @@ export interface ExpectedIndex {
   location: SourceLocation;
 }
 
+/**
+ * `-- @fts schema.table: index`: the FTS5 table that indexes an attached table, for an
+ * index not named `<table>_fts` (the sqlite-utils convention, found without declaring).
+ */
+export interface DeclaredSearchIndex {
+  schema: string;
+  table: string;
+  fts: string;
+  location: SourceLocation;
+}
+
 export interface CompositePlan {
   attachments: PlannedAttachment[];
   connectionPragmas: ConnectionPragma[];
   expectations: PragmaExpectation[];
   views: PlannedView[];
   expectedIndexes: ExpectedIndex[];
+  searchIndexes: DeclaredSearchIndex[];
 }
 
 export type ParseResult = { ok: true; plan: CompositePlan } | { ok: false; problems: CompositeProblem[] };

@@ -63,6 +63,7 @@ function buildManifest(context: VolumeContext, plan: CompositePlan, sourceSha256
       columnDescriptions: Object.fromEntries(Object.entries(v.columnDescriptions).map(([column, comment]) => [column, comment.text])),
     })),
     expectedIndexes: plan.expectedIndexes.map(({ location: _location, ...index }) => index),
+    searchIndexes: plan.searchIndexes.map(({ location: _location, ...index }) => index),
   };
 }
 
@@ -98,6 +99,13 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
   }
   const problems: CompositeProblem[] = [];
   try {
+    for (const index of plan.searchIndexes) {
+      const sql = connection.db.prepare(`SELECT sql FROM ${quoteIdentifier(index.schema)}.sqlite_schema WHERE name = ?`).pluck().get(index.fts) as string | undefined;
+      const content = sql ? /\bcontent\s*=\s*['"]?(\w+)/i.exec(sql)?.[1] : undefined;
+      if (!sql || !/\busing\s+fts5\b/i.test(sql) || content?.toLowerCase() !== index.table.toLowerCase()) {
+        problems.push(problemAt(file, `-- @fts ${index.schema}.${index.table}: ${index.fts} names no FTS5 table with content='${index.table}' in ${index.schema}; create it there, or fix the name`, index.location.line, 1));
+      }
+    }
     for (const view of plan.views) {
       try {
         const columns = connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`).columns().map((c) => c.name);

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { schemaVersion } from './versions.ts';
-import { MANIFEST_TABLE, type CompositeManifest } from '../composite/manifest.ts';
+import { manifestOf } from '../composite/manifest.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
 export class BrowseError extends ProblemError {
@@ -74,12 +74,7 @@ function hasRowid(db: Database.Database, schema: string, table: string): boolean
 
 /** The views' descriptions as the manifest in the auto.db holds them; none on a connection without one. */
 function viewDescriptions(db: Database.Database): Map<string, { description?: string; columnDescriptions?: Record<string, string> }> {
-  try {
-    const manifest = JSON.parse(db.prepare(`SELECT manifest FROM main.${MANIFEST_TABLE} WHERE id = 1`).pluck().get() as string) as CompositeManifest;
-    return new Map(manifest.views.map((view) => [view.name, view]));
-  } catch {
-    return new Map();
-  }
+  return new Map((manifestOf(db)?.views ?? []).map((view) => [view.name, view]));
 }
 
 /** Shadow tables of FTS5 indexes (`<index>_data`, `_idx`, …) hold index internals, not evidence. */

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { parse, type Node } from '../sqlite/sql-parser.ts';
 import { BrowseError, columnKind, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
+import { manifestOf } from '../composite/manifest.ts';
 import type { SqlFragment } from './filters.ts';
 
 /** Result columns a searched listing adds to the object's own; stripped before rows are shown. */
@@ -52,8 +53,10 @@ export interface ListingSource {
   note: string | null;
 }
 
+/** The full-text index of `schema.table`: declared in composite.sql (`-- @fts`), or by convention `<table>_fts`. */
 function ftsIndexOf(db: Database.Database, schema: string, table: string): FtsIndex | null {
-  const fts = `${table}_fts`;
+  const declared = manifestOf(db)?.searchIndexes?.find((index) => index.schema.toLowerCase() === schema.toLowerCase() && index.table.toLowerCase() === table.toLowerCase());
+  const fts = declared?.fts ?? `${table}_fts`;
   const sql = db.prepare(`SELECT sql FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name = ?`).pluck().get(fts) as string | undefined;
   if (!sql || !/\busing\s+fts5\s*\(/i.test(sql)) return null;
   const content = /\bcontent\s*=\s*['"[`]?([^'"\]`,)\s]+)/i.exec(sql)?.[1];
