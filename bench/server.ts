@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { launchConsole, signIn, type RunningConsole } from '../src/testing/console-server.ts';
+import { launchConsole, signInForCookie, type RunningConsole } from '../src/testing/console-server.ts';
 import { adoptProcess, releaseProcess } from './children.ts';
 import { ensureAdmin, type BenchVolume } from './volumes.ts';
 
@@ -46,7 +46,7 @@ export async function startBenchServer(volume: BenchVolume, env: Record<string, 
   const server = await launchConsole(volume.volumeDir, volume.stateDir, { TRUTH_YARD_LOG_LEVEL: 'warn', ...env });
   adoptProcess(server.pid);
   try {
-    const cookie = await signIn(server.baseUrl, admin.username, admin.password);
+    const cookie = await signInForCookie(server.baseUrl, admin.username, admin.password);
     return {
       baseUrl: server.baseUrl,
       pid: server.pid,

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { signIn } from './support.ts';
+import { signInPage } from './support.ts';
 
 interface AuditedPage {
   name: string;
@@ -46,7 +46,7 @@ async function seriousViolations(page: Page): Promise<string[]> {
 }
 
 async function open(page: Page, { url, user }: AuditedPage): Promise<void> {
-  if (user) await signIn(page, user);
+  if (user) await signInPage(page, user);
   const response = await page.goto(url);
   expect(response?.status()).toBe(200);
   // Charts are drawn by a script after load; audit the page as a person sees it.

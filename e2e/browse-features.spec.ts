@@ -1,9 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { signIn } from './support.ts';
+import { signInPage } from './support.ts';
 
 test.describe('facets, search and the SQL editor', () => {
   test('clicking a facet value narrows the page to it', async ({ page }) => {
-    await signIn(page, 'acme-user');
+    await signInPage(page, 'acme-user');
     await page.goto('/tenants/acme/objects/all_findings');
     await page.getByRole('form', { name: 'Add a facet' }).getByLabel('Count values of').selectOption('severity');
     await page.getByRole('button', { name: 'Add facet' }).click();
@@ -21,7 +21,7 @@ test.describe('facets, search and the SQL editor', () => {
   });
 
   test('the search box finds titles and marks the matching words', async ({ page }) => {
-    await signIn(page, 'acme-user');
+    await signInPage(page, 'acme-user');
     await page.goto('/tenants/acme/objects/all_findings');
     await page.getByRole('searchbox', { name: 'Search' }).fill('checkout');
     await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
@@ -33,7 +33,7 @@ test.describe('facets, search and the SQL editor', () => {
   });
 
   test('the editor completes a column name and Ctrl-Enter runs the statement', async ({ page }) => {
-    await signIn(page, 'operator');
+    await signInPage(page, 'operator');
     await page.goto('/tenants/acme/sql');
     const editor = page.locator('[data-sql-editor] .cm-content');
     await expect(editor).toBeVisible();

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { parseCsv, signIn } from './support.ts';
+import { parseCsv, signInPage } from './support.ts';
 
 function rowsTable(page: Page) {
   return page.getByRole('table', { name: /^Rows of all_findings/ });
@@ -28,7 +28,7 @@ const keyOf = (row: Record<string, string>) => `${row.source}:${row.id}`;
 
 test.describe('browse all_findings', () => {
   test('filter, sort, next and previous page, and a CSV export of exactly the filtered rows', async ({ page }) => {
-    await signIn(page, 'acme-user');
+    await signInPage(page, 'acme-user');
     await page.goto('/tenants/acme/objects');
     await page.getByRole('link', { name: 'all_findings', exact: true }).click();
     await expect(page).toHaveURL('/tenants/acme/objects/all_findings');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { adminApi, cellInColumn, keepScreenshot, rowNamed, runContextAction, signIn } from './support.ts';
+import { adminApi, cellInColumn, keepScreenshot, rowNamed, runContextAction, signInPage } from './support.ts';
 import { E2E_VOLUME } from './volume.ts';
 
 const DATABASE = 'fleetfolio.sqlite.db';
@@ -38,7 +38,7 @@ test.describe('health of a corrupted database', () => {
 
   test('a health check reports the damaged file as an error in the row and on the context page', async ({ page }, testInfo) => {
     corruptPagesAfterTheFirst(databaseFile);
-    await signIn(page, 'operator');
+    await signInPage(page, 'operator');
     await page.goto('/admin/contexts');
     const table = page.getByRole('table', { name: 'Contexts of the volume with composite status and actions' });
 

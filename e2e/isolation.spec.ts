@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { signIn } from './support.ts';
+import { signInPage } from './support.ts';
 
 const OTHER_TENANT_PAGES = ['/tenants/globex', '/tenants/globex/objects', '/tenants/globex/objects/all_findings', '/tenants/%67lobex/objects', '/admin/contexts/tenant/globex'];
 const OTHER_TENANT_API = [
@@ -12,7 +12,7 @@ const OTHER_TENANT_API = [
 
 test.describe('tenant isolation', () => {
   test.beforeEach(async ({ page }) => {
-    await signIn(page, 'acme-user');
+    await signInPage(page, 'acme-user');
   });
 
   test("a tenant user reaches their own tenant's pages", async ({ page }) => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { adminApi, cellInColumn, keepScreenshot, rowNamed, runContextAction, signIn } from './support.ts';
+import { adminApi, cellInColumn, keepScreenshot, rowNamed, runContextAction, signInPage } from './support.ts';
 import { E2E_VOLUME } from './volume.ts';
 
 function contextsTable(page: Page) {
@@ -22,7 +22,7 @@ async function waitPastShownSecond(page: Page, shown: string): Promise<void> {
 
 test.describe('regenerate from the contexts page', () => {
   test('one click regenerates a composite and the row shows the new generation time', async ({ page }) => {
-    await signIn(page, 'admin');
+    await signInPage(page, 'admin');
     await page.goto('/admin/contexts');
     const table = contextsTable(page);
     const row = rowNamed(table, 'tenant/acme');
@@ -63,7 +63,7 @@ test.describe('regenerate with an invalid composite.sql', () => {
   });
 
   test('shows the error at file:line:column in the row while the old composite keeps serving', async ({ page }, testInfo) => {
-    await signIn(page, 'admin');
+    await signInPage(page, 'admin');
     await page.goto('/tenants/initech');
     expect(await page.getByRole('alert').allInnerTexts()).toEqual([]);
     const findingsBefore = await page.getByText(/\d+ findings ·/).innerText();
@@ -116,7 +116,7 @@ test.describe('regenerate all stale', () => {
   test('regenerates every stale composite with visible progress and leaves the others alone', async ({ page }) => {
     // A changed comment is enough: composite.sql no longer matches what the composite was built from.
     for (const [context, file] of sources) fs.writeFileSync(file, `${originals.get(context)}\n-- reviewed\n`);
-    await signIn(page, 'admin');
+    await signInPage(page, 'admin');
     await page.goto('/admin/contexts');
     const table = contextsTable(page);
     for (const context of STALE) await expect(rowNamed(table, context)).toContainText('stale');

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { keepScreenshot, signIn } from './support.ts';
+import { keepScreenshot, signInPage } from './support.ts';
 
 const SHOTS = [
   { name: 'dashboard', url: '/', user: 'admin', heading: 'Dashboard' },
@@ -15,7 +15,7 @@ test.describe('screenshots', () => {
     for (const scheme of ['light', 'dark'] as const) {
       test(`${shot.name} (${scheme})`, async ({ page }, testInfo) => {
         await page.emulateMedia({ colorScheme: scheme });
-        await signIn(page, shot.user);
+        await signInPage(page, shot.user);
         const response = await page.goto(shot.url);
         expect(response?.status()).toBe(200);
         await expect(page.getByRole('heading', { level: 1, name: shot.heading, exact: true })).toBeVisible();
@@ -27,7 +27,7 @@ test.describe('screenshots', () => {
 
   test('browse rows on a phone-sized screen', async ({ page }, testInfo) => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await signIn(page, 'acme-user');
+    await signInPage(page, 'acme-user');
     await page.goto('/tenants/acme/objects/all_findings?severity=high&_sort=created_at&_desc=1&_size=25');
     await page.waitForLoadState('networkidle');
     // The table scrolls inside its frame; the page itself does not scroll sideways.

@@ -36,7 +36,7 @@ async function signInWith(request: APIRequestContext, username: string): Promise
  * Signs the page's browser context in through the JSON API (the cookie jar is shared), for
  * tests about something other than the sign-in form itself.
  */
-export async function signIn(page: Page, username: string): Promise<void> {
+export async function signInPage(page: Page, username: string): Promise<void> {
   await signInWith(page.request, username);
 }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 let server: RunningConsole;
 let operator: string;
@@ -8,8 +8,8 @@ let acmeUser: string;
 
 beforeAll(async () => {
   server = await startConsoleServer({ TRUTH_YARD_SQL_TIMEOUT_MS: '1500', TRUTH_YARD_SQL_BYTE_CAP: '20000', TRUTH_YARD_ROW_CAP: '500' });
-  operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
-  acmeUser = await signIn(server.baseUrl, 'acme-user', 'acme-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
+  acmeUser = await signInForCookie(server.baseUrl, 'acme-user', 'acme-demo-password');
 }, 60_000);
 afterAll(() => server?.stop());
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /*
  * Speaks HTTP to the built console on a private copy of the sample volume and proves that
@@ -318,7 +318,7 @@ async function createUser(username: string, password: string): Promise<string> {
 
 beforeAll(async () => {
   server = await startConsoleServer();
-  for (const role of ['admin', 'operator', 'tenant'] as const) cookies[role] = await signIn(server.baseUrl, LOGINS[role].username, LOGINS[role].password);
+  for (const role of ['admin', 'operator', 'tenant'] as const) cookies[role] = await signInForCookie(server.baseUrl, LOGINS[role].username, LOGINS[role].password);
   await findMarkers();
   for (const context of SAMPLE_CONTEXTS) {
     const answer = await send(`/api/${ctxPathOf(context)}/objects/${objectOf(context)}/rows?_size=1`, { cookie: cookies.admin });
@@ -506,14 +506,14 @@ describe('sign-in rate limit over HTTP', () => {
     expect(form.body).toMatch(/Too many sign-in attempts/);
 
     // The limit is on that user name: others from the same address still sign in.
-    expect(await signIn(server.baseUrl, 'globex-user', 'globex-demo-password')).toMatch(/^yard_session=/);
+    expect(await signInForCookie(server.baseUrl, 'globex-user', 'globex-demo-password')).toMatch(/^yard_session=/);
   });
 });
 
 describe('disabling a user', () => {
   it('ends their existing session on the next request, and it stays ended when they are enabled again', async () => {
     const id = await createUser('disabled-probe', 'disabled-probe-password');
-    const cookie = await signIn(server.baseUrl, 'disabled-probe', 'disabled-probe-password');
+    const cookie = await signInForCookie(server.baseUrl, 'disabled-probe', 'disabled-probe-password');
     expect((await send('/api/me', { cookie })).status).toBe(200);
 
     expect((await send(`/api/admin/users/${id}/disable`, { method: 'POST', cookie: cookies.admin })).status).toBe(200);
@@ -551,7 +551,7 @@ describe('cursor and parameter tampering', () => {
   let cursor: string;
 
   beforeAll(async () => {
-    globexCookie = await signIn(server.baseUrl, 'globex-user', 'globex-demo-password');
+    globexCookie = await signInForCookie(server.baseUrl, 'globex-user', 'globex-demo-password');
     const first = await send(rowsOf(OWN_TENANT, '_size=5'), { cookie: cookies.tenant });
     expect(first.status, first.body.slice(0, 300)).toBe(200);
     cursor = (JSON.parse(first.body) as { nextCursor: string }).nextCursor;

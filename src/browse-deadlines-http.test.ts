@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 import { resolveContext } from './lib/server/volume/contexts.ts';
 import { regenerateComposite } from './lib/server/composite/regenerate.ts';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
   const acme = resolveContext(server.volumeDir, 'tenant/acme');
   fs.appendFileSync(path.join(acme.dir, 'composite.sql'), SLOW_VIEW);
   expect(regenerateComposite(acme).ok).toBe(true);
-  operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
 }, 60_000);
 afterAll(() => server?.stop());
 

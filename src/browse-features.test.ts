@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * Facets, search and descriptions over HTTP on a copy of the sample volume, checked
@@ -12,7 +12,7 @@ let tenant: string;
 
 beforeAll(async () => {
   server = await startConsoleServer();
-  tenant = await signIn(server.baseUrl, 'acme-user', 'acme-demo-password');
+  tenant = await signInForCookie(server.baseUrl, 'acme-user', 'acme-demo-password');
 }, 60_000);
 afterAll(() => server?.stop());
 

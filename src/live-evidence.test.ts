@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * Browse pages and counts are reused between requests; evidence written by another process
@@ -13,7 +13,7 @@ const NEWEST_FIRST = '/api/tenants/acme/objects/all_findings/rows?_sort=created_
 
 beforeAll(async () => {
   server = await startConsoleServer();
-  operator = await signIn(server.baseUrl, 'operator', 'operator-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
 }, 60_000);
 afterAll(() => server?.stop());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /**
  * Saved views over HTTP: private ones are their owner's alone, shared ones reach everyone
@@ -17,7 +17,7 @@ beforeAll(async () => {
     ['operator', 'operator-demo-password'],
     ['admin', 'admin-demo-password'],
   ]) {
-    cookie[who] = await signIn(server.baseUrl, who, password);
+    cookie[who] = await signInForCookie(server.baseUrl, who, password);
   }
 }, 60_000);
 afterAll(() => server?.stop());

@@ -41,7 +41,6 @@ function selectContexts(settings: Settings, name: string | undefined, all: boole
   return [resolveContext(settings.volumeDir, name)];
 }
 
-/** Runs an operation over `<ctx>` or every context, with a progress bar on a terminal. */
 /**
  * Runs an operation on `<ctx>` or on every context (`--all`), with a progress bar on a
  * terminal; `parallel` takes over when there are several contexts and it is given.

@@ -95,7 +95,7 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
 }
 
 /** Signs in through the API and returns the Cookie header value to send afterwards. */
-export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
+export async function signInForCookie(baseUrl: string, username: string, password: string): Promise<string> {
   const response = await fetch(`${baseUrl}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: baseUrl },

@@ -144,23 +144,24 @@ export function classifyRoute(pathname: string): RouteAccess {
  * open, from one that does not exist; the one exception is below.
  */
 export function refusalFor(user: AccessSubject, route: RouteAccess): ProblemError | null {
-  const notFound = new ProblemError('not_found', NOT_FOUND_MESSAGE, 404);
+  // Made only when refused: an error records a stack trace, which every allowed request would pay for.
+  const notFound = () => new ProblemError('not_found', NOT_FOUND_MESSAGE, 404);
   switch (route.kind) {
     case 'public':
     case 'signed-in':
       return null;
     case 'not-found':
-      return notFound;
+      return notFound();
     case 'context':
-      return canSeeContext(user, route.context) && mayOpen(user, route.gate) ? null : notFound;
+      return canSeeContext(user, route.context) && mayOpen(user, route.gate) ? null : notFound();
     case 'gated':
-      if (route.context !== null && !canSeeContext(user, route.context)) return notFound;
+      if (route.context !== null && !canSeeContext(user, route.context)) return notFound();
       if (mayOpen(user, route.gate)) return null;
       // The contexts page shows an operator every context it may regenerate but cannot, so it is told why not.
       if (route.gate === 'regenerate' && mayOpen(user, 'see-contexts')) {
         return new ProblemError('forbidden', 'Only admins can regenerate composites; operators can run health checks.', 403);
       }
-      return notFound;
+      return notFound();
   }
 }
 

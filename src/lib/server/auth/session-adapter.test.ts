@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONSOLE_DB_FILE, openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { createLucia, type ConsoleLucia } from './lucia.ts';
 import { sessionDigest } from './session-adapter.ts';
-import { createUser, setDisabled, setRole, type ConsoleUser } from './users.ts';
+import { insertUser, setDisabled, setRole, type ConsoleUser } from './users.ts';
 
 let tempDir: string;
 let db: ConsoleStore;
@@ -17,8 +17,8 @@ beforeEach(async () => {
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-sessions-'));
   db = openConsoleStore(tempDir);
   lucia = createLucia(db);
-  admin = await createUser(db, { username: 'ada', password: 'a long enough password', role: 'admin' });
-  operator = await createUser(db, { username: 'otto', password: 'a long enough password', role: 'operator' });
+  admin = await insertUser(db, { username: 'ada', password: 'a long enough password', role: 'admin' });
+  operator = await insertUser(db, { username: 'otto', password: 'a long enough password', role: 'operator' });
 });
 
 afterEach(() => {

@@ -6,7 +6,7 @@ import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { listAudit } from '../store/audit.ts';
 import { createLucia, SESSION_COOKIE_NAME, type ConsoleLucia } from './lucia.ts';
 import { LOGIN_LIMITS } from './rate-limit.ts';
-import { createUser, setDisabled } from './users.ts';
+import { insertUser, setDisabled } from './users.ts';
 import { DISABLED_ACCOUNT_MESSAGE, INVALID_CREDENTIALS_MESSAGE, signIn, signOut } from './sign-in.ts';
 
 let tempDir: string;
@@ -20,7 +20,7 @@ beforeEach(async () => {
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-sign-in-'));
   db = openConsoleStore(tempDir);
   lucia = createLucia(db, { secureCookie: false });
-  await createUser(db, { username: 'olga', password: PASSWORD, role: 'operator' });
+  await insertUser(db, { username: 'olga', password: PASSWORD, role: 'operator' });
 });
 
 afterEach(() => {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { listAudit, type AuditEvent } from '../store/audit.ts';
 import { PasswordPolicyError } from './password.ts';
-import { createUser, findUserByUsername, UserInputError, UserNotFoundError, verifyCredentials } from './users.ts';
+import { insertUser, findUserByUsername, UserInputError, UserNotFoundError, verifyCredentials } from './users.ts';
 import { addUser, changeUserRole, disableUser, enableUser, parseTenantList, resetUserPassword } from './user-admin.ts';
 
 let tempDir: string;
@@ -17,7 +17,7 @@ const NEW_PASSWORD = 'brand new secret phrase';
 beforeEach(async () => {
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-user-admin-'));
   db = openConsoleStore(tempDir);
-  await createUser(db, { username: 'root-admin', password: ADMIN_PASSWORD, role: 'admin' });
+  await insertUser(db, { username: 'root-admin', password: ADMIN_PASSWORD, role: 'admin' });
 });
 
 afterEach(() => {

@@ -2,7 +2,7 @@ import type { ConsoleStore } from '../store/database.ts';
 import { recordAudit } from '../store/audit.ts';
 import { PasswordPolicyError } from './password.ts';
 import {
-  createUser,
+  insertUser,
   findUserByUsername,
   getUser,
   parseRole,
@@ -114,7 +114,7 @@ export interface UserCreation {
 export function addUser(db: ConsoleStore, actor: Actor, input: UserCreation): Promise<ConsoleUser> {
   const target = typeof input.username === 'string' ? input.username : null;
   return audited(db, { actor, action: 'user.create', target, requested: requestedChange(input) }, async () => {
-    const user = await createUser(db, {
+    const user = await insertUser(db, {
       username: requireText(input.username, 'username', 'user name'),
       password: requirePassword(input.password),
       role: parseRole(requireText(input.role, 'role', 'role')),

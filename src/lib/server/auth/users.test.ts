@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { PasswordPolicyError } from './password.ts';
 import {
-  createUser,
+  insertUser,
   findUserByUsername,
   getUser,
   listUsers,
@@ -35,7 +35,7 @@ afterEach(() => {
 const PASSWORD = 'a long enough password';
 
 function create(overrides: Partial<NewUser> = {}) {
-  return createUser(db, { username: 'ada', password: PASSWORD, role: 'admin', ...overrides });
+  return insertUser(db, { username: 'ada', password: PASSWORD, role: 'admin', ...overrides });
 }
 
 function sessionCount(userId: string): number {

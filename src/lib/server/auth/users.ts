@@ -166,7 +166,11 @@ export interface NewUser {
   tenants?: readonly string[];
 }
 
-export async function createUser(db: ConsoleStore, input: NewUser): Promise<ConsoleUser> {
+/**
+ * Stores a new user after checking the input. Records nothing in the audit log: an admin
+ * or the command line creates users through user-admin.ts addUser, which does.
+ */
+export async function insertUser(db: ConsoleStore, input: NewUser): Promise<ConsoleUser> {
   const username = validateUsername(input.username);
   const role = parseRole(input.role);
   const tenants = validateTenants(role, input.tenants ?? []);

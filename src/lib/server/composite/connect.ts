@@ -16,6 +16,19 @@ export class CompositeUnavailableError extends ProblemError {
   }
 }
 
+/**
+ * Why a composite's view does not compile on this connection, or null when it does:
+ * regeneration refuses a candidate for it, and health reports it of the serving composite.
+ */
+export function viewCompileError(db: Database.Database, viewName: string): string | null {
+  try {
+    db.prepare(`SELECT * FROM temp.${quoteIdentifier(viewName)} LIMIT 0`);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** What identifies one generation of an auto.db on disk; a rename over it changes the inode. */
 export interface FileIdentity {
   ino: number;

@@ -4,20 +4,20 @@ import Database from 'better-sqlite3';
 import { formatBytes } from '../core/format.ts';
 import { autoDbPath, compositeSqlPath, listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, type CompositeState, type CompositeStatus } from './status.ts';
-import { connectComposite, quoteIdentifier } from './connect.ts';
+import { connectComposite, quoteIdentifier, viewCompileError } from './connect.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 import { parseCompositeSql } from './parse.ts';
 import { MAX_ATTACHMENTS } from './plan.ts';
 import type { CompositeManifest } from './manifest.ts';
 
-export type Severity = 'ok' | 'warn' | 'error';
+export type HealthSeverity = 'ok' | 'warn' | 'error';
 
 export interface HealthFinding {
   /** `composite` or the attachment's name. */
   subject: string;
   /** What was checked: `exists`, `header`, `quick_check`, `integrity_check`, `journal_mode`, `view`, `index`, ... */
   check: string;
-  severity: Severity;
+  severity: HealthSeverity;
   /** A sentence a person can act on. */
   message: string;
 }
@@ -48,7 +48,7 @@ export interface HealthReport {
   full: boolean;
   status: CompositeStatus;
   attachmentCount: number;
-  worstSeverity: Severity;
+  worstSeverity: HealthSeverity;
   databases: DatabaseHealth[];
   /** Findings about the composite as a whole. */
   findings: HealthFinding[];
@@ -57,7 +57,7 @@ export interface HealthReport {
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** The database header is the first 100 bytes of page 1. */
 const HEADER_BYTES = 100;
-const SEVERITY_RANK: Record<Severity, number> = { ok: 0, warn: 1, error: 2 };
+const SEVERITY_RANK: Record<HealthSeverity, number> = { ok: 0, warn: 1, error: 2 };
 /** A freelist above this share of the pages is space VACUUM would give back. */
 const FREELIST_WARN_SHARE = 0.25;
 /** A write-ahead log this large means checkpoints are not keeping up (SQLite's default checkpoints near 4 MiB). */
@@ -194,7 +194,7 @@ function uncheckedDatabase(attachment: AttachmentToCheck): DatabaseHealth {
 /** Checks one database through a read-only connection; every problem becomes a finding. */
 function checkDatabase(contextDir: string, attachment: AttachmentToCheck, expectations: Expectation[], full: boolean): DatabaseHealth {
   const health = uncheckedDatabase(attachment);
-  const finding = (check: string, severity: Severity, message: string) => health.findings.push({ subject: attachment.name, check, severity, message });
+  const finding = (check: string, severity: HealthSeverity, message: string) => health.findings.push({ subject: attachment.name, check, severity, message });
   const file = attachment.path;
 
   // resolveAttachPath only reads the file system; SQLite is never pointed at a missing file.
@@ -316,8 +316,8 @@ function findExpectedIndex(db: Database.Database, index: ExpectedIndex): string 
 }
 
 /** Views compile and expected indexes exist, checked through the composite opened as the app opens it. */
-function checkComposite(context: VolumeContext, manifest: CompositeManifest, findings: HealthFinding[]): void {
-  const finding = (check: string, severity: Severity, message: string) => findings.push({ subject: 'composite', check, severity, message });
+function checkServingComposite(context: VolumeContext, manifest: CompositeManifest, findings: HealthFinding[]): void {
+  const finding = (check: string, severity: HealthSeverity, message: string) => findings.push({ subject: 'composite', check, severity, message });
   let connection;
   try {
     connection = connectComposite(context.name, context.dir, autoDbPath(context));
@@ -327,12 +327,9 @@ function checkComposite(context: VolumeContext, manifest: CompositeManifest, fin
   }
   try {
     for (const view of manifest.views) {
-      try {
-        connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`);
-        finding('view', 'ok', `view ${view.name} compiles`);
-      } catch (error) {
-        finding('view', 'error', `view ${view.name} (composite.sql line ${view.line}) no longer compiles: ${errorMessage(error)}; fix the view in composite.sql or the database it reads, then regenerate`);
-      }
+      const error = viewCompileError(connection.db, view.name);
+      if (error === null) finding('view', 'ok', `view ${view.name} compiles`);
+      else finding('view', 'error', `view ${view.name} (composite.sql line ${view.line}) no longer compiles: ${error}; fix the view in composite.sql or the database it reads, then regenerate`);
     }
     for (const index of manifest.expectedIndexes) {
       const described = `${index.name} on ${index.schema}.${index.table}(${index.columns.join(', ')})`;
@@ -354,7 +351,7 @@ function checkComposite(context: VolumeContext, manifest: CompositeManifest, fin
 }
 
 function statusFinding(context: VolumeContext, state: CompositeState): HealthFinding {
-  const finding = (severity: Severity, message: string): HealthFinding => ({ subject: 'composite', check: 'status', severity, message });
+  const finding = (severity: HealthSeverity, message: string): HealthFinding => ({ subject: 'composite', check: 'status', severity, message });
   switch (state.status) {
     case 'fresh':
       return finding('ok', `composite is fresh (generated ${state.manifest?.generatedAt})`);
@@ -367,8 +364,8 @@ function statusFinding(context: VolumeContext, state: CompositeState): HealthFin
   }
 }
 
-function worstOf(findings: HealthFinding[]): Severity {
-  return findings.reduce<Severity>((worst, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst] ? f.severity : worst), 'ok');
+function worstOf(findings: HealthFinding[]): HealthSeverity {
+  return findings.reduce<HealthSeverity>((worst, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst] ? f.severity : worst), 'ok');
 }
 
 /**
@@ -390,7 +387,7 @@ export function checkHealth(context: VolumeContext, options: { full?: boolean } 
   const findings: HealthFinding[] = [statusFinding(context, state)];
   const selection = selectAttachments(context, state.manifest);
   findings.push({ subject: 'composite', check: 'attachments', ...selection.finding });
-  if (state.manifest) checkComposite(context, state.manifest, findings);
+  if (state.manifest) checkServingComposite(context, state.manifest, findings);
   const databases = selection.attachments.map((attachment) => {
     try {
       return checkDatabase(context.dir, attachment, selection.expectations, full);

@@ -1,5 +1,21 @@
+import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { ConnectionPragma, DeclaredSearchIndex, ExpectedIndex, PlannedAttachment, PlannedView, PragmaExpectation } from './plan.ts';
+
+/** The digest of composite.sql a manifest records, so a changed file shows as stale. */
+export function sourceDigest(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** A database's schema cookie, read through a read-only connection: a manifest records it per attachment, and a change makes the composite stale. */
+export function schemaVersionOf(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.pragma('schema_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
 
 /** Bumped whenever the manifest's shape or the way composites are built changes. */
 export const GENERATOR_VERSION = 1;

@@ -1,4 +1,4 @@
-import { parse, type Node, type Program, type Statement } from '../sqlite/sql-parser.ts';
+import { parse, statementKind, type Node, type Program, type Statement } from '../sqlite/sql-parser.ts';
 import {
   CONNECTION_PRAGMAS,
   EXPECTATION_PRAGMAS,
@@ -87,11 +87,6 @@ function parseWithSignedPragmas(text: string): { program: Program; signs: Map<nu
 
 function identifierName(node: Node): string | null {
   return node.type === 'identifier' ? node.name : null;
-}
-
-/** The kind of a statement as people write it: `INSERT`, `CREATE TABLE`, … */
-function statementKind(statement: Statement): string {
-  return statement.type.replace(/_stmt$/, '').replaceAll('_', ' ').toUpperCase();
 }
 
 function refusalFor(statement: Statement): string {

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AUTO_DB_FILE, autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
-import { connectComposite, quoteIdentifier } from './connect.ts';
-import { GENERATOR_VERSION, writeManifest, type CompositeManifest } from './manifest.ts';
+import { connectComposite, quoteIdentifier, viewCompileError } from './connect.ts';
+import { GENERATOR_VERSION, schemaVersionOf, sourceDigest, writeManifest, type CompositeManifest } from './manifest.ts';
 import { parseCompositeSql } from './parse.ts';
 import { resolveAttachTargets } from './attach-targets.ts';
 import type { CompositePlan, CompositeProblem } from './plan.ts';
@@ -24,26 +24,13 @@ export function displayPath(file: string, displayRoot: string | undefined): stri
   return displayRoot ? path.relative(displayRoot, file) : file;
 }
 
-function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
-}
-
 function problemAt(file: string, message: string, line = 1, column = 1): CompositeProblem {
   return { file, line, column, message };
 }
 
-/** Schema cookie of each attached database, read through a read-only connection. */
+/** Schema cookie of each attached database. */
 function schemaVersions(plan: CompositePlan, targets: Map<string, string>): Map<string, number> {
-  const versions = new Map<string, number>();
-  for (const attachment of plan.attachments) {
-    const db = new Database(targets.get(attachment.name)!, { readonly: true, fileMustExist: true });
-    try {
-      versions.set(attachment.name, db.pragma('schema_version', { simple: true }) as number);
-    } finally {
-      db.close();
-    }
-  }
-  return versions;
+  return new Map(plan.attachments.map((attachment) => [attachment.name, schemaVersionOf(targets.get(attachment.name)!)]));
 }
 
 function buildManifest(context: VolumeContext, plan: CompositePlan, sourceSha256: string, versions: Map<string, number>): CompositeManifest {
@@ -107,13 +94,14 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
       }
     }
     for (const view of plan.views) {
-      try {
-        const columns = connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`).columns().map((c) => c.name);
-        for (const [column, comment] of Object.entries(view.columnDescriptions)) {
-          if (!columns.includes(column)) problems.push(problemAt(file, `-- @column ${column} describes a column view ${view.name} does not have; its columns are ${columns.join(', ')}`, comment.line, 1));
-        }
-      } catch (error) {
-        problems.push(problemAt(file, `view ${view.name} does not compile: ${(error as Error).message}`, view.location.line, view.location.column));
+      const error = viewCompileError(connection.db, view.name);
+      if (error) {
+        problems.push(problemAt(file, `view ${view.name} does not compile: ${error}`, view.location.line, view.location.column));
+        continue;
+      }
+      const columns = connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`).columns().map((c) => c.name);
+      for (const [column, comment] of Object.entries(view.columnDescriptions)) {
+        if (!columns.includes(column)) problems.push(problemAt(file, `-- @column ${column} describes a column view ${view.name} does not have; its columns are ${columns.join(', ')}`, comment.line, 1));
       }
     }
   } finally {
@@ -153,7 +141,7 @@ function prepareComposite(context: VolumeContext, options: RegenerationOptions):
   } catch {
     return { sourceSha256: null, problems: [problemAt(shownFile, `${context.name} has no composite.sql; write one (or run: yard scaffold ${context.name} --write)`)] };
   }
-  const sourceSha256 = sha256(text);
+  const sourceSha256 = sourceDigest(text);
   const parsed = parseCompositeSql(text, shownFile);
   if (!parsed.ok) return { sourceSha256, problems: parsed.problems };
   const resolved = resolveAttachTargets(parsed.plan, context.dir);
@@ -212,7 +200,7 @@ export function regenerateComposite(context: VolumeContext, options: Regeneratio
     const problems = buildValidatedCandidate(context, prepared, candidate, displayPath(compositeSqlPath(context), options.displayRoot));
     if (problems.length > 0) return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems };
     try {
-      // 0444 tells people the file is derived; it does not stop root (DESIGN.md fact 10).
+      // 0444 tells people the file is derived; it does not stop root, which ignores file modes.
       fs.chmodSync(candidate, 0o444);
       fsyncPath(candidate);
       fs.renameSync(candidate, target);

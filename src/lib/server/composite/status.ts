@@ -1,10 +1,8 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
 import { resolveAttachPath } from './attach-targets.ts';
-import { readManifest, type CompositeManifest } from './manifest.ts';
+import { readManifest, schemaVersionOf, sourceDigest, type CompositeManifest } from './manifest.ts';
 
 /**
  * fresh: serving what composite.sql says over the databases as they are.
@@ -19,15 +17,6 @@ export interface CompositeState {
   /** Why it is not fresh, one sentence each, saying what to do. */
   reasons: string[];
   manifest: CompositeManifest | null;
-}
-
-function schemaVersionOf(file: string): number {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return db.pragma('schema_version', { simple: true }) as number;
-  } finally {
-    db.close();
-  }
 }
 
 /** Compares a context's auto.db with composite.sql and the attached databases as they are now. */
@@ -49,7 +38,7 @@ function computeState(context: VolumeContext): CompositeState {
   } catch {
     reasons.push('composite.sql is gone; restore it or remove the context folder');
   }
-  if (source !== null && crypto.createHash('sha256').update(source).digest('hex') !== manifest.sourceSha256) {
+  if (source !== null && sourceDigest(source) !== manifest.sourceSha256) {
     reasons.push('composite.sql changed since the last regeneration');
   }
   for (const attachment of manifest.attachments) {

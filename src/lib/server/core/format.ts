@@ -26,3 +26,8 @@ export function hrefWith(url: URL, changes: Record<string, string | null>): stri
   const query = params.toString();
   return query ? `${url.pathname}?${query}` : url.pathname;
 }
+
+/** A cell of a result table as text: NULL spelled out, blobs (base64 in the API) as a mark. */
+export function formatCell(value: unknown): string {
+  return value === null ? 'NULL' : typeof value === 'object' ? '(binary)' : String(value);
+}

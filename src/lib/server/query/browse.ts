@@ -59,6 +59,11 @@ function defaultSort(object: BrowseObject, ranked: boolean): string {
   return object.hasRowid ? ROWID : object.columns[0]?.name ?? ROWID;
 }
 
+/** Whether a listing is sorted by the table's rowid itself rather than by a column. */
+function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
+  return sortColumn === ROWID && object.hasRowid;
+}
+
 /**
  * Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir`, `_search`, `_facet`, `_facet_size`
  * and the filters, refusing anything unknown. `db` says whether the object's search is ranked.
@@ -70,7 +75,7 @@ export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject
   if (sortColumn === RANK_SORT && !ranked) {
     throw new BrowseError('bad_sort', `_sort=${RANK_SORT} orders by relevance, which needs a _search over a full-text index; sort by a column instead.`);
   }
-  if (!(sortColumn === ROWID && object.hasRowid) && sortColumn !== RANK_SORT) requireColumn(object, sortColumn);
+  if (!sortsByRowid(object, sortColumn) && sortColumn !== RANK_SORT) requireColumn(object, sortColumn);
   const facets = [...new Set(params.getAll('_facet').filter((f) => f !== ''))];
   for (const facet of facets) requireColumn(object, facet);
   const facetSizeText = params.get('_facet_size');
@@ -113,7 +118,7 @@ function listingOrder(db: Database.Database, object: BrowseObject, request: Pick
 /** The SQL of a listing's sort column in its source. */
 function sortExpression(object: BrowseObject, source: ListingSource, sortColumn: string): string {
   if (sortColumn === RANK_SORT) return RANK_COLUMN;
-  if (sortColumn === ROWID && object.hasRowid) return source.rowid ?? ROWID;
+  if (sortsByRowid(object, sortColumn)) return source.rowid ?? ROWID;
   return quoteIdentifier(sortColumn);
 }
 
@@ -154,7 +159,7 @@ class Listing {
   }
 
   sortValue(row: Record<string, unknown>): SortValue {
-    const key = this.request.sortColumn === RANK_SORT ? RANK_COLUMN : this.object.hasRowid && this.request.sortColumn === ROWID ? ROWID_ALIAS : this.request.sortColumn;
+    const key = this.request.sortColumn === RANK_SORT ? RANK_COLUMN : sortsByRowid(this.object, this.request.sortColumn) ? ROWID_ALIAS : this.request.sortColumn;
     const value = row[key];
     if (value === null || typeof value === 'string' || typeof value === 'number') return value;
     if (typeof value === 'bigint') return Number(value);
@@ -328,7 +333,7 @@ const orderVerdicts = new WeakMap<BrowseObject, Map<string, boolean>>();
  */
 export function readsInIndexOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): boolean {
   if (request.sortColumn === RANK_SORT) return false;
-  const sort = request.sortColumn === ROWID && object.hasRowid ? ROWID : quoteIdentifier(request.sortColumn);
+  const sort = sortsByRowid(object, request.sortColumn) ? ROWID : quoteIdentifier(request.sortColumn);
   const sql = `SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`;
   let verdicts = orderVerdicts.get(object);
   if (!verdicts) {

@@ -1,14 +1,18 @@
 import type Database from 'better-sqlite3';
 
-/** The severities findings carry, most severe first; the sample volumes write the same list. */
-export { SEVERITIES } from '../sample/sample.ts';
-
 /**
- * Aggregations over a composite's `all_findings` view: the convention every tenant
- * composite follows (source, severity, status, created_at, …). A composite without the
- * view simply has no findings to chart.
+ * The findings convention every tenant composite follows: an `all_findings` view with a
+ * `source` column and the columns below. The console charts and facets it; the sample and
+ * synthetic volumes write it. A composite without the view simply has no findings to chart.
  */
 export const FINDINGS_VIEW = 'all_findings';
+
+/** The severities findings carry, most severe first (the order of chart series). */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export const STATUSES = ['open', 'in_progress', 'resolved', 'accepted'] as const;
+
+/** The columns every findings table shares, in the order `all_findings` unions them. */
+export const FINDINGS_COLUMNS = ['id', 'title', 'severity', 'status', 'created_at', 'updated_at'] as const;
 
 export interface SeverityByMonth {
   month: string;

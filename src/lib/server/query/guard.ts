@@ -1,4 +1,4 @@
-import { parse } from '../sqlite/sql-parser.ts';
+import { parse, statementKind } from '../sqlite/sql-parser.ts';
 import { QueryError } from './run.ts';
 
 export interface GuardOptions {
@@ -24,6 +24,5 @@ export function assertReadOnlyQuery(sql: string, options: GuardOptions = {}): vo
   const [statement] = statements;
   if (statement.type === 'select_stmt') return;
   if (statement.type === 'explain_stmt' && options.allowExplain && statement.statement.type === 'select_stmt') return;
-  const kind = statement.type.replace(/_stmt$/, '').replaceAll('_', ' ').toUpperCase();
-  throw new QueryError(`${kind} statements cannot be run here; only one ${allowed} statement is allowed (composites are read-only: writes go to the owning database)`);
+  throw new QueryError(`${statementKind(statement)} statements cannot be run here; only one ${allowed} statement is allowed (composites are read-only: writes go to the owning database)`);
 }

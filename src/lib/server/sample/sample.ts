@@ -5,12 +5,7 @@ import Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
 import { DATABASE_SUFFIX, COMPOSITE_SQL_FILE } from '../volume/contexts.ts';
 import { MAX_ATTACHMENTS } from '../composite/plan.ts';
-
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-export const STATUSES = ['open', 'in_progress', 'resolved', 'accepted'] as const;
-
-/** The columns every findings table shares, in the order `all_findings` unions them. */
-export const FINDINGS_COLUMNS = ['id', 'title', 'severity', 'status', 'created_at', 'updated_at'] as const;
+import { FINDINGS_COLUMNS, FINDINGS_VIEW, SEVERITIES, STATUSES } from '../query/findings.ts';
 
 const quotedList = (values: readonly string[]) => values.map((value) => `'${value}'`).join(', ');
 
@@ -50,7 +45,7 @@ export const FINDINGS_DDL = `${FINDINGS_TABLE_SQL}\n${FINDINGS_INDEX_SQL}\n`;
 export function allFindingsViewSql(attachments: readonly string[]): string {
   const columns = FINDINGS_COLUMNS.join(', ');
   const arms = attachments.map((name) => `  SELECT '${name}' AS source, ${columns} FROM ${name}.findings`);
-  return `CREATE VIEW all_findings AS\n${arms.join('\n  UNION ALL\n')};`;
+  return `CREATE VIEW ${FINDINGS_VIEW} AS\n${arms.join('\n  UNION ALL\n')};`;
 }
 
 /** A committed seed that SQLite refuses; names the seed file so it can be fixed. */

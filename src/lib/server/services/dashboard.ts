@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SessionUser } from '../auth/access.ts';
-import { canSeeContext } from '../auth/access.ts';
+import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { listContexts, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
 import { listDatabaseFiles, scanVolume, type VolumeContext } from '../volume/contexts.ts';
 import { latestHealthRuns } from '../store/health-runs.ts';
-import type { HealthReport } from '../composite/health.ts';
-import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, type Facet, type SeverityByMonth } from '../query/findings.ts';
+import type { HealthReport, HealthSeverity } from '../composite/health.ts';
+import type { SeverityByMonth } from '../query/findings.ts';
+import { contextFindings } from './findings.ts';
 import { problemOf } from '../core/errors.ts';
 
 /**
@@ -30,7 +30,7 @@ export interface Dashboard {
   /** Whether the user's gates open the fleet panels below; when not, they are empty. */
   showsFleetHealth: boolean;
   databaseSizes: Array<{ context: string; file: string; bytes: number }>;
-  healthProblems: Array<{ context: string; at: string; severity: 'warn' | 'error'; subject: string; message: string }>;
+  healthProblems: Array<{ context: string; at: string; severity: Exclude<HealthSeverity, 'ok'>; subject: string; message: string }>;
   /** Contexts whose composite could not be read, with why. */
   unavailable: Array<{ context: string; message: string }>;
   tenantsLeftOut: number;
@@ -58,11 +58,10 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
   const unavailable: Dashboard['unavailable'] = [];
   for (const context of charted) {
     try {
-      if (!hasFindingsView(runtime.pool.acquire(context.name).db)) continue;
-      addInto(overTime, (await runtime.heavyRead(context.name, FINDINGS_OVER_TIME_SQL)).rows as unknown as SeverityByMonth[]);
-      for (const facet of (await runtime.heavyRead(context.name, findingsFacetSql('severity'))).rows as unknown as Facet[]) {
-        findingsByTenant.push({ tenant: context.tenantId!, severity: String(facet.value), count: facet.count });
-      }
+      const findings = await contextFindings(runtime, context.name, ['severity'] as const);
+      if (!findings) continue;
+      addInto(overTime, findings.overTime);
+      for (const facet of findings.facets.severity) findingsByTenant.push({ tenant: context.tenantId!, severity: String(facet.value), count: facet.count });
     } catch (error) {
       const problem = problemOf(error);
       if (!problem) throw error;
@@ -78,7 +77,7 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     .flatMap(([name, run]) =>
       [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]
         .filter((finding) => finding.severity !== 'ok')
-        .map((finding) => ({ context: name, at: run.at, severity: finding.severity as 'warn' | 'error', subject: finding.subject, message: finding.message })),
+        .map((finding) => ({ context: name, at: run.at, severity: finding.severity as Exclude<HealthSeverity, 'ok'>, subject: finding.subject, message: finding.message })),
     )
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(0, DASHBOARD_HEALTH_PROBLEMS);
@@ -93,16 +92,4 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     unavailable,
     tenantsLeftOut: tenants.length - charted.length,
   };
-}
-
-/** Turns (label, series, count) rows into chart labels and one value list per series. */
-export function pivot<Row>(rows: Row[], label: (row: Row) => string, series: (row: Row) => string, count: (row: Row) => number, seriesOrder: readonly string[] = []) {
-  const labels = [...new Set(rows.map(label))].sort();
-  const names = [...new Set(rows.map(series))].sort((a, b) => {
-    const [ia, ib] = [seriesOrder.indexOf(a), seriesOrder.indexOf(b)];
-    return (ia === -1 ? Infinity : ia) - (ib === -1 ? Infinity : ib) || a.localeCompare(b);
-  });
-  const values = new Map(names.map((name) => [name, labels.map(() => 0)]));
-  for (const row of rows) values.get(series(row))![labels.indexOf(label(row))] += count(row);
-  return { labels, series: names.map((name) => ({ label: name, values: values.get(name)! })) };
 }

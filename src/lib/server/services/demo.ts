@@ -1,8 +1,7 @@
-import type { ConsoleStore } from '../store/database.ts';
-import { createUser, findUserByUsername } from '../auth/users.ts';
+import { insertUser, findUserByUsername } from '../auth/users.ts';
 import type { Role } from '../auth/access.ts';
 import { recordAudit } from '../store/audit.ts';
-import { openConsoleStore } from '../store/database.ts';
+import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { regenerateContext, summarizeVolume } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { buildSampleVolume } from '../sample/sample.ts';
@@ -31,7 +30,7 @@ export async function ensureDemoUsers(store: ConsoleStore, tenantIds: string[]):
   const logins = demoLogins(tenantIds);
   for (const login of logins) {
     if (findUserByUsername(store, login.username)) continue;
-    await createUser(store, login);
+    await insertUser(store, login);
     recordAudit(store, { actor: 'system', action: 'user.create', target: login.username, outcome: 'ok', detail: { role: login.role, demo: true } });
   }
   return logins;

@@ -10,5 +10,12 @@ import v8 from 'node:v8';
  */
 v8.setFlagsFromString('--turbo-filter=-peg$parse');
 
+import type { Statement } from 'sql-parser-cst';
+
 export { parse } from 'sql-parser-cst';
 export type { Node, Program, Statement } from 'sql-parser-cst';
+
+/** The kind of a statement as people write it (`INSERT`, `CREATE TABLE`, …), for messages that refuse it. */
+export function statementKind(statement: Statement): string {
+  return statement.type.replace(/_stmt$/, '').replaceAll('_', ' ').toUpperCase();
+}

@@ -1,8 +1,7 @@
 import type { CompositeStatus } from '../composite/status.ts';
 import type { ConsoleStore } from './database.ts';
+import type { HealthSeverity } from '../composite/health.ts';
 import { keptStatement } from '../sqlite/statements.ts';
-
-export type HealthSeverity = 'ok' | 'warn' | 'error';
 
 /**
  * `Report` is the health report as the health check produced it; it is stored as JSON
