@@ -32,6 +32,24 @@ test.describe('facets, search and the SQL editor', () => {
     expect(await page.locator('td[data-snippet] mark').count()).toBeGreaterThanOrEqual(await snippets.count());
   });
 
+  test('a listing saved with a name opens again from the objects page', async ({ page }) => {
+    await signInPage(page, 'acme-user');
+    await page.goto('/tenants/acme/objects/all_findings?severity=high&_sort=created_at&_desc=1&_facet=status');
+    await page.getByText('Save this view').click();
+    const form = page.locator('[data-save-view] form');
+    const name = `High, newest first ${Date.now()}`;
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Description').fill('What the weekly review starts from');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await expect(page).toHaveURL(/\/tenants\/acme\/objects\?saved=\d+#saved-views/);
+    const saved = page.locator(`[data-saved-view="${name}"]`);
+    await expect(saved).toContainText('What the weekly review starts from');
+    await expect(saved).toContainText('private');
+    await saved.getByRole('link', { name }).click();
+    await expect(page).toHaveURL('/tenants/acme/objects/all_findings?severity=high&_sort=created_at&_desc=1&_facet=status');
+    await expect(page.locator('[data-facet="status"]')).toBeVisible();
+  });
+
   test('the editor completes a column name and Ctrl-Enter runs the statement', async ({ page }) => {
     await signInPage(page, 'operator');
     await page.goto('/tenants/acme/sql');
