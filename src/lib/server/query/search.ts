@@ -22,7 +22,7 @@ const SNIPPET_CHARS = 160;
  */
 const WALK_FROM_MATCHES = 2000;
 
-/** A full-text index of an attached table, by the sqlite-utils convention: `<table>_fts`, `content='<table>'`. */
+/** A full-text index of an attached table: `<table>_fts` with `content='<table>'` (sqlite-utils' convention), or declared by `-- @fts`. */
 export interface FtsIndex {
   schema: string;
   table: string;
