@@ -42,7 +42,7 @@ export function problemOf(error: unknown): ProblemError | null {
 }
 
 /**
- * A problem as plain data, for answers that cross a thread or process boundary: structured
+ * An error as plain data, for answers that cross a thread or process boundary: structured
  * cloning keeps no classes, so the far side sends this and the near side throws it again.
  */
 export interface ProblemData {
@@ -51,10 +51,15 @@ export interface ProblemData {
   message: string;
 }
 
-/** The problem of an error as data (its public message), or null for a fault of the server. */
-export function problemData(error: unknown): ProblemData | null {
+/**
+ * An error as data: a problem with its public message; a fault of the far side (a damaged
+ * database file, say) as a 500 `internal_error` with SQLite's words, so the page that asked
+ * can still say what went wrong with that one read.
+ */
+export function problemData(error: unknown): ProblemData {
   const problem = problemOf(error);
-  return problem && { code: problem.code, status: problem.status, message: problem.publicMessage };
+  if (problem) return { code: problem.code, status: problem.status, message: problem.publicMessage };
+  return { code: 'internal_error', status: 500, message: error instanceof Error ? error.message : String(error) };
 }
 
 /** The near side of a boundary: the problem the far side sent, thrown again as an error. */

@@ -3,7 +3,8 @@ import { logger } from '../core/log.ts';
 import { assertReadOnlyQuery } from '../query/guard.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { AdhocOutcome, AdhocTask } from './query-process.ts';
-import { failureError, type QueryProcesses } from './processes.ts';
+import type { QueryProcesses } from './processes.ts';
+import { problemFromData } from '../core/errors.ts';
 
 export type AdhocAnswer = Extract<AdhocOutcome, { ok: true }>;
 
@@ -76,7 +77,7 @@ export class AdhocSqlRunner {
     });
     if (outcome === 'timeout') throw new QueryTimeoutError(`The query ran past its deadline of ${deadlineMs} ms and was stopped; narrow it (filters, LIMIT) and try again.`);
     if (outcome === 'died') throw new QueryError('The query process ended without an answer (out of memory?); narrow the query and try again.');
-    if (!outcome.ok) throw failureError(outcome);
+    if (!outcome.ok) throw problemFromData(outcome.problem);
     return outcome;
   }
 }

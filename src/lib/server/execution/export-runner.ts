@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { logger } from '../core/log.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
-import { failureError, type QueryProcesses } from './processes.ts';
+import type { QueryProcesses } from './processes.ts';
+import { problemFromData } from '../core/errors.ts';
 
 type Received = ExportMessage | { type: 'timeout' } | { type: 'died' };
 
@@ -46,7 +47,7 @@ export class ExportRunner {
     };
     child.send({ ...task, kind: 'export', volumeDir: this.volumeDir } satisfies ExportTask);
     const first = await nextMessage(child, deadlineMs);
-    if (first.type === 'failed') throw failureError(first);
+    if (first.type === 'problem') throw problemFromData(first.problem);
     if (first.type === 'timeout') {
       stop('export killed: its first rows did not come before the deadline');
       throw new QueryTimeoutError(`The export's first rows did not come within ${deadlineMs} ms; narrow it with filters and try again.`);
@@ -65,7 +66,7 @@ export class ExportRunner {
           controller.close();
         } else {
           stop(next.type === 'timeout' ? 'export killed: a chunk did not come before the deadline' : undefined);
-          controller.error(next.type === 'failed' ? failureError(next) : new Error(`the export stopped (${next.type})`));
+          controller.error(new Error(next.type === 'problem' ? next.problem.message : `the export stopped (${next.type})`));
         }
       },
       cancel() {

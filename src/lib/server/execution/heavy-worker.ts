@@ -23,7 +23,7 @@ export type HeavyTask =
 
 export type HeavyAnswer = ReadResult | BrowsePage | Record<string, unknown> | null;
 
-/** Errors lose their class between threads, so a worker answers a problem as data; a fault is thrown as it is. */
+/** Errors lose their class between threads, so a worker answers with data. */
 export type HeavyOutcome = { ok: true; answer: HeavyAnswer } | { ok: false; problem: ProblemData };
 
 // Each worker thread keeps its own composite connections: SQLite handles cannot be shared.
@@ -44,8 +44,6 @@ export default function runHeavyTask(task: HeavyTask): HeavyOutcome {
   try {
     return { ok: true, answer: run(task) };
   } catch (error) {
-    const problem = problemData(error);
-    if (!problem) throw error;
-    return { ok: false, problem };
+    return { ok: false, problem: problemData(error) };
   }
 }

@@ -2,8 +2,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/project-root.ts';
-import { problemFromData } from '../core/errors.ts';
-import type { QueryFailure } from './query-process.ts';
 
 const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/query-process.mjs');
 /** Query processes run at this niceness, so the kernel gives the server's own threads the CPU first. */
@@ -53,9 +51,4 @@ export class QueryProcesses {
     this.#standby = null;
     (await standby?.catch(() => null))?.kill('SIGKILL');
   }
-}
-
-/** The error a query process's failure stands for: the problem it sent, or a fault of the server. */
-export function failureError(failure: QueryFailure): Error {
-  return failure.problem ? problemFromData(failure.problem) : new Error(`the query process failed: ${failure.fault}`);
 }

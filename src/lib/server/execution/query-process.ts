@@ -31,10 +31,7 @@ export interface QueryPlanStep {
   detail: string;
 }
 
-/** A failure as data (classes do not cross processes): a problem to answer, or a fault of the server described by `fault`. */
-export type QueryFailure = { problem: ProblemData; fault?: never } | { problem: null; fault: string };
-
-export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | ({ ok: false } & QueryFailure);
+export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | { ok: false; problem: ProblemData };
 
 export type ExportFormat = 'csv' | 'json';
 
@@ -51,14 +48,9 @@ export interface ExportTask {
 }
 
 /** The export's answers, one at a time: the console asks for each next chunk (`{ more: true }`), so a slow download slows the reading. */
-export type ExportMessage = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } | ({ type: 'failed' } & QueryFailure);
+export type ExportMessage = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } | { type: 'problem'; problem: ProblemData };
 
 const ROWS_PER_CHUNK = 1000;
-
-function failureOf(error: unknown): QueryFailure {
-  const problem = problemData(error);
-  return problem ? { problem } : { problem: null, fault: (error as Error).message };
-}
 
 /** Runs one ad-hoc statement in this process, which exists only for it. */
 export function runAdhocTask(task: AdhocTask): AdhocOutcome {
@@ -71,7 +63,7 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
     db.close();
     return { ok: true, result, plan: plan?.map(({ id, parent, detail }) => ({ id, parent, detail })) ?? null };
   } catch (error) {
-    return { ok: false, ...failureOf(error) };
+    return { ok: false, problem: problemData(error) };
   }
 }
 
@@ -123,7 +115,7 @@ async function runExportTask(task: ExportTask): Promise<void> {
     }
     process.send!({ type: 'end' } satisfies ExportMessage);
   } catch (error) {
-    process.send!({ type: 'failed', ...failureOf(error) } satisfies ExportMessage);
+    process.send!({ type: 'problem', problem: problemData(error) } satisfies ExportMessage);
   }
 }
 
