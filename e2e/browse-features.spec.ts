@@ -72,3 +72,16 @@ test.describe('facets, search and the SQL editor', () => {
     await expect(page.getByLabel('Recent')).toContainText('SELECT severity, count(*)');
   });
 });
+
+test.describe('the SQL page without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('is a plain textarea that runs the statement', async ({ page }) => {
+    await signInPage(page, 'operator');
+    await page.goto('/tenants/acme/sql');
+    await expect(page.locator('[data-sql-editor]')).toHaveCount(0);
+    await page.getByLabel('One SELECT, WITH or EXPLAIN statement').fill('SELECT DISTINCT status FROM all_findings ORDER BY 1');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await expect(page.locator('[data-result-summary]')).toContainText('4 rows');
+  });
+});
