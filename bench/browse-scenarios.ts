@@ -83,12 +83,18 @@ async function facetLoad(run: BenchRun, server: BenchServer, page: 'api' | 'html
     // Facet counts are kept once counted; the first requests after a start wait one deadline
     // each and show the note while the GROUP BYs run. Measured here, then the steady state.
     const started = performance.now();
-    for (;;) {
+    let counted = false;
+    while (!counted && performance.now() - started < 60_000) {
       const body = (await (await fetch(api, { headers: server.headers })).json()) as { facets: Array<{ timedOut?: boolean }> };
-      if (body.facets.every((facet) => !facet.timedOut)) break;
-      if (performance.now() - started > 60_000) throw new Error(`${api}: the facets were not counted within 60 s`);
+      counted = body.facets.every((facet) => !facet.timedOut);
     }
-    run.report.record({ scenario, metric: 'from start until both facets are counted', value: performance.now() - started, unit: 'ms' });
+    run.report.record({
+      scenario,
+      metric: 'from start until both facets are counted',
+      value: counted ? performance.now() - started : null,
+      unit: 'ms',
+      note: counted ? undefined : 'not within 60 s: each count passed its shared deadline (10 page deadlines) and was stopped',
+    });
   }
   process.stderr.write(`bench: ${scenario}, ${CONNECTIONS} connections, ${run.durationSec} s\n`);
   const result = await runCannon({ url, headers: server.headers, connections: CONNECTIONS, durationSec: run.durationSec, warmupSec: 1 });
