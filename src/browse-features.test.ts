@@ -74,6 +74,10 @@ describe('browsing over HTTP', () => {
 
   it('returns descriptions with the objects, and shows them on the page', async () => {
     const body = await (await get('/api/tenants/acme/objects')).json();
+    // A full-text index is listed; its shadow tables (index internals) are not.
+    const names = body.objects.map((o: { name: string }) => o.name);
+    expect(names).toContain('qualityfolio.findings_fts');
+    expect(names.filter((name: string) => /_fts_(data|idx|docsize|config|content)$/.test(name))).toEqual([]);
     const allFindings = body.objects.find((o: { name: string }) => o.name === 'all_findings');
     expect(allFindings.description).toMatch(/^Every finding of the tenant/);
     expect(allFindings.columns.find((c: { name: string }) => c.name === 'created_at')).toMatchObject({ kind: 'date', description: 'when the finding was raised (UTC)' });
