@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browseRows, countRows, exportRows, parseBrowseRequest } from './browse.ts';
-import { facetOf, facetQuery, suggestedFacets, suggestionQuery } from './facets.ts';
+import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery } from './facets.ts';
 import { BrowseError, resolveObject } from './objects.ts';
 import { MATCH_END, MATCH_START, snippetSegments } from './search.ts';
 import { runRead } from './run.ts';
@@ -114,10 +114,28 @@ describe('facets', () => {
     expect(asCounts(counted)).toEqual(groupBy("SELECT source AS value, count(*) AS n FROM all_findings WHERE title LIKE '%encryption%' GROUP BY source"));
   });
 
-  it('suggests the columns with few distinct values from a sample', () => {
+  it('suggests the columns with few distinct values from a sample, and keeps their values', () => {
     const object = resolveObject(db, 'all_findings');
-    const suggested = suggestedFacets(object, runRead(db, suggestionQuery(object), [], { rowCap: 1 }).rows[0]);
-    expect(suggested).toEqual(['source', 'severity']);
+    const sample = facetSample(object, runRead(db, suggestionQuery(object), [], { rowCap: 1 }).rows[0]);
+    expect(sample.suggested).toEqual(['source', 'severity']);
+    expect(sample.values.severity.sort()).toEqual(['high', 'low', 'medium']);
+  });
+
+  it('counts in one pass over the sampled values exactly as GROUP BY does, NULLs included', () => {
+    for (const [objectName, query] of [['all_findings', 'created_at__gte=2026-02-01'], ['quality.findings', ''], ['all_findings', '_search=openssl']]) {
+      const object = resolveObject(db, objectName);
+      const request = parseBrowseRequest(new URLSearchParams(query), object, 100, db);
+      const known = knownValuesQuery(db, object, request, 'severity', ['high', 'low', 'medium']);
+      const byKnown = facetFromKnown('severity', ['high', 'low', 'medium'], runRead(db, known.sql, known.params, { rowCap: 1 }).rows[0], 10);
+      expect(byKnown).toEqual(facet(objectName, query, 'severity'));
+    }
+  });
+
+  it('leaves a facet to GROUP BY when the one pass meets a value the sample did not see', () => {
+    const object = resolveObject(db, 'all_findings');
+    const request = parseBrowseRequest(new URLSearchParams(''), object, 100, db);
+    const known = knownValuesQuery(db, object, request, 'severity', ['high', 'low']);
+    expect(facetFromKnown('severity', ['high', 'low'], runRead(db, known.sql, known.params, { rowCap: 1 }).rows[0], 10)).toBeNull();
   });
 
   it('refuses a facet on a column the object does not have', () => {

@@ -9,7 +9,7 @@ import type { ExportFormat } from '../execution/query-process.ts';
 import { jsonRow, QueryTimeoutError } from '../query/run.ts';
 import { dataVersion, schemaVersion } from '../query/versions.ts';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
-import { facetOf, facetQuery, suggestedFacets, suggestionQuery, type Facet } from '../query/facets.ts';
+import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery, type Facet, type FacetSample } from '../query/facets.ts';
 import { snippetSegments } from '../query/search.ts';
 import { LRUCache } from 'lru-cache';
 
@@ -72,14 +72,20 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
       return null;
     }
   };
+  const sample = facetSamples(runtime, handle, object);
   const readFacet = async (column: string): Promise<Facet> => {
-    const counting = facetQuery(db, object, request, column, request.facetSize);
     const { queryTimeoutMs, rowCap } = runtime.settings;
     // A count kept for others may finish after this page has gone, within its own deadline.
     const kept = runtime.settings.facetCacheEntries > 0;
+    const run = async (query: { sql: string; params: unknown[] }) =>
+      (await runtime.executor.run({ context: handle.context.name, ...query, rowCap }, kept ? queryTimeoutMs * SHARED_FACET_DEADLINES : queryTimeoutMs)).rows;
     const shared = runtime.facets.get(`${selectionKey}\0${column}\0${request.facetSize}`, version, async () => {
-      const query = { context: handle.context.name, sql: counting.sql, params: counting.params, rowCap };
-      return facetOf(column, (await runtime.executor.run(query, kept ? queryTimeoutMs * SHARED_FACET_DEADLINES : queryTimeoutMs)).rows, request.facetSize);
+      const known = sample.values[column];
+      if (known?.length) {
+        const facet = facetFromKnown(column, known, (await run(knownValuesQuery(db, object, request, column, known)))[0], request.facetSize);
+        if (facet) return facet;
+      }
+      return facetOf(column, await run(facetQuery(db, object, request, column, request.facetSize)), request.facetSize);
     });
     try {
       await runtime.executor.ready;
@@ -94,7 +100,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
     runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
     ...request.facets.map(readFacet),
   ]);
-  return { object, request, page, count, facets, suggestedFacets: facetSuggestions(runtime, handle, object) };
+  return { object, request, page, count, facets, suggestedFacets: sample.suggested };
 }
 
 /**
@@ -114,26 +120,28 @@ function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promi
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Suggestions per context, composite file, object and schema: they change only with the schema. */
-const suggestions = new LRUCache<string, string[]>({ max: 1000 });
+/** Samples per context, composite file, object and schema: they change only with the schema. */
+const samples = new LRUCache<string, FacetSample>({ max: 1000 });
+const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
 
 /**
- * The columns worth a facet, as sampled on a query thread after an earlier request asked:
- * a page never waits for them, and shows them once known. Data changes do not renew them,
- * since few distinct values stay few.
+ * The columns worth a facet and the values the sample saw, read on a query thread after an
+ * earlier request asked: a page never waits for them, and uses them once known (to suggest
+ * facets, and to count a facet in one pass). Data changes do not renew them, since few
+ * distinct values stay few, and a value the sample missed only sends the count to GROUP BY.
  */
-function facetSuggestions(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): string[] {
+function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): FacetSample {
   const connection = handle.connection();
   const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${schemaVersion(connection.db)}`;
-  const known = suggestions.get(key);
+  const known = samples.get(key);
   if (known) return known;
-  suggestions.set(key, []);
+  samples.set(key, NOTHING_SAMPLED);
   runtime
     .heavyRead(handle.context.name, suggestionQuery(object))
-    .then((result) => suggestions.set(key, suggestedFacets(object, result.rows[0] ?? {})))
+    .then((result) => samples.set(key, facetSample(object, result.rows[0] ?? {})))
     // A sample past the deadline suggests nothing; the next schema version tries again.
     .catch(() => undefined);
-  return [];
+  return NOTHING_SAMPLED;
 }
 
 /** An unfiltered, unsearched listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
