@@ -83,6 +83,9 @@ describe('saved views', () => {
     const away = await save('acme-user', 'tenants/acme', { name: 'Elsewhere', kind: 'browse', target: '../globex/objects/all_findings' });
     expect(away.status).toBe(400);
     expect(away.body.error.message).toMatch(/objects\/<table or view>\?<filters>/);
+    for (const target of ['objects/..', 'objects/%2e%2e?x=1', 'objects/..\\..\\..\\admin', 'objects/a%2f..%2f..', 'objects/%5c..', '/tenants/globex/objects/all_findings']) {
+      expect((await save('acme-user', 'tenants/acme', { name: 'Elsewhere', kind: 'browse', target })).status, target).toBe(400);
+    }
     expect((await save('acme-user', 'tenants/acme', { name: ' ', kind: 'browse', target: 'objects/all_findings' })).body.error.message).toBe('Give the saved view a name.');
   });
 

@@ -84,9 +84,17 @@ function text(value: unknown, field: string, max: number, required: boolean): st
  * context, so a saved view can only ever lead back into the context it was saved on.
  */
 function browseTarget(value: string): string {
-  if (!/^objects\/[^/?#]+(\?[^#]*)?$/.test(value)) {
-    throw new SavedViewInputError('A saved browse view is a page of this context: objects/<table or view>?<filters>, as its URL shows after the context.');
+  const refused = () => new SavedViewInputError('A saved browse view is a page of this context: objects/<table or view>?<filters>, as its URL shows after the context.');
+  const match = /^objects\/([^/?#\\]+)(\?[^#]*)?$/.exec(value);
+  if (!match) throw refused();
+  let object: string;
+  try {
+    object = decodeURIComponent(match[1]);
+  } catch {
+    throw refused();
   }
+  // Browsers read a backslash as a slash and resolve dot segments: either could lead out of the context.
+  if (object === '.' || object === '..' || /[/\\]/.test(object)) throw refused();
   return value;
 }
 
