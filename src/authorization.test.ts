@@ -430,6 +430,8 @@ describe('Origin check on state-changing requests', () => {
     ['a foreign Origin', 'https://evil.example'],
     ['the opaque Origin "null"', 'null'],
     ['this host on another port', 'http://127.0.0.1:1'],
+    // The console is served over http here; the host and port alone do not make it the same origin.
+    ['this host and port over https', server.baseUrl.replace(/^http:/, 'https:')],
   ];
 
   interface StateChange {

@@ -5,6 +5,7 @@ import { compositeHandle } from './lib/server/services/runtime.ts';
 import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
 import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
+import { getSettings } from './lib/server/core/config.ts';
 
 function isApi(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');
@@ -25,7 +26,7 @@ export const onRequest = defineMiddleware(async (context, next) => {
   // let `acme%5c..%5cglobex` be judged as one context and routed as another.
   locals.route = classifyRoute(new URL(request.url).pathname);
 
-  if (isStateChanging(request.method) && !originAllowed(request)) {
+  if (isStateChanging(request.method) && !originAllowed(request, getSettings().publicOrigin)) {
     return jsonError(403, 'bad_origin', 'This request did not come from a page of this console (Origin header missing or different), so it was refused.');
   }
 

@@ -25,8 +25,16 @@ function mount(form: HTMLFormElement): void {
     form.requestSubmit();
     return true;
   };
+  // In a shadow root CodeMirror styles itself with constructed style sheets; on the page
+  // itself it would add a <style> element, which the policy (style-src 'self') refuses.
+  const host = document.createElement('div');
+  host.dataset.sqlEditor = '';
+  textarea.insertAdjacentElement('afterend', host);
+  const shadow = host.attachShadow({ mode: 'open' });
   const view = new EditorView({
     doc: textarea.value,
+    root: shadow,
+    parent: shadow,
     extensions: [
       keymap.of([{ key: 'Mod-Enter', run, preventDefault: true }]),
       // What an editor for one statement needs of CodeMirror's basicSetup; search, folding
@@ -43,13 +51,16 @@ function mount(form: HTMLFormElement): void {
       keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
       sql({ dialect: SQLite, schema, defaultTable, upperCaseKeywords: true }),
       EditorView.contentAttributes.of({ 'aria-label': 'SQL statement', 'aria-describedby': textarea.getAttribute('aria-describedby') ?? '' }),
-      EditorView.theme({ '&': { minHeight: '9rem', fontSize: '0.875rem' }, '.cm-scroller': { fontFamily: 'ui-monospace, monospace' } }),
+      // The page's styles do not reach into the shadow root: the frame is drawn here.
+      EditorView.theme({
+        '&': { minHeight: '9rem', fontSize: '0.875rem', border: '1px solid #cbd5e1', borderRadius: '0.25rem', backgroundColor: '#ffffff', color: '#0f172a' },
+        '&.cm-focused': { outline: '2px solid #2563eb', outlineOffset: '2px' },
+        '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+        '.cm-gutters': { backgroundColor: '#f1f5f9', color: '#475569', borderRight: '1px solid #cbd5e1' },
+      }),
     ],
   });
   textarea.hidden = true;
-  textarea.insertAdjacentElement('afterend', view.dom);
-  view.dom.classList.add('rounded', 'border', 'border-slate-300', 'bg-white', 'text-slate-900', 'dark:border-slate-600');
-  view.dom.dataset.sqlEditor = '';
 
   const replace = (text: string) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
 

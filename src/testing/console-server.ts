@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { prepareSampleVolume, type SamplePreparation } from '../lib/server/services/demo.ts';
 import { loadSettings } from '../lib/server/core/config.ts';
 import { serverNodeArguments } from '../lib/server/web/launcher.ts';
@@ -36,6 +37,8 @@ export interface RunningConsole {
   stateDir: string;
   /** Process id of the server, to inspect the processes it starts. */
   pid: number;
+  /** What the server has written to stdout and stderr so far (its logs). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -46,7 +49,15 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
   const childEnv = { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) };
   const child: ChildProcess = spawn(process.execPath, serverNodeArguments(loadSettings(childEnv)), {
     env: childEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The server's logs, the last megabyte of them, for tests that look for a line.
+  let output = '';
+  const keep = (text: string) => (output = (output + text).slice(-1_000_000));
+  child.stdout!.setEncoding('utf8').on('data', keep);
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    keep(text);
+    process.stderr.write(text);
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
@@ -67,6 +78,7 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     volumeDir,
     stateDir,
     pid: child.pid!,
+    output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -105,4 +117,33 @@ export async function signInForCookie(baseUrl: string, username: string, passwor
   const cookie = response.headers.getSetCookie().find((c) => c.startsWith('yard_session='));
   if (!cookie) throw new Error(`sign-in of ${username} set no session cookie`);
   return cookie.split(';')[0];
+}
+
+/**
+ * Adds a SQLite database, built by `build`, to a context of a running console's volume,
+ * attaches it in the context's composite.sql as `schema`, and regenerates the composite
+ * through the API as the admin whose Cookie header is given.
+ */
+export async function attachNewDatabase(running: RunningConsole, adminCookie: string, context: string, schema: string, build: (db: Database.Database) => void): Promise<void> {
+  const contextDir = path.join(running.volumeDir, 'embedded', context);
+  const db = new Database(path.join(contextDir, `${schema}.sqlite.db`));
+  try {
+    build(db);
+  } finally {
+    db.close();
+  }
+  fs.appendFileSync(path.join(contextDir, 'composite.sql'), `\nATTACH DATABASE '${schema}.sqlite.db' AS ${schema};\n`);
+  const answer = await fetch(`${running.baseUrl}/api/admin/contexts/${context}/regenerate`, { method: 'POST', headers: { cookie: adminCookie, origin: running.baseUrl } });
+  if (answer.status !== 200) throw new Error(`regenerating ${context} answered ${answer.status}: ${await answer.text()}`);
+}
+
+/** Signs in each of the sample volume's demo users named; their Cookie header values by user name. */
+export async function signInDemoUsers(running: RunningConsole & { prepared: SamplePreparation }, usernames: string[]): Promise<Record<string, string>> {
+  const cookies: Record<string, string> = {};
+  for (const username of usernames) {
+    const login = running.prepared.logins.find((candidate) => candidate.username === username);
+    if (!login) throw new Error(`no demo user ${username}`);
+    cookies[username] = await signInForCookie(running.baseUrl, username, login.password);
+  }
+  return cookies;
 }

@@ -30,8 +30,7 @@ afterEach(() => {
 
 describe('the session cookie', () => {
   it('is yard_session, httpOnly, SameSite=Lax, for the whole site', () => {
-    process.env.NODE_ENV = 'development';
-    const cookie = createLucia(db).createSessionCookie('token').serialize();
+    const cookie = createLucia(db, { publicOrigin: null }).createSessionCookie('token').serialize();
     expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE_NAME}=token;`));
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
@@ -39,10 +38,12 @@ describe('the session cookie', () => {
     expect(cookie).not.toContain('Secure');
   });
 
-  it('is sent over HTTPS only in production', () => {
+  it('is sent over HTTPS only when the console is served at an https origin', () => {
+    expect(createLucia(db, { publicOrigin: 'https://console.example' }).createSessionCookie('token').serialize()).toContain('Secure');
+    expect(createLucia(db, { publicOrigin: 'http://console.example:8080' }).createSessionCookie('token').serialize()).not.toContain('Secure');
+    // Whatever NODE_ENV says: a Secure cookie over plain HTTP would sign nobody in.
     process.env.NODE_ENV = 'production';
-    expect(createLucia(db).createSessionCookie('token').serialize()).toContain('Secure');
-    expect(createLucia(db, { secureCookie: false }).createSessionCookie('token').serialize()).not.toContain('Secure');
+    expect(createLucia(db, { publicOrigin: null }).createSessionCookie('token').serialize()).not.toContain('Secure');
   });
 
   it('is cleared on sign-out', () => {

@@ -1,4 +1,5 @@
 import { Lucia, TimeSpan } from 'lucia';
+import { getSettings } from '../core/config.ts';
 import { getConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { SqliteSessionAdapter, type SessionUserAttributes } from './session-adapter.ts';
 
@@ -12,10 +13,11 @@ export const SESSION_LIFETIME = new TimeSpan(1, 'd');
 
 export interface LuciaOptions {
   /**
-   * Send the cookie over HTTPS only. Defaults to on in production; NODE_ENV rather than
-   * import.meta.env, because the CLI and tests run this module outside Vite.
+   * The console's address as browsers see it (TRUTH_YARD_PUBLIC_ORIGIN, the default): when
+   * it is https the cookie is Secure, sent over HTTPS only. The server itself speaks plain
+   * HTTP (TLS ends at a proxy), so it cannot tell from a request.
    */
-  secureCookie?: boolean;
+  publicOrigin?: string | null;
 }
 
 export function createLucia(db: ConsoleStore, options: LuciaOptions = {}) {
@@ -24,7 +26,7 @@ export function createLucia(db: ConsoleStore, options: LuciaOptions = {}) {
     sessionCookie: {
       name: SESSION_COOKIE_NAME,
       attributes: {
-        secure: options.secureCookie ?? process.env.NODE_ENV === 'production',
+        secure: (options.publicOrigin === undefined ? getSettings().publicOrigin : options.publicOrigin)?.startsWith('https:') ?? false,
         sameSite: 'lax',
       },
     },

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
-import { addressKey, checkLoginAllowed, clearLoginFailures, LOGIN_LIMITS, recordLoginFailure } from './rate-limit.ts';
+import { addressKey, checkLoginAllowed, recordLoginSuccess, LOGIN_LIMITS, recordLoginFailure } from './rate-limit.ts';
 
 let tempDir: string;
 let db: ConsoleStore;
@@ -28,10 +28,10 @@ function fail(times: number, attempt: { address: string; username: string }, sec
   for (let i = 0; i < times; i++) recordLoginFailure(db, { ...attempt, now: at(secondsAfterStart) });
 }
 
-describe('sign-in rate limit per user name', () => {
+describe('sign-in rate limit per user name and address', () => {
   it('blocks after the allowed failures and says when to try again', () => {
     const attempt = { address: '10.0.0.1', username: 'ada' };
-    fail(LOGIN_LIMITS.perUsername - 1, attempt);
+    fail(LOGIN_LIMITS.perUsernameAndAddress - 1, attempt);
     expect(checkLoginAllowed(db, { ...attempt, now: at(1) })).toEqual({ allowed: true });
 
     fail(1, attempt);
@@ -39,19 +39,45 @@ describe('sign-in rate limit per user name', () => {
     expect(decision).toEqual({
       allowed: false,
       retryAfterSeconds: LOGIN_LIMITS.windowSeconds - 60,
-      message: 'Too many sign-in attempts for this user name; try again in 14 minutes.',
+      message: 'Too many sign-in attempts for this user name from your network address; try again in 14 minutes.',
     });
   });
 
-  it('counts the same name in any case, from any address', () => {
-    for (let i = 0; i < LOGIN_LIMITS.perUsername; i++) recordLoginFailure(db, { address: `10.0.0.${i}`, username: i % 2 ? 'ADA' : 'ada', now: start });
-    expect(checkLoginAllowed(db, { address: '10.9.9.9', username: 'Ada', now: start }).allowed).toBe(false);
-    expect(checkLoginAllowed(db, { address: '10.9.9.9', username: 'grace', now: start }).allowed).toBe(true);
+  it('counts the same name in any case', () => {
+    for (let i = 0; i < LOGIN_LIMITS.perUsernameAndAddress; i++) recordLoginFailure(db, { address: '10.0.0.1', username: i % 2 ? 'ADA' : 'ada', now: start });
+    expect(checkLoginAllowed(db, { address: '10.0.0.1', username: 'Ada', now: start }).allowed).toBe(false);
+    expect(checkLoginAllowed(db, { address: '10.0.0.1', username: 'grace', now: start }).allowed).toBe(true);
+  });
+
+  it('does not let a guesser at one address lock the owner out at another', () => {
+    fail(LOGIN_LIMITS.perUsernameAndAddress, { address: '203.0.113.7', username: 'admin' });
+    expect(checkLoginAllowed(db, { address: '203.0.113.7', username: 'admin', now: at(1) }).allowed).toBe(false);
+    expect(checkLoginAllowed(db, { address: '10.0.0.1', username: 'admin', now: at(1) })).toEqual({ allowed: true });
+  });
+
+  it('stops a guesser spread over many addresses at a far higher ceiling for the name', () => {
+    expect(LOGIN_LIMITS.perUsername).toBeGreaterThanOrEqual(10 * LOGIN_LIMITS.perUsernameAndAddress);
+    for (let i = 0; i < LOGIN_LIMITS.perUsername; i++) recordLoginFailure(db, { address: `198.51.${Math.floor(i / 250)}.${i % 250}`, username: 'ada', now: start });
+    expect(checkLoginAllowed(db, { address: '10.0.0.1', username: 'ada', now: at(120) })).toEqual({
+      allowed: false,
+      retryAfterSeconds: LOGIN_LIMITS.windowSeconds - 120,
+      message: 'Too many sign-in attempts for this user name from many addresses; try again in 13 minutes.',
+    });
+  });
+
+  it('holds the ceiling of a name at addresses it never signed in from, not at those it did', () => {
+    recordLoginSuccess(db, 'admin', '10.0.0.1', at(-3600));
+    for (let i = 0; i < LOGIN_LIMITS.perUsername; i++) recordLoginFailure(db, { address: `198.51.${Math.floor(i / 250)}.${i % 250}`, username: 'admin', now: start });
+    expect(checkLoginAllowed(db, { address: '10.0.0.2', username: 'admin', now: at(1) }).allowed).toBe(false);
+    expect(checkLoginAllowed(db, { address: '10.0.0.1', username: 'admin', now: at(1) })).toEqual({ allowed: true });
+    // An address is the user's for a while only.
+    recordLoginSuccess(db, 'admin', '10.0.0.3', at(-LOGIN_LIMITS.knownAddressSeconds));
+    expect(checkLoginAllowed(db, { address: '10.0.0.3', username: 'admin', now: at(1) }).allowed).toBe(false);
   });
 
   it('lets the user in again once the failures are older than the window', () => {
     const attempt = { address: '10.0.0.1', username: 'ada' };
-    fail(LOGIN_LIMITS.perUsername, attempt);
+    fail(LOGIN_LIMITS.perUsernameAndAddress, attempt);
     expect(checkLoginAllowed(db, { ...attempt, now: at(LOGIN_LIMITS.windowSeconds - 1) })).toMatchObject({
       allowed: false,
       message: expect.stringMatching(/try again in 1 minute\.$/),
@@ -59,16 +85,16 @@ describe('sign-in rate limit per user name', () => {
     expect(checkLoginAllowed(db, { ...attempt, now: at(LOGIN_LIMITS.windowSeconds) })).toEqual({ allowed: true });
   });
 
-  it('is cleared by a successful sign-in', () => {
+  it('is cleared by a successful sign-in from that address', () => {
     const attempt = { address: '10.0.0.1', username: 'ada' };
-    fail(LOGIN_LIMITS.perUsername, attempt);
-    clearLoginFailures(db, 'ADA');
+    fail(LOGIN_LIMITS.perUsernameAndAddress, attempt);
+    recordLoginSuccess(db, 'ADA', '10.0.0.1');
     expect(checkLoginAllowed(db, { ...attempt, now: start })).toEqual({ allowed: true });
   });
 
   it('survives a restart', () => {
     const attempt = { address: '10.0.0.1', username: 'ada' };
-    fail(LOGIN_LIMITS.perUsername, attempt);
+    fail(LOGIN_LIMITS.perUsernameAndAddress, attempt);
     db.close();
     db = openConsoleStore(tempDir);
     expect(checkLoginAllowed(db, { ...attempt, now: start }).allowed).toBe(false);
@@ -88,7 +114,7 @@ describe('sign-in rate limit per address', () => {
 
   it('is not cleared when one of the names signs in', () => {
     for (let i = 0; i < LOGIN_LIMITS.perAddress; i++) recordLoginFailure(db, { address: '203.0.113.7', username: `user${i}`, now: start });
-    clearLoginFailures(db, 'user0');
+    recordLoginSuccess(db, 'user0', '203.0.113.7');
     expect(checkLoginAllowed(db, { address: '203.0.113.7', username: 'user0', now: start }).allowed).toBe(false);
   });
 

@@ -24,6 +24,12 @@ describe('where sign-in leads next', () => {
     ['a newline that browsers strip', '/\n/evil.example'],
     ['a javascript: URL', 'javascript:alert(1)'],
     ['a relative path', 'admin/contexts'],
+    ['a dot segment before a double slash', '/.//evil.example/x'],
+    ['a dot-dot segment before a double slash', '/..//evil.example'],
+    ['a segment and dot-dot before a double slash', '/a/..//evil.example'],
+    ['an encoded dot before a double slash', '/%2e//evil.example'],
+    ['an encoded dot-dot in capitals before a double slash', '/a/%2E%2E//evil.example'],
+    ['encoded dots twice before a double slash', '/./%2e%2e//evil.example?x=1'],
   ])('refuses %s and goes to the dashboard', (_what, next) => {
     expect(safeNextPath(next)).toBe('/');
   });

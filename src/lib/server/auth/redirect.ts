@@ -10,7 +10,9 @@ const SIGN_IN_PAGES = new Set(['/login', '/logout']);
  * path on this console is followed: anything that a browser could read as another site
  * (`//evil.example`, `/\evil.example`, `https://…`, a path with tabs or newlines, which
  * browsers strip) leads to the dashboard instead, so a link to the sign-in page cannot
- * send someone elsewhere after they typed their password.
+ * send someone elsewhere after they typed their password. The path is judged after dot
+ * segments are resolved, as the browser will resolve them: `/.//evil.example` and
+ * `/a/..//evil.example` become `//evil.example`, another site.
  */
 export function safeNextPath(next: unknown): string {
   if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//')) return DEFAULT_AFTER_SIGN_IN;
@@ -22,6 +24,6 @@ export function safeNextPath(next: unknown): string {
   } catch {
     return DEFAULT_AFTER_SIGN_IN;
   }
-  if (url.origin !== PARSE_BASE || SIGN_IN_PAGES.has(url.pathname)) return DEFAULT_AFTER_SIGN_IN;
+  if (url.origin !== PARSE_BASE || url.pathname.startsWith('//') || SIGN_IN_PAGES.has(url.pathname)) return DEFAULT_AFTER_SIGN_IN;
   return `${url.pathname}${url.search}${url.hash}`;
 }

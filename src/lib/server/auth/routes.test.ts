@@ -9,7 +9,6 @@ const acmeUser: SessionUser = { id: '3', username: 'acme-user', role: 'tenant', 
 describe('route classification', () => {
   it.each([
     ['/login', { kind: 'public' }],
-    ['/_astro/app.css', { kind: 'public' }],
     ['/', { kind: 'signed-in' }],
     ['/api/me', { kind: 'signed-in' }],
     ['/admin/objects', { kind: 'context', gate: 'read-context', context: 'admin', ctxPath: 'admin' }],
@@ -38,6 +37,12 @@ describe('route classification', () => {
       expect(classifyRoute(pathname)).toEqual({ kind: 'not-found' });
     },
   );
+
+  // The HTTP front serves the files that exist; a URL that reaches routing is never public
+  // for looking like one (`/_astro/x/objects` reached the catch-all pages signed out).
+  it.each(['/_astro/x/objects', '/_astro/app.css', '/api/_astro/x', '/favicon.svg', '/robots.txt'])('%s is not public', (pathname) => {
+    expect(classifyRoute(pathname).kind).not.toBe('public');
+  });
 
   it('names context URL prefixes', () => {
     expect(contextPath('tenant/acme')).toBe('tenants/acme');

@@ -56,7 +56,9 @@ export function mayOpen(user: AccessSubject, gate: Gate): boolean {
  * page and endpoint is under exactly one of these, so authorization happens once, here
  * and in the middleware, and a page can never forget it.
  *
- * - public: sign-in and static assets.
+ * - public: signing in and out. (Built assets and the files of public/ are served by the
+ *   HTTP front before any route is classified; nothing else, under /_astro/ or elsewhere,
+ *   is public.)
  * - signed-in: the dashboard and `/api/me`; data is filtered to what the user may see.
  * - gated: management and fleet pages behind a gate; when the URL names a context
  *   (`/admin/contexts/tenant/acme/...`) the user must also be able to see that context.
@@ -71,7 +73,7 @@ export type RouteAccess =
   | { kind: 'context'; gate: 'read-context' | 'run-sql'; context: string; ctxPath: string }
   | { kind: 'not-found' };
 
-const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout', '/favicon.svg']);
+const PUBLIC_PATHS = new Set(['/login', '/api/login', '/logout', '/api/logout']);
 
 /** Parses `admin`, `cross-tenant` or `tenant/<id>` off the front of path segments. */
 function contextFromSegments(segments: string[]): { context: string; rest: string[] } | null {
@@ -104,7 +106,7 @@ function contextRoute(context: string, rest: string[]): RouteAccess {
 }
 
 export function classifyRoute(pathname: string): RouteAccess {
-  if (PUBLIC_PATHS.has(pathname) || pathname.startsWith('/_astro/')) return { kind: 'public' };
+  if (PUBLIC_PATHS.has(pathname)) return { kind: 'public' };
   // Decoding happens before splitting, so `%2e%2e` and `%2f` are judged as what they mean.
   let decoded: string;
   try {

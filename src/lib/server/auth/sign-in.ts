@@ -2,7 +2,7 @@ import type { Cookie } from 'lucia';
 import type { ConsoleStore } from '../store/database.ts';
 import { recordAudit } from '../store/audit.ts';
 import type { ConsoleLucia } from './lucia.ts';
-import { checkLoginAllowed, clearLoginFailures, recordLoginFailure } from './rate-limit.ts';
+import { checkLoginAllowed, recordLoginSuccess, recordLoginFailure } from './rate-limit.ts';
 import { verifyCredentials, type ConsoleUser } from './users.ts';
 
 /** The one answer to a wrong user name or a wrong password, so neither can be told apart. */
@@ -40,7 +40,7 @@ export async function signIn(db: ConsoleStore, lucia: ConsoleLucia, attempt: Sig
     recordAudit(db, { actor: attempt.username, action: 'user.sign-in', target: attempt.username, outcome: 'denied', detail: { reason: 'disabled', address: attempt.address } });
     return { ok: false, reason: 'disabled', message: DISABLED_ACCOUNT_MESSAGE };
   }
-  clearLoginFailures(db, attempt.username);
+  recordLoginSuccess(db, attempt.username, attempt.address);
   const session = await lucia.createSession(check.user.id, {});
   recordAudit(db, { actor: check.user.username, action: 'user.sign-in', target: check.user.username, outcome: 'ok', detail: { address: attempt.address } });
   return { ok: true, user: check.user, cookie: lucia.createSessionCookie(session.id) };

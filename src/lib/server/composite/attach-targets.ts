@@ -35,10 +35,12 @@ export function resolveAttachPath(contextDir: string, relativePath: string): Att
   try {
     real = fs.realpathSync(joined);
   } catch {
-    return { ok: false, message: `"${relativePath}" does not exist in ${contextDir}; restore it or remove the ATTACH` };
+    return { ok: false, message: `"${relativePath}" does not exist in the context folder; restore it or remove the ATTACH` };
   }
   if (!real.startsWith(folder + path.sep)) {
-    return { ok: false, message: `"${relativePath}" is a link to ${real}, outside the context folder; attach only databases inside it` };
+    // The target is not named: it may be another tenant's file, and this message reaches
+    // the context's users (status reasons); `ls -l` shows it to whoever may see it.
+    return { ok: false, message: `"${relativePath}" is a link to a file outside the context folder; attach only databases inside it` };
   }
   const base = path.basename(real);
   if (base === AUTO_DB_FILE || base.startsWith(`${AUTO_DB_FILE}.`)) {

@@ -6,13 +6,23 @@ import { CONNECTION_PRAGMAS } from './plan.ts';
 import { ManifestError, readManifestFrom, type CompositeManifest } from './manifest.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 
-/** A composite that cannot be opened now: missing auto.db, a bad manifest, a vanished database. */
+/**
+ * A composite that cannot be opened now: missing auto.db, a bad manifest, a vanished
+ * database. The message is for operators (the CLI, logs) and names files relative to the
+ * context folder; a web client, a tenant user perhaps, is told only `publicReason`, which
+ * names nothing outside the context: a link may point into another tenant's folder.
+ */
 export class CompositeUnavailableError extends ProblemError {
   constructor(
     readonly context: string,
     message: string,
+    readonly publicReason: string,
   ) {
     super('composite_unavailable', message, 503);
+  }
+
+  override get publicMessage(): string {
+    return `The composite of ${this.context} cannot be opened now: ${this.publicReason}. An admin can see why on its context page (/admin/contexts/${this.context}) and regenerate it.`;
   }
 }
 
@@ -72,27 +82,27 @@ export function quoteIdentifier(name: string): string {
 export function connectComposite(contextName: string, contextDir: string, autoDbFile: string): CompositeConnection {
   const identity = fileIdentity(autoDbFile);
   if (!identity) {
-    throw new CompositeUnavailableError(contextName, `composite of ${contextName} has not been generated (no ${path.basename(autoDbFile)}); run: yard regenerate ${contextName}`);
+    throw new CompositeUnavailableError(contextName, `composite of ${contextName} has not been generated (no ${path.basename(autoDbFile)}); run: yard regenerate ${contextName}`, 'it has not been generated');
   }
   let db: Database.Database;
   try {
     db = new Database(autoDbFile, { readonly: true, fileMustExist: true });
   } catch (error) {
-    throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; regenerate it`);
+    throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; regenerate it`, 'SQLite cannot open it');
   }
   try {
     const manifest = readManifestFrom(db, autoDbFile);
     for (const attachment of manifest.attachments) {
       const target = resolveAttachPath(contextDir, attachment.path);
       if (!target.ok) {
-        throw new CompositeUnavailableError(contextName, `attached database ${attachment.name} of ${contextName}: ${target.message}`);
+        throw new CompositeUnavailableError(contextName, `attached database ${attachment.name} of ${contextName}: ${target.message}`, `its attached database ${attachment.name} is missing or not usable`);
       }
       db.prepare(`ATTACH DATABASE ? AS ${quoteIdentifier(attachment.name)}`).run(target.absolutePath);
     }
     // Pragmas before views: changing temp_store discards the TEMP schema and its views.
     for (const pragma of manifest.connectionPragmas) {
       if (!(pragma.name in CONNECTION_PRAGMAS)) {
-        throw new CompositeUnavailableError(contextName, `the manifest of ${contextName} names pragma ${pragma.name}, which composites may not set; regenerate it`);
+        throw new CompositeUnavailableError(contextName, `the manifest of ${contextName} names pragma ${pragma.name}, which composites may not set; regenerate it`, 'its manifest is not valid');
       }
       db.pragma(`${pragma.name} = ${typeof pragma.value === 'number' ? pragma.value : quoteIdentifier(pragma.value)}`);
     }
@@ -103,7 +113,7 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
   } catch (error) {
     db.close();
     if (error instanceof CompositeUnavailableError) throw error;
-    if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message);
-    throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`);
+    if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message, 'its manifest cannot be read');
+    throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`, 'SQLite cannot open it');
   }
 }

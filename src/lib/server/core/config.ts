@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { ProblemError } from './errors.ts';
 
@@ -23,6 +24,12 @@ export interface Settings {
   host: string;
   port: number;
   logLevel: LogLevel;
+  bodyLimitKb: number;
+  trustedProxies: string[];
+  publicOrigin: string | null;
+  exportsPerUser: number;
+  exportsTotal: number;
+  exportStallMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -72,6 +79,35 @@ function parseLogLevel(raw: string, env: string): LogLevel {
   const level = raw.trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new SettingsError(env, `${env} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return level as LogLevel;
+}
+
+/** Proxy addresses as `10.0.0.5`, `::1` or a subnet `10.0.0.0/8`, comma-separated; empty trusts none. */
+function parseAddressList(raw: string, env: string): string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = net.isIP(address);
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new SettingsError(env, `${env} must list IP addresses or subnets separated by commas (e.g. 10.0.0.5,fd00::/8), got "${entry}"`);
+    }
+  }
+  return entries;
+}
+
+/** `https://console.example` (a port when not the scheme's own): the address people type, as a browser's Origin header names it. */
+function parseOrigin(raw: string, env: string): string | null {
+  if (raw.trim() === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new SettingsError(env, `${env} must be the console's address as browsers see it, e.g. https://console.example, got "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new SettingsError(env, `${env} must be only a scheme (http or https), a host and an optional port, e.g. https://console.example:8443, got "${raw}"`);
+  }
+  return url.origin;
 }
 
 export const settingDefinitions = [
@@ -186,6 +222,48 @@ export const settingDefinitions = [
     default: 'info',
     description: `Least severe log entries written to stdout: ${LOG_LEVELS.join(', ')}`,
     parse: parseLogLevel,
+  },
+  {
+    key: 'bodyLimitKb',
+    env: 'TRUTH_YARD_BODY_LIMIT_KB',
+    default: '64',
+    description: 'Largest request body (JSON or form) in kilobytes; a larger one is refused with 413 before it is read',
+    parse: integerInRange(1, 102_400),
+  },
+  {
+    key: 'trustedProxies',
+    env: 'TRUTH_YARD_TRUSTED_PROXIES',
+    default: '',
+    description: 'Addresses or subnets of reverse proxies whose X-Forwarded-For is believed, comma-separated; empty (none) takes the client address from the connection',
+    parse: parseAddressList,
+  },
+  {
+    key: 'publicOrigin',
+    env: 'TRUTH_YARD_PUBLIC_ORIGIN',
+    default: '',
+    description: "The console's address as browsers see it (scheme, host, port), e.g. https://console.example; https makes the session cookie Secure, and state-changing requests must come from exactly this origin (unset: http:// and the Host header)",
+    parse: parseOrigin,
+  },
+  {
+    key: 'exportsPerUser',
+    env: 'TRUTH_YARD_EXPORTS_PER_USER',
+    default: '2',
+    description: 'CSV/JSON downloads one user may have running at once; more are answered 429',
+    parse: integerInRange(1, 1_000),
+  },
+  {
+    key: 'exportsTotal',
+    env: 'TRUTH_YARD_EXPORTS_TOTAL',
+    default: '8',
+    description: 'CSV/JSON downloads running at once for everyone; more are answered 429',
+    parse: integerInRange(1, 10_000),
+  },
+  {
+    key: 'exportStallMs',
+    env: 'TRUTH_YARD_EXPORT_STALL_MS',
+    default: '30000',
+    description: 'A download whose client reads nothing for this many milliseconds is ended and its slot freed',
+    parse: integerInRange(100, 3_600_000),
   },
 ] as const satisfies readonly SettingDefinition<keyof Settings>[];
 

@@ -8,6 +8,8 @@ import { QueryProcesses } from './processes.ts';
 import { QueryTimeoutError } from '../query/run.ts';
 
 const FINDINGS = 2_500;
+/** Cells a spreadsheet would run as formulas (OWASP's list of leading characters). */
+const FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(1)', '\t=1', '\r=1'];
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
 
 let fixture: VolumeFixture;
@@ -26,6 +28,14 @@ CREATE VIEW pairs AS SELECT a.id AS a, b.id AS b, a.title || b.title AS label FR
 `,
   );
   expect(regenerateComposite(resolveContext(fixture.volumeDir, 'tenant/bulk')).ok).toBe(true);
+  fixture.database(
+    'tenant/formulas',
+    'notes.sqlite.db',
+    `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, amount REAL);
+     INSERT INTO notes VALUES ${FORMULAS.map((body, n) => `(${n + 1}, '${body.replaceAll("'", "''")}', -${n + 1}.5)`).join(', ')};`,
+  );
+  fixture.compositeSql('tenant/formulas', `ATTACH 'notes.sqlite.db' AS notes;\nCREATE VIEW all_notes AS SELECT id, body, amount FROM notes.notes;\n`);
+  expect(regenerateComposite(resolveContext(fixture.volumeDir, 'tenant/formulas')).ok).toBe(true);
   processes = new QueryProcesses();
   exports = new ExportRunner(fixture.volumeDir, processes);
 });
@@ -54,6 +64,27 @@ describe('exports', () => {
     expect(rows).toHaveLength(FINDINGS / 4);
     expect(rows.every((row) => row.severity === 'high')).toBe(true);
     expect(rows[0].id).toBe(2);
+  });
+
+  it('exports cells that start like a formula as text in CSV, and exactly in JSON', async () => {
+    const formulas = (format: 'csv' | 'json') => ({ ...task('all_notes', '_sort=id', format), context: 'tenant/formulas' });
+    const csv = await text(await exports.stream(formulas('csv'), 5_000));
+    expect(csv).toBe(
+      [
+        'id,body,amount',
+        `1,'=cmd|' /C calc'!A0,-1.5`,
+        `2,"'=HYPERLINK(""http://evil.example"",""x"")",-2.5`,
+        `3,'+1+1,-3.5`,
+        `4,'-2+3,-4.5`,
+        `5,'@SUM(1),-5.5`,
+        `6,'\t=1,-6.5`,
+        `7,"'\r=1",-7.5`,
+        '',
+      ].join('\n'),
+    );
+    const json = JSON.parse(await text(await exports.stream(formulas('json'), 5_000))) as Array<{ body: string; amount: number }>;
+    expect(json.map((row) => row.body)).toEqual(FORMULAS);
+    expect(json[0].amount).toBe(-1.5);
   });
 
   it('answers an empty listing with a valid, empty JSON array', async () => {

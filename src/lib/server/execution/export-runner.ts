@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { firstEvent } from '../core/first-event.ts';
 import { logger } from '../core/log.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
@@ -8,20 +9,10 @@ import { problemFromData } from '../core/errors.ts';
 type Received = ExportMessage | { type: 'timeout' } | { type: 'died' };
 
 /** The next message of an export's process, or what stopped it: its deadline or its end. */
-function nextMessage(child: ChildProcess, deadlineMs: number): Promise<Received> {
-  return new Promise((resolve) => {
-    const settle = (received: Received) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(received);
-    };
-    const onMessage = (message: unknown) => settle(message as ExportMessage);
-    const onExit = () => settle({ type: 'died' });
-    const timer = setTimeout(() => settle({ type: 'timeout' }), deadlineMs);
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
+async function nextMessage(child: ChildProcess, deadlineMs: number): Promise<Received> {
+  const first = await firstEvent(child, ['message', 'exit'], deadlineMs);
+  if (first.event === 'message') return first.value as ExportMessage;
+  return { type: first.event === 'exit' ? 'died' : 'timeout' };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { stringify } from 'csv-stringify/sync';
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { connectComposite } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
@@ -6,6 +5,7 @@ import { assertReadOnlyQuery } from '../query/guard.ts';
 import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
 import { resolveObject } from '../query/objects.ts';
 import { exportRows, parseBrowseRequest } from '../query/browse.ts';
+import { csvText } from './csv.ts';
 
 /**
  * A process of its own for each query that may run long (ad-hoc SQL, exports): the console
@@ -80,11 +80,7 @@ function* exportChunks(task: ExportTask): Generator<string> {
     const render = (last: boolean): string => {
       let text: string;
       if (task.format === 'csv') {
-        text = stringify(batch, {
-          header: first,
-          columns,
-          cast: { boolean: (v) => String(v), object: (v) => (Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v)) },
-        });
+        text = csvText(batch, columns, first);
       } else {
         const items = batch.map((row) => JSON.stringify(jsonRow(row))).join(',\n');
         text = `${first ? '[\n' : items ? ',\n' : ''}${items}${last ? '\n]\n' : ''}`;

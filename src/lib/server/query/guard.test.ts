@@ -23,6 +23,21 @@ describe('read-only query guard', () => {
     expect(() => assertReadOnlyQuery(sql)).toThrow(reason);
   });
 
+  it.each([
+    'SELECT * FROM pragma_database_list',
+    'select file from PRAGMA_DATABASE_LIST()',
+    'SELECT * FROM main."pragma_database_list"',
+    'WITH d AS (SELECT file FROM pragma_database_list) SELECT * FROM d',
+    'SELECT 1 WHERE EXISTS (SELECT 1 FROM pragma_database_list WHERE file LIKE "/%")',
+  ])('refuses %s, which would show server paths, and says where the databases are listed', (sql) => {
+    expect(() => assertReadOnlyQuery(sql, { allowExplain: true })).toThrow(/pragma_database_list cannot be used here.*\/admin\/contexts/);
+    expect(() => assertReadOnlyQuery(`EXPLAIN QUERY PLAN ${sql}`, { allowExplain: true })).toThrow(QueryError);
+  });
+
+  it('admits the other pragma functions, which show no paths', () => {
+    expect(() => assertReadOnlyQuery("SELECT name, type FROM pragma_table_info('findings')")).not.toThrow();
+  });
+
   it('admits EXPLAIN of a SELECT only when asked to', () => {
     expect(() => assertReadOnlyQuery('EXPLAIN QUERY PLAN SELECT 1', { allowExplain: true })).not.toThrow();
     expect(() => assertReadOnlyQuery('EXPLAIN DELETE FROM t', { allowExplain: true })).toThrow(QueryError);

@@ -12,6 +12,7 @@ import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery, type Facet, type FacetSample } from '../query/facets.ts';
 import { snippetSegments } from '../query/search.ts';
 import { LRUCache } from 'lru-cache';
+import { pacedByClient } from './downloads.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -180,6 +181,26 @@ export function routeComposite(locals: App.Locals, ctxParam: string | undefined)
   return handle;
 }
 
+/**
+ * The object a browse URL names (`/<ctx-path>/objects/<object>/…`, with or without `/api`),
+ * decoded from the path the client sent: Astro's own parameter keeps escapes such as
+ * `%3D` and `%2F` (so a table `a=b` or `a/b` was never found), and for a name with a space
+ * and such a character Astro is handed a stand-in path (see the HTTP front).
+ */
+export function objectNameOf(locals: App.Locals, handle: CompositeHandle, objectParam: string | undefined): string {
+  const path = locals.requestPath;
+  for (const prefix of [`/${handle.ctxPath}/objects/`, `/api/${handle.ctxPath}/objects/`]) {
+    if (!path?.startsWith(prefix)) continue;
+    const segment = path.slice(prefix.length).split('/')[0]!;
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      break;
+    }
+  }
+  return objectParam ?? '';
+}
+
 /** A browse result as the API returns it. */
 export function browseJson(result: BrowseResult) {
   return {
@@ -221,18 +242,27 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
 
 /**
  * The download of every row matching the rows page's filters and sort, as an attachment,
- * read in a query process (see ExportRunner). Bad filters and unknown objects are answered
- * before the download starts, like the rows page answers them.
+ * read in a query process (see ExportRunner) and paced by the client (see pacedByClient),
+ * in one of the user's download slots. Bad filters and unknown objects are answered before
+ * the download starts, like the rows page answers them.
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
   const { db } = handle.connection();
-  const object = resolveObject(db, params.object!);
+  const object = resolveObject(db, objectNameOf(locals, handle, params.object));
   parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, db);
-  const stream = await runtime.exports.stream(
-    { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },
-    runtime.settings.queryTimeoutMs,
-  );
+  const release = runtime.downloads.take(locals.user!.id);
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    const rows = await runtime.exports.stream(
+      { context: handle.context.name, object: object.name, params: url.searchParams.toString(), format, maxPageSize: runtime.settings.rowCap },
+      runtime.settings.queryTimeoutMs,
+    );
+    stream = pacedByClient(rows, locals.nodeResponse, runtime.settings.exportStallMs, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
   const filename = `${handle.context.name.replace('/', '-')}-${object.name}.${format}`.replace(/[^A-Za-z0-9._-]/g, '_');
   return new Response(stream, { status: 200, headers: { 'content-type': EXPORT_CONTENT_TYPES[format], 'content-disposition': `attachment; filename="${filename}"` } });
 }

@@ -15,6 +15,7 @@ import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { contextPath } from '../auth/routes.ts';
 import { getConsoleStore } from '../store/database.ts';
+import { DownloadSlots } from './downloads.ts';
 import type { OperationsScope } from './operations.ts';
 
 /**
@@ -36,6 +37,8 @@ export interface ConsoleRuntime {
   adhoc: AdhocSqlRunner;
   /** CSV and JSON downloads, read in killable processes too. */
   exports: ExportRunner;
+  /** How many downloads run at once, per user and in all. */
+  downloads: DownloadSlots;
   /** Browse pages and counts, reused until their databases change. */
   results: ResultCache;
   /** Facet counts, reused until their databases change, counted once for requests arriving together. */
@@ -89,6 +92,7 @@ export function getRuntime(): ConsoleRuntime {
       executor,
       adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
       exports: new ExportRunner(settings.volumeDir, processes),
+      downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       facets: new FacetCache<Facet>(settings.facetCacheEntries),
       statusIndex,

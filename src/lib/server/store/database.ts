@@ -109,6 +109,17 @@ const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'addresses each user name signed in from',
+    sql: `
+      -- key: the user name's digest and the address (per /64 for IPv6), as the rate limit counts them.
+      CREATE TABLE sign_in_addresses (
+        key TEXT PRIMARY KEY,
+        last_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
     version: 7,
     name: 'saved views',
     sql: `
@@ -166,6 +177,32 @@ function migrate(db: ConsoleStore, file: string): void {
   }
 }
 
+/**
+ * Creates the database file readable and writable by its owner only (0600) before SQLite
+ * does, which would create it with the umask's 0644. SQLite gives the write-ahead log and
+ * its index the mode of the database file. An existing file keeps the mode it was given.
+ */
+function createPrivately(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
+ * A state folder that already existed keeps its mode; when other users of the machine may
+ * read or enter it, say so (as a Node warning, on stderr, for the server and the CLI alike).
+ */
+function warnIfOthersCanRead(stateDir: string): void {
+  const mode = fs.statSync(stateDir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  process.emitWarning(
+    `the state folder ${stateDir} is open to other users of this machine (mode ${mode.toString(8).padStart(4, '0')}); it holds password hashes and sessions: chmod 700 ${stateDir}`,
+    { code: 'YARD_STATE_DIR_OPEN' },
+  );
+}
+
 /** Opens (creating if needed) `<stateDir>/console.sqlite.db` with its schema up to date. */
 export function openConsoleStore(stateDir: string): ConsoleStore {
   const file = path.join(stateDir, CONSOLE_DB_FILE);
@@ -173,6 +210,8 @@ export function openConsoleStore(stateDir: string): ConsoleStore {
   try {
     // Password hashes and session digests live here: keep the folder private to the service user.
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    warnIfOthersCanRead(stateDir);
+    createPrivately(file);
     db = new Database(file, { timeout: 5000 }); // sets busy_timeout: a CLI and the server may write at once
   } catch (error) {
     throw new ConsoleStoreError(

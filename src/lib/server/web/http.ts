@@ -43,15 +43,19 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 
 /**
  * A state-changing request is allowed only from this console's own pages: its Origin must
- * name the host the browser sent it to. Compared with the Host header, not the request URL,
- * because the Node adapter builds that URL as `localhost` unless domains are configured.
+ * be the console's origin in full, scheme, host and port. That is TRUTH_YARD_PUBLIC_ORIGIN
+ * when set (the address behind a TLS proxy); otherwise `http://` and the Host header the
+ * browser sent, because this server speaks plain HTTP. (Not the request URL: the Node
+ * adapter builds it as `localhost` unless domains are configured.)
  */
-export function originAllowed(request: Request): boolean {
+export function originAllowed(request: Request, publicOrigin: string | null): boolean {
   const origin = request.headers.get('origin');
   const host = request.headers.get('host');
-  if (!origin || !host) return false;
+  if (!origin) return false;
+  if (publicOrigin !== null) return origin === publicOrigin;
+  if (!host) return false;
   try {
-    return new URL(origin).host === host;
+    return new URL(origin).origin === new URL(`http://${host}`).origin;
   } catch {
     return false;
   }
