@@ -21,6 +21,8 @@ const PAGES: AuditedPage[] = [
   { name: 'tenant landing', url: '/tenants/acme', user: 'acme-user' },
   { name: 'users', url: '/admin/users', user: 'admin' },
   { name: 'audit', url: '/admin/audit', user: 'admin' },
+  { name: 'analytics', url: '/analytics', user: 'admin' },
+  { name: 'schema drift', url: '/analytics/drift', user: 'operator' },
 ];
 
 /**

@@ -8,6 +8,8 @@ const SHOTS = [
   { name: 'browse-list', url: '/tenants/acme/objects', user: 'acme-user', heading: 'Tables and views of tenant/acme' },
   { name: 'browse-rows', url: '/tenants/acme/objects/all_findings?severity=high&_sort=created_at&_desc=1&_size=25', user: 'acme-user', heading: 'all_findings' },
   { name: 'tenant-landing', url: '/tenants/acme', user: 'acme-user', heading: 'Evidence of acme' },
+  { name: 'analytics', url: '/analytics', user: 'admin', heading: 'Fleet analytics' },
+  { name: 'schema-drift', url: '/analytics/drift', user: 'operator', heading: 'Schema drift' },
 ];
 
 test.describe('screenshots', () => {

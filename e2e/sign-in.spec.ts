@@ -20,16 +20,18 @@ test.describe('sign-in', () => {
     await expect(page).toHaveURL('/');
     await expect(page.getByRole('heading', { level: 1, name: 'Dashboard' })).toBeVisible();
     await expect(page.getByText('Signed in as admin, role admin')).toBeAttached();
-    for (const link of ['Dashboard', 'Cross-tenant', 'Admin data', 'Contexts', 'Users', 'Audit']) {
+    for (const link of ['Dashboard', 'Cross-tenant', 'Admin data', 'Contexts', 'Analytics', 'Users', 'Audit']) {
       await expect(mainNavigation(page).getByRole('link', { name: link, exact: true })).toBeVisible();
     }
     const contexts = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Composite' }) });
     await expect(contexts.locator('tbody').getByRole('row')).toHaveCount(SAMPLE_CONTEXTS.length);
     for (const name of SAMPLE_CONTEXTS) await expect(rowNamed(contexts, name)).toContainText('fresh');
     await expect(page.getByRole('img', { name: 'Findings by severity over time' })).toBeVisible();
-    await expect(page.getByRole('img', { name: 'Findings by tenant' })).toBeVisible();
-    // Every tenant is charted; none is left out because its query failed.
-    const byTenant = page.getByRole('figure', { name: 'Findings by tenant' });
+    // The fleet charts come from the analytics, which count every tenant.
+    await expect(page.locator('[data-fleet-freshness]')).toContainText(`${SAMPLE_TENANTS.length} tenants`);
+    const chart = 'Tenants with the most open critical and high findings';
+    await expect(page.getByRole('img', { name: chart })).toBeVisible();
+    const byTenant = page.getByRole('figure', { name: chart });
     await byTenant.getByText('Data table').click();
     for (const tenant of SAMPLE_TENANTS) await expect(byTenant.getByRole('rowheader', { name: tenant, exact: true })).toBeVisible();
   });

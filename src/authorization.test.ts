@@ -3,6 +3,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
+import { openConsoleStore } from './lib/server/store/database.ts';
+import { refreshAnalytics } from './lib/server/analytics/refresh.ts';
 
 /*
  * Speaks HTTP to the built console on a private copy of the sample volume and proves that
@@ -73,7 +75,7 @@ const TARGETS: Target[] = [
   { label: 'encoded NUL byte', ctxPath: 'tenants/acme%00', contextName: 'tenant/acme%00', means: null },
 ];
 
-type Outcome = { status: 200 } | { status: 302; location: string } | { status: 403; code: string } | { status: 404 };
+type Outcome = { status: 200 } | { status: 202 } | { status: 302; location: string } | { status: 403; code: string } | { status: 404 };
 const OK: Outcome = { status: 200 };
 const NOT_FOUND: Outcome = { status: 404 };
 
@@ -91,6 +93,8 @@ interface Route {
   proof?(context: string): string;
   /** A 200 answer shows rows: the context's first row, and nothing of any other context. */
   rows?: boolean;
+  /** The JSON body sent. */
+  json?: unknown;
 }
 
 const NO_TARGET: Target = { label: '', ctxPath: '', contextName: '', means: null };
@@ -116,6 +120,14 @@ const ROUTES: Route[] = [
   fixed('/api/admin/contexts', 'api', managers),
   fixed('/api/admin/users', 'api', adminOnly),
   fixed('/api/admin/audit', 'api', adminOnly),
+  // The fleet analytics read every tenant: never a tenant user's, whichever tenant.
+  fixed('/analytics', 'page', managers),
+  fixed('/analytics/drift', 'page', managers),
+  fixed('/api/analytics', 'api', managers),
+  fixed('/api/analytics/drift', 'api', managers),
+  fixed('/api/analytics/tables/all_findings.parquet', 'api', adminOnly),
+  { ...fixed('/api/analytics/sql', 'api', managers), method: 'POST', json: { sql: 'SELECT tenant, count(*) FROM all_findings GROUP BY tenant' } },
+  { ...fixed('/api/analytics/refresh', 'api', (role) => (role === 'admin' ? { status: 202 } : NOT_FOUND)), method: 'POST', json: {} },
   {
     surface: 'page',
     method: 'GET',
@@ -319,6 +331,10 @@ async function createUser(username: string, password: string): Promise<string> {
 beforeAll(async () => {
   server = await startConsoleServer();
   for (const role of ['admin', 'operator', 'tenant'] as const) cookies[role] = await signInForCookie(server.baseUrl, LOGINS[role].username, LOGINS[role].password);
+  // The analytics exist, so the analytics routes answer with every tenant's data to those who may see it.
+  const store = openConsoleStore(server.stateDir);
+  await refreshAnalytics({ volumeDir: server.volumeDir, stateDir: server.stateDir, store, actor: 'test' });
+  store.close();
   await findMarkers();
   for (const context of SAMPLE_CONTEXTS) {
     const answer = await send(`/api/${ctxPathOf(context)}/objects/${objectOf(context)}/rows?_size=1`, { cookie: cookies.admin });
@@ -353,7 +369,7 @@ describe('authorization matrix', () => {
     it.each(MATRIX.filter((c) => c.who === who))('$title', async ({ route, target }) => {
       const rowKey = rowKeys.get(target.means ?? '') ?? rowKeys.get(`tenant/${OWN_TENANT}`)!;
       const rawPath = route.path(target, rowKey);
-      const answer = await send(rawPath, { method: route.method, cookie: who === 'signed-out' ? undefined : cookies[who] });
+      const answer = await send(rawPath, { method: route.method, cookie: who === 'signed-out' ? undefined : cookies[who], json: route.json });
       const seen = `${who} ${route.method} ${rawPath} answered ${answer.status}: ${answer.body.slice(0, 300)}`;
 
       // Gets nothing it may not see, whatever the answer.

@@ -129,4 +129,27 @@ describe('yard command line', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Usage: yard regenerate/);
   });
+
+  it('refreshes, exports and reports drift of the analytics, with exit codes 0, 1 and 2', async () => {
+    const missing = await yard('analytics', 'export', '--out', path.join(stateDir, 'export'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no analytics yet/);
+
+    const refreshed = await yard('analytics', 'refresh', '--json');
+    expect(refreshed.code).toBe(0);
+    expect(JSON.parse(refreshed.stdout)).toMatchObject({ outcome: 'ok', mode: 'full', tenantsTotal: 2, tenantsRead: 2, rowsRead: 6 });
+    const exported = await yard('analytics', 'export', '--out', path.join(stateDir, 'export'), '--json');
+    expect(exported.code).toBe(0);
+    expect(fs.readdirSync(path.join(stateDir, 'export/all_findings')).sort()).toEqual(['tenant=acme', 'tenant=globex']);
+    const drift = await yard('analytics', 'drift', '--json');
+    expect(drift.code).toBe(0);
+    expect(JSON.parse(drift.stdout)).toEqual({ drift: [] });
+
+    fs.writeFileSync(path.join(fixture.volumeDir, 'embedded/analytics.sql'), 'GATHER all_findings;\nGATHER all_findings AS all_findings;\n');
+    const bad = await yard('analytics', 'refresh');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/embedded\/analytics\.sql:2:1: "all_findings" is defined twice/);
+    fs.rmSync(path.join(fixture.volumeDir, 'embedded/analytics.sql'));
+    expect((await yard('analytics', 'export')).code).toBe(2);
+  });
 });

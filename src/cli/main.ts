@@ -14,6 +14,7 @@ import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume,
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/sample/sample.ts';
 import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
 import { registerUserCommands } from './users.ts';
+import { registerAnalyticsCommands } from './analytics.ts';
 
 interface GlobalOptions {
   volume?: string;
@@ -294,6 +295,7 @@ program
   }));
 
 registerUserCommands(program, { settingsFor: () => settingsFor(program), reporting });
+registerAnalyticsCommands(program, { settingsFor: () => settingsFor(program), reporting });
 
 /** Commander has printed its own usage error; every other error is answered by exitCodeForProblem. */
 function exitCodeFor(error: unknown): number {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { loadSettings, SettingsError, type Settings } from '../lib/server/core/config.ts';
-import { prepareSampleVolume } from '../lib/server/services/demo.ts';
+import { prepareSampleVolume, refreshSampleAnalytics } from '../lib/server/services/demo.ts';
 import { ensureServerBuilt, serverNodeArguments } from '../lib/server/web/launcher.ts';
 import { PROJECT_ROOT } from '../lib/server/core/project-root.ts';
 
@@ -16,6 +16,8 @@ async function announceSampleVolume(settings: Settings): Promise<void> {
   for (const result of prepared.regenerations) {
     console.log(`sample volume: ${result.context} ${result.ok ? 'regenerated' : `FAILED: ${result.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join('; ')}`}`);
   }
+  const refresh = await refreshSampleAnalytics(settings.volumeDir, settings.stateDir, settings.analyticsMemoryMb);
+  console.log(`sample volume: analytics ${refresh.outcome === 'error' ? `FAILED: ${refresh.problems.map((p) => `${p.subject}: ${p.message}`).join('; ')}` : `refreshed (${refresh.mode}, ${refresh.tenantsRead} tenant(s) read)`}`);
   console.log('sample volume demo sign-ins (user name / password):');
   for (const login of prepared.logins) {
     console.log(`  ${login.username.padEnd(16)} ${login.password.padEnd(26)} ${login.role}${login.tenants.length ? ` of ${login.tenants.join(', ')}` : ''}`);

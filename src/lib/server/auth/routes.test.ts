@@ -27,6 +27,11 @@ describe('route classification', () => {
     ['/api/admin/contexts/admin/regenerate', { kind: 'gated', gate: 'regenerate', context: 'admin' }],
     ['/admin/users', { kind: 'gated', gate: 'manage-users', context: null }],
     ['/api/admin/audit', { kind: 'gated', gate: 'read-audit', context: null }],
+    ['/analytics', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
+    ['/analytics/drift', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
+    ['/api/analytics/sql', { kind: 'gated', gate: 'read-fleet-analytics', context: null }],
+    ['/api/analytics/refresh', { kind: 'gated', gate: 'refresh-fleet-analytics', context: null }],
+    ['/api/analytics/tables/all_findings.parquet', { kind: 'gated', gate: 'download-fleet-analytics', context: null }],
   ])('%s', (pathname, expected) => {
     expect(classifyRoute(pathname)).toEqual(expected);
   });
@@ -61,6 +66,17 @@ describe('route authorization', () => {
     expect(reach(acmeUser, '/admin/contexts')).toBe(false);
     expect(reach(acmeUser, '/admin/contexts/tenant/acme')).toBe(false);
     expect(reach(acmeUser, '/')).toBe(true);
+  });
+
+  it('opens the fleet analytics to admins and operators, refreshing and downloads to admins, nothing of them to tenant users', () => {
+    for (const pathname of ['/analytics', '/analytics/drift', '/api/analytics', '/api/analytics/sql', '/api/analytics/refresh', '/api/analytics/tables/all_findings.parquet']) {
+      expect(reach(acmeUser, pathname), pathname).toBe(false);
+      expect(reach(admin, pathname), pathname).toBe(true);
+    }
+    expect(reach(operator, '/analytics')).toBe(true);
+    expect(reach(operator, '/api/analytics/sql')).toBe(true);
+    expect(reach(operator, '/api/analytics/refresh')).toBe(false);
+    expect(reach(operator, '/api/analytics/tables/all_findings.parquet')).toBe(false);
   });
 
   it('lets an operator read tenants and cross-tenant and run health, but not the admin context or users', () => {

@@ -25,6 +25,8 @@ export type Gate =
   /** The analytics composite over every tenant (issue 11): its pages and SQL. */
   | 'read-fleet-analytics'
   | 'refresh-fleet-analytics'
+  /** Whole analytics tables as Parquet files. */
+  | 'download-fleet-analytics'
   /** Snapshots of a context's databases, and restoring them (issue 12). */
   | 'manage-snapshots'
   /** Server metrics and the slow-query log (issue 12). */
@@ -45,6 +47,7 @@ export function mayOpen(user: AccessSubject, gate: Gate): boolean {
     case 'manage-users':
     case 'read-audit':
     case 'refresh-fleet-analytics':
+    case 'download-fleet-analytics':
     case 'manage-snapshots':
     case 'read-metrics':
       return user.role === 'admin';
@@ -130,6 +133,11 @@ export function classifyRoute(pathname: string): RouteAccess {
       return isContextAction(action) ? contextActionRoute(action, target.context) : { kind: 'gated', gate: 'see-contexts', context: target.context };
     }
     return contextRoute('admin', tail);
+  }
+  if (head === 'analytics') {
+    // Every tenant's data: a tenant user never reaches any of it.
+    const [area] = tail;
+    return { kind: 'gated', gate: area === 'refresh' ? 'refresh-fleet-analytics' : area === 'tables' ? 'download-fleet-analytics' : 'read-fleet-analytics', context: null };
   }
   if (head === 'cross-tenant') return contextRoute('cross-tenant', tail);
   if (head === 'tenants') {

@@ -15,7 +15,8 @@ export class RegenerationBusyError extends ProblemError {
 const WAIT_MS = 10_000;
 const POLL_MS = 50;
 
-function processIsAlive(pid: number): boolean {
+/** Whether a process exists (EPERM: it does, as another user's); lock holders are judged by it. */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -21,6 +21,9 @@ export interface Settings {
   resultCacheMb: number;
   facetCacheEntries: number;
   heapMb: number;
+  analyticsRefreshSeconds: number;
+  analyticsMemoryMb: number;
+  analyticsSqlTimeoutMs: number;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -201,6 +204,27 @@ export const settingDefinitions = [
     default: '256',
     description: "Limit of the server process's JavaScript heap (node --max-old-space-size); V8 otherwise lets garbage grow with the machine's memory",
     parse: integerInRange(64, 65_536),
+  },
+  {
+    key: 'analyticsRefreshSeconds',
+    env: 'TRUTH_YARD_ANALYTICS_REFRESH_SECONDS',
+    default: '0',
+    description: 'Refresh the fleet analytics every this many seconds while the server runs (in a child process); 0 turns it off',
+    parse: integerInRange(0, 604_800),
+  },
+  {
+    key: 'analyticsMemoryMb',
+    env: 'TRUTH_YARD_ANALYTICS_MEMORY_MB',
+    default: '256',
+    description: "DuckDB's memory limit in megabytes, in the server (analytics SQL, dashboard) and in each refresh",
+    parse: integerInRange(32, 65_536),
+  },
+  {
+    key: 'analyticsSqlTimeoutMs',
+    env: 'TRUTH_YARD_ANALYTICS_SQL_TIMEOUT_MS',
+    default: '5000',
+    description: 'Deadline in milliseconds for analytics SQL; DuckDB interrupts the statement when it passes (504)',
+    parse: integerInRange(10, 600_000),
   },
   {
     key: 'host',

@@ -3,29 +3,40 @@ import path from 'node:path';
 import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
-import { listContexts, type ContextSummary } from './operations.ts';
+import { listContexts, type ContextListing, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
-import { listDatabaseFiles, scanVolume, type VolumeContext } from '../volume/contexts.ts';
+import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
 import { latestHealthRuns } from '../store/health-runs.ts';
 import type { HealthReport, HealthSeverity } from '../composite/health.ts';
 import type { SeverityByMonth } from '../query/findings.ts';
 import { contextFindings } from './findings.ts';
 import { problemOf } from '../core/errors.ts';
 
-/**
- * Charts read every visible tenant composite; beyond this many the dashboard says how many
- * it left out instead of stalling, because fleet-wide analytics belongs to a different path
- * than per-request ATTACH.
- */
-export const DASHBOARD_TENANT_LIMIT = 50;
 const DASHBOARD_CONTEXT_ROWS = 20;
 const DASHBOARD_HEALTH_PROBLEMS = 20;
+
+/** Where a fleet user's charts come from: the analytics, with how fresh they are. */
+export interface FleetFreshness {
+  refreshedAt: string;
+  tenants: number;
+  findings: number;
+  tenantsWithFindings: number;
+  refreshing: boolean;
+  /** Tenants the refresh could not read (broken composite, unreadable database). */
+  unreadTenants: Array<{ tenant: string; problem: string }>;
+  /** False when all_findings lacks severity, status or created_at. */
+  charted: boolean;
+}
 
 export interface Dashboard {
   /** The contexts most in need of attention (broken, stale, missing first). */
   contexts: ContextSummary[];
   counts: Record<CompositeStatus, number>;
   findingsOverTime: SeverityByMonth[];
+  /**
+   * Tenant users: findings by severity of each of their tenants. Fleet users: the tenants
+   * with the most open critical and high findings, over the whole fleet.
+   */
   findingsByTenant: Array<{ tenant: string; severity: string; count: number }>;
   /** Whether the user's gates open the fleet panels below; when not, they are empty. */
   showsFleetHealth: boolean;
@@ -33,7 +44,8 @@ export interface Dashboard {
   healthProblems: Array<{ context: string; at: string; severity: Exclude<HealthSeverity, 'ok'>; subject: string; message: string }>;
   /** Contexts whose composite could not be read, with why. */
   unavailable: Array<{ context: string; message: string }>;
-  tenantsLeftOut: number;
+  /** Fleet users (admins, operators): how fresh the analytics are; null before the first refresh, and for tenant users. */
+  fleet: FleetFreshness | null;
 }
 
 function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]): void {
@@ -45,18 +57,17 @@ function addInto(totals: Map<string, SeverityByMonth>, rows: SeverityByMonth[]):
   }
 }
 
-/** Aggregations run on worker threads, tenant after tenant, under the page deadline each. */
-export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
-  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
-  const { contexts, counts } = await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
-  const scan = scanVolume(runtime.volumeDir).contexts.filter(visible);
-  const tenants = scan.filter((context) => context.kind === 'tenant');
-  const charted = tenants.slice(0, DASHBOARD_TENANT_LIMIT);
-  const described = [...scan.filter((context) => context.kind !== 'tenant'), ...charted];
+type Charts = Pick<Dashboard, 'findingsOverTime' | 'findingsByTenant' | 'unavailable' | 'fleet'> & { tenantSizes: Dashboard['databaseSizes'] };
+
+/**
+ * A tenant user's charts read their own composites (a handful), on worker threads under the
+ * page deadline each; the analytics never reach them.
+ */
+async function tenantCharts(runtime: ConsoleRuntime, tenants: VolumeContext[]): Promise<Charts> {
   const overTime = new Map<string, SeverityByMonth>();
   const findingsByTenant: Dashboard['findingsByTenant'] = [];
   const unavailable: Dashboard['unavailable'] = [];
-  for (const context of charted) {
+  for (const context of tenants) {
     try {
       const findings = await contextFindings(runtime, context.name, ['severity'] as const);
       if (!findings) continue;
@@ -68,10 +79,84 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
       unavailable.push({ context: context.name, message: problem.publicMessage });
     }
   }
-  const showsFleetHealth = mayOpen(user, 'see-fleet-health');
-  const databaseSizes = (showsFleetHealth ? described : []).flatMap((context) =>
+  const findingsOverTime = [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month)));
+  return { findingsOverTime, findingsByTenant, unavailable, fleet: null, tenantSizes: sizesOf(tenants) };
+}
+
+/** A fleet user's charts: every tenant, from the analytics' rollups (read once per refresh), never from composites. */
+async function fleetCharts(runtime: ConsoleRuntime): Promise<Charts> {
+  const refreshing = runtime.analyticsRefresher.status().running;
+  if (!runtime.analytics.available()) return { findingsOverTime: [], findingsByTenant: [], unavailable: [], fleet: null, tenantSizes: [] };
+  const charts = await runtime.analytics.fleetCharts();
+  return {
+    findingsOverTime: charts.findingsByMonth,
+    findingsByTenant: charts.topTenants.flatMap((t) => [
+      { tenant: t.tenant, severity: 'critical', count: t.critical },
+      { tenant: t.tenant, severity: 'high', count: t.high },
+    ]),
+    unavailable: [],
+    tenantSizes: charts.largestTenants.map((t) => ({ context: `tenant/${t.tenant}`, file: 'databases', bytes: t.bytes })),
+    fleet: {
+      refreshedAt: charts.overview.refreshedAt,
+      tenants: charts.overview.tenants,
+      findings: charts.totals.reduce((sum, t) => sum + t.count, 0),
+      tenantsWithFindings: charts.tenantsWithFindings,
+      refreshing,
+      unreadTenants: charts.overview.unreadTenants,
+      charted: charts.charted,
+    },
+  };
+}
+
+function sizesOf(contexts: VolumeContext[]): Dashboard['databaseSizes'] {
+  return contexts.flatMap((context) =>
     listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
   );
+}
+
+function resolvable(volumeDir: string, names: string[]): VolumeContext[] {
+  return names.flatMap((name) => {
+    try {
+      return [resolveContext(volumeDir, name)];
+    } catch (error) {
+      if (error instanceof UnknownContextError) return [];
+      throw error;
+    }
+  });
+}
+
+/**
+ * Working out the fleet's listing (every context's status, sorted) takes about 20 ms at
+ * 10,000 contexts, on every dashboard request. A large volume's statuses only change when
+ * the status index checks them again (in the background, at most every 2 s), so a fleet
+ * user's listing is reused until then; one per volume and role, as the role decides what is listed.
+ */
+const fleetListings = new Map<string, { checkedAt: number; listing: Promise<ContextListing> }>();
+
+async function fleetListing(runtime: ConsoleRuntime, user: SessionUser): Promise<ContextListing> {
+  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
+  const { checkedAt, current } = await runtime.statusIndex.statuses();
+  if (current) return listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const key = `${runtime.volumeDir}\u0000${user.role}`;
+  const reused = fleetListings.get(key);
+  if (reused?.checkedAt === checkedAt.getTime()) return reused.listing;
+  const listing = listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  fleetListings.set(key, { checkedAt: checkedAt.getTime(), listing });
+  listing.catch(() => fleetListings.delete(key));
+  return listing;
+}
+
+/**
+ * The dashboard: context statuses from the status index; charts from the analytics for
+ * admins and operators (every tenant, no limit), from their own composites for tenant users.
+ */
+export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
+  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
+  const fleetUser = mayOpen(user, 'read-fleet-analytics');
+  const { contexts, counts } = fleetUser ? await fleetListing(runtime, user) : await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const showsFleetHealth = mayOpen(user, 'see-fleet-health');
+  const charts = fleetUser ? await fleetCharts(runtime) : await tenantCharts(runtime, resolvable(runtime.volumeDir, user.tenants.map((t) => `tenant/${t}`)));
+  const shared = showsFleetHealth ? sizesOf(resolvable(runtime.volumeDir, ['admin', 'cross-tenant'].filter((name) => canSeeContext(user, name)))) : [];
   const healthProblems = [...(showsFleetHealth ? latestHealthRuns<HealthReport>(runtime.store) : [])]
     .filter(([name]) => canSeeContext(user, name))
     .flatMap(([name, run]) =>
@@ -81,15 +166,6 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
     )
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(0, DASHBOARD_HEALTH_PROBLEMS);
-  return {
-    contexts,
-    counts,
-    findingsOverTime: [...overTime.values()].sort((a, b) => (a.month === b.month ? a.severity.localeCompare(b.severity) : a.month.localeCompare(b.month))),
-    findingsByTenant,
-    showsFleetHealth,
-    databaseSizes,
-    healthProblems,
-    unavailable,
-    tenantsLeftOut: tenants.length - charted.length,
-  };
+  const { tenantSizes, ...chartData } = charts;
+  return { contexts, counts, ...chartData, showsFleetHealth, databaseSizes: showsFleetHealth ? [...shared, ...tenantSizes] : [], healthProblems };
 }

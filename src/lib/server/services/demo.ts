@@ -5,6 +5,7 @@ import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { regenerateContext, summarizeVolume } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { buildSampleVolume } from '../sample/sample.ts';
+import { refreshAnalytics, type RefreshResult } from '../analytics/refresh.ts';
 
 export interface DemoLogin {
   username: string;
@@ -55,6 +56,16 @@ export async function prepareSampleVolume(volumeDir: string, stateDir: string): 
     const regenerations = contexts.filter(({ state }) => state.status !== 'fresh').map(({ context }) => regenerateContext(scope, context.name));
     const tenantIds = contexts.flatMap(({ context }) => (context.tenantId ? [context.tenantId] : []));
     return { builtDatabases: built.built, regenerations, logins: await ensureDemoUsers(store, tenantIds) };
+  } finally {
+    store.close();
+  }
+}
+
+/** Refreshes the sample volume's fleet analytics, so a demo's dashboard charts the fleet from its first page. */
+export async function refreshSampleAnalytics(volumeDir: string, stateDir: string, memoryMb: number): Promise<RefreshResult> {
+  const store = openConsoleStore(stateDir);
+  try {
+    return await refreshAnalytics({ volumeDir, stateDir, store, actor: 'system', memoryMb });
   } finally {
     store.close();
   }

@@ -26,8 +26,8 @@ export async function contextFindings<C extends FacetColumn>(runtime: ConsoleRun
 }
 
 /** Turns (label, series, count) rows into chart labels and one value list per series. */
-export function pivot<Row>(rows: Row[], label: (row: Row) => string, series: (row: Row) => string, count: (row: Row) => number, seriesOrder: readonly string[] = []) {
-  const labels = [...new Set(rows.map(label))].sort();
+export function pivot<Row>(rows: Row[], label: (row: Row) => string, series: (row: Row) => string, count: (row: Row) => number, seriesOrder: readonly string[] = [], labelsInRowOrder = false) {
+  const labels = labelsInRowOrder ? [...new Set(rows.map(label))] : [...new Set(rows.map(label))].sort();
   const names = [...new Set(rows.map(series))].sort((a, b) => {
     const [ia, ib] = [seriesOrder.indexOf(a), seriesOrder.indexOf(b)];
     return (ia === -1 ? Infinity : ia) - (ib === -1 ? Infinity : ib) || a.localeCompare(b);

@@ -7,7 +7,8 @@ import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder
 import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
 import type { VolumeStatusIndex } from '../composite/status-index.ts';
 import { RequestError } from '../core/errors.ts';
-import { checkHealth, type HealthReport } from '../composite/health.ts';
+import { checkHealth, type HealthFinding, type HealthReport } from '../composite/health.ts';
+import { driftReport } from '../store/analytics-refreshes.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from '../store/health-runs.ts';
@@ -152,10 +153,27 @@ export function regenerationFailureMessage(result: Extract<RegenerationResult, {
   return `composite.sql of ${result.context} has ${result.problems.length} ${result.problems.length === 1 ? 'problem' : 'problems'}; the previous composite keeps serving.`;
 }
 
+/**
+ * A tenant whose gathered objects differ from most tenants' (the latest analytics refresh's
+ * drift report) gets a warning in its health: its analytics rows have NULLs or are missing.
+ */
+function withDriftFinding(store: Database.Database, context: VolumeContext, report: HealthReport): HealthReport {
+  if (context.kind !== 'tenant') return report;
+  const drift = driftReport(store, context.tenantId!).filter((entry) => entry.severity !== 'info');
+  if (drift.length === 0) return report;
+  const finding: HealthFinding = {
+    subject: 'analytics',
+    check: 'schema_drift',
+    severity: 'warn',
+    message: `schema drift from most tenants (${drift.length}): ${drift.slice(0, 3).map((entry) => entry.message).join('; ')}; see /analytics/drift`,
+  };
+  return { ...report, findings: [...report.findings, finding], worstSeverity: report.worstSeverity === 'error' ? 'error' : 'warn' };
+}
+
 /** Runs a health check on one context and stores it in the health history. */
 export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
   const context = resolveContext(scope.volumeDir, contextName);
-  const report = checkHealth(context, { full: options.full ?? false });
+  const report = withDriftFinding(scope.store, context, checkHealth(context, { full: options.full ?? false }));
   scope.store.transaction(() => {
     recordHealthRun(scope.store, { context: context.name, status: report.status, worstSeverity: report.worstSeverity, full: report.full, report });
     recordAudit(scope.store, {

@@ -17,6 +17,8 @@ import { contextPath } from '../auth/routes.ts';
 import { getConsoleStore } from '../store/database.ts';
 import { DownloadSlots } from './downloads.ts';
 import type { OperationsScope } from './operations.ts';
+import { AnalyticsReader } from '../analytics/reader.ts';
+import { AnalyticsRefresher } from '../analytics/refresher.ts';
 
 /**
  * The long-lived pieces of one server process, created on first use: settings, the
@@ -47,6 +49,10 @@ export interface ConsoleRuntime {
   statusIndex: VolumeStatusIndex;
   /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
+  /** The fleet analytics, read-only, from the last complete refresh. */
+  analytics: AnalyticsReader;
+  /** Refreshes of the analytics, each in a child process. */
+  analyticsRefresher: AnalyticsRefresher;
   /** The scope for operations run on behalf of `actor`, wired to drop stale connections. */
   scopeFor(actor: string): OperationsScope;
 }
@@ -83,8 +89,12 @@ export function getRuntime(): ConsoleRuntime {
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
     const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
+    const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
+    analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
     runtime = {
       settings,
+      analytics: new AnalyticsReader(settings.stateDir, settings.analyticsMemoryMb),
+      analyticsRefresher,
       volumeDir: settings.volumeDir,
       store,
       pool,

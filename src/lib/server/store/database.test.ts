@@ -97,7 +97,7 @@ describe('migrations', () => {
   it('create every table the console keeps', () => {
     const db = open();
     const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((row) => row.name);
-    expect(tables).toEqual(['audit_events', 'health_runs', 'login_attempts', 'regenerations', 'saved_views', 'schema_migrations', 'sessions', 'sign_in_addresses', 'user_tenants', 'users']);
+    expect(tables).toEqual(['analytics_drift', 'analytics_refreshes', 'audit_events', 'health_runs', 'login_attempts', 'regenerations', 'saved_views', 'schema_migrations', 'sessions', 'sign_in_addresses', 'user_tenants', 'users']);
   });
 
   it('refuse a database written by a newer console', () => {

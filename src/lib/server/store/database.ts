@@ -120,6 +120,42 @@ const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'analytics refresh runs and the latest schema drift report',
+    sql: `
+      -- A run is recorded as 'running' when it starts, so one killed midway is known as such.
+      CREATE TABLE analytics_refreshes (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        mode TEXT NOT NULL CHECK (mode IN ('full', 'incremental')),
+        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'problems', 'error', 'killed')),
+        pid INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        tenants_total INTEGER NOT NULL DEFAULT 0,
+        tenants_read INTEGER NOT NULL DEFAULT 0,
+        tenants_removed INTEGER NOT NULL DEFAULT 0,
+        rows_read INTEGER NOT NULL DEFAULT 0,
+        problems TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(problems))
+      ) STRICT;
+      CREATE INDEX analytics_refreshes_newest ON analytics_refreshes (started_at DESC, id DESC);
+
+      -- Replaced as a whole by each refresh that completes.
+      CREATE TABLE analytics_drift (
+        tenant TEXT NOT NULL,
+        analytics_table TEXT NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('missing_object', 'missing_column', 'extra_column', 'type_differs')),
+        column_name TEXT,
+        expected TEXT,
+        found TEXT,
+        severity TEXT NOT NULL CHECK (severity IN ('error', 'warn', 'info')),
+        message TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX analytics_drift_by_tenant ON analytics_drift (tenant);
+    `,
+  },
+  {
     version: 7,
     name: 'saved views',
     sql: `
