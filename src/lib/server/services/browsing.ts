@@ -81,7 +81,8 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
     const run = async (query: { sql: string; params: unknown[] }) =>
       (await runtime.executor.run({ context: handle.context.name, ...query, rowCap }, kept ? queryTimeoutMs * SHARED_FACET_DEADLINES : queryTimeoutMs)).rows;
     const shared = runtime.facets.get(`${selectionKey}\0${column}\0${request.facetSize}`, version, async () => {
-      const known = sample.values[column];
+      // The sample is quick (1,000 rows); waiting for it lets even the first count take one pass.
+      const known = (await sample.ready).values[column];
       if (known?.length) {
         const facet = facetFromKnown(column, known, (await run(knownValuesQuery(db, object, request, column, known)))[0], request.facetSize);
         if (facet) return facet;
@@ -101,7 +102,7 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
     runtime.results.get<BrowseResult['count']>(countKey, version) ?? readCount(),
     ...request.facets.map(readFacet),
   ]);
-  return { object, request, page, count, facets, suggestedFacets: sample.suggested };
+  return { object, request, page, count, facets, suggestedFacets: sample.known.suggested };
 }
 
 /**
@@ -122,27 +123,33 @@ function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promi
 }
 
 /** Samples per context, composite file, object and schema: they change only with the schema. */
-const samples = new LRUCache<string, FacetSample>({ max: 1000 });
+const samples = new LRUCache<string, { known: FacetSample; ready: Promise<FacetSample> }>({ max: 1000 });
 const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
 
 /**
- * The columns worth a facet and the values the sample saw, read on a query thread after an
- * earlier request asked: a page never waits for them, and uses them once known (to suggest
- * facets, and to count a facet in one pass). Data changes do not renew them, since few
- * distinct values stay few, and a value the sample missed only sends the count to GROUP BY.
+ * The columns worth a facet and the values the sample saw, read on a query thread when a
+ * page of the object is first asked for: the page never waits for them (`known` is empty
+ * until then) and shows them once known; a facet count waits for them (`ready`) to count in
+ * one pass. Data changes do not renew them, since few distinct values stay few, and a value
+ * the sample missed only sends the count to GROUP BY.
  */
-function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): FacetSample {
+function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): { known: FacetSample; ready: Promise<FacetSample> } {
   const connection = handle.connection();
   const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${schemaVersion(connection.db)}`;
-  const known = samples.get(key);
-  if (known) return known;
-  samples.set(key, NOTHING_SAMPLED);
-  runtime
-    .heavyRead(handle.context.name, suggestionQuery(object))
-    .then((result) => samples.set(key, facetSample(object, result.rows[0] ?? {})))
-    // A sample past the deadline suggests nothing; the next schema version tries again.
-    .catch(() => undefined);
-  return NOTHING_SAMPLED;
+  let entry = samples.get(key);
+  if (!entry) {
+    const sampling: { known: FacetSample; ready: Promise<FacetSample> } = {
+      known: NOTHING_SAMPLED,
+      ready: runtime
+        .heavyRead(handle.context.name, suggestionQuery(object))
+        .then((result) => (sampling.known = facetSample(object, result.rows[0] ?? {})))
+        // A sample past the deadline suggests nothing; the next schema version tries again.
+        .catch(() => NOTHING_SAMPLED),
+    };
+    entry = sampling;
+    samples.set(key, entry);
+  }
+  return entry;
 }
 
 /** An unfiltered, unsearched listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
