@@ -230,16 +230,24 @@ export function browseJson(result: BrowseResult) {
   };
 }
 
-const answersOfPage = new WeakMap<BrowsePage, { count: BrowseResult['count']; body: string }>();
+type AnswerParts = Pick<BrowseResult, 'count' | 'facets' | 'suggestedFacets'>;
+const answersOfPage = new WeakMap<BrowsePage, { parts: AnswerParts; body: string }>();
+
+/** Whether an answer was made of these very parts: kept ones are the same objects each time. */
+function sameParts(a: AnswerParts, b: AnswerParts): boolean {
+  return a.count === b.count && a.suggestedFacets === b.suggestedFacets && a.facets.length === b.facets.length && a.facets.every((facet, i) => facet === b.facets[i]);
+}
 
 /**
- * The rows API's answer. A page and its count kept for reuse are the same objects on each
- * request, so their JSON text is kept with them rather than built again for every request.
+ * The rows API's answer. A page, its count and its facets kept for reuse are the same
+ * objects on each request, so their JSON text is kept with them rather than built again
+ * for every request; a part read anew (a facet counted since, a count past its deadline)
+ * makes a new text.
  */
 export function browseResponse(result: BrowseResult): Response {
   let answer = answersOfPage.get(result.page);
-  if (answer?.count !== result.count) {
-    answer = { count: result.count, body: JSON.stringify({ ok: true, ...browseJson(result) }) };
+  if (!answer || !sameParts(answer.parts, result)) {
+    answer = { parts: { count: result.count, facets: result.facets, suggestedFacets: result.suggestedFacets }, body: JSON.stringify({ ok: true, ...browseJson(result) }) };
     answersOfPage.set(result.page, answer);
   }
   return new Response(answer.body, { status: 200, headers: { 'content-type': 'application/json' } });
