@@ -4,7 +4,7 @@
  * Load comes from separate processes on 127.0.0.1, each run bounded in time.
  *
  *   npm run bench                              every scenario
- *   npm run bench -- --only rows,isolation     a subset: rows, pages, ceiling, isolation, browse, scale, analytics
+ *   npm run bench -- --only rows,isolation     a subset: rows, pages, ceiling, isolation, browse, scale, analytics, reliability
  *   BENCH_DURATION=3 npm run bench             seconds per measured load run (default 10)
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { BenchReport, machine, RESULTS_FILE, verdict, writeResults } from './rep
 import { rowsScenarios } from './rows-scenarios.ts';
 import { browseScenarios } from './browse-scenarios.ts';
 import { scaleScenarios } from './scale-scenarios.ts';
+import { reliabilityScenarios } from './reliability-scenarios.ts';
 import { analyticsScenarios } from './analytics-scenarios.ts';
 import { SCENARIOS, type BenchRun, type ScenarioName } from './scenario.ts';
 
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
     if (only.has('browse')) await browseScenarios(run);
     if (only.has('scale')) await scaleScenarios(run);
     if (only.has('analytics')) await analyticsScenarios(run);
+    if (only.has('reliability')) await reliabilityScenarios(run);
   } catch (error) {
     // What was measured before the failure is still printed and written.
     failure = error;

@@ -126,8 +126,8 @@ async function tenThousandTenants(run: BenchRun): Promise<void> {
     // Each cached composite holds its auto.db and its attached databases open, in the
     // request thread's pool and in each heavy-query worker's pool.
     const filesPerComposite = 1 + volume.spec.dbsPerTenant;
-    const fdBound = idle.fds + (1 + settings.queryThreads) * settings.connectionCacheSize * filesPerComposite;
-    run.details.scale10k = { idle, afterContextsPage, after, touch: touched, maxFdsDuringTouch: watched.maxFds, maxRssMbDuringTouch: watched.maxRssMb, fdBound, settings: { connectionCacheSize: settings.connectionCacheSize, queryThreads: settings.queryThreads } };
+    const fdBound = idle.fds + (1 + settings.queryProcesses) * settings.connectionCacheSize * filesPerComposite;
+    run.details.scale10k = { idle, afterContextsPage, after, touch: touched, maxFdsDuringTouch: watched.maxFds, maxRssMbDuringTouch: watched.maxRssMb, fdBound, settings: { connectionCacheSize: settings.connectionCacheSize, queryProcesses: settings.queryProcesses } };
 
     run.report.record({
       scenario,
@@ -146,7 +146,7 @@ async function tenThousandTenants(run: BenchRun): Promise<void> {
       metric: 'server open fds, most seen while touching',
       value: watched.maxFds,
       unit: '',
-      target: { op: '<=', value: fdBound, source: `idle + ${1 + settings.queryThreads} pools × cache ${settings.connectionCacheSize} × ${filesPerComposite} files` },
+      target: { op: '<=', value: fdBound, source: `idle + ${1 + settings.queryProcesses} pools × cache ${settings.connectionCacheSize} × ${filesPerComposite} files` },
     });
     run.report.record({ scenario, metric: 'server open fds after touching', value: after.fds, unit: '' });
   } finally {

@@ -17,6 +17,7 @@ export interface VolumeSpec {
 
 export const VOLUME_SPECS = {
   rows: { name: 'rows-1x2x500k', tenants: 1, dbsPerTenant: 2, rows: 500_000, seed: 1 },
+  faults: { name: 'faults-4x1x50k', tenants: 4, dbsPerTenant: 1, rows: 50_000, seed: 1 },
   tenants1k: { name: 'tenants-1000', tenants: 1000, dbsPerTenant: 1, rows: 20, seed: 1 },
   tenants10k: { name: 'tenants-10000', tenants: 10_000, dbsPerTenant: 1, rows: 5, seed: 1 },
   /** 10 million findings for the analytics refresh, export and GROUP BY figures. */

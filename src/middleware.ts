@@ -1,9 +1,11 @@
+import type { APIContext, MiddlewareNext } from 'astro';
 import { defineMiddleware } from 'astro:middleware';
 import { getLucia } from './lib/server/auth/lucia.ts';
 import { classifyRoute, refusalFor } from './lib/server/auth/routes.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
 import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
-import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
+import { NOT_FOUND_MESSAGE, problemOf } from './lib/server/core/errors.ts';
+import { storeAsProblem } from './lib/server/store/database.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
 import { getSettings } from './lib/server/core/config.ts';
 
@@ -17,6 +19,19 @@ function isApi(pathname: string): boolean {
  * like one that does not exist.
  */
 export const onRequest = defineMiddleware(async (context, next) => {
+  try {
+    return await routeRequest(context, next);
+  } catch (error) {
+    // The console's own database gone, damaged or on a full disk (the session lookup meets
+    // it first) is said plainly, for pages as for the API, never as an empty 500.
+    const problem = problemOf(storeAsProblem(error));
+    if (!problem) throw error;
+    if (isApi(context.url.pathname)) return problemResponse(problem);
+    return new Response(`${problem.publicMessage}\n`, { status: problem.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  }
+});
+
+async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<Response> {
   const { request, url, cookies, locals } = context;
   const api = isApi(url.pathname);
   locals.user = null;
@@ -78,13 +93,13 @@ export const onRequest = defineMiddleware(async (context, next) => {
     if (error instanceof UnknownContextError) return context.rewrite('/404');
     throw error;
   }
-});
+}
 
 /** API answers are always the JSON envelope, even when something unexpected fails. */
 async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promise<Response> {
   try {
     return await next();
   } catch (error) {
-    return errorResponse(error, url.pathname);
+    return errorResponse(storeAsProblem(error), url.pathname);
   }
 }

@@ -13,6 +13,7 @@ import { openConsoleStore, withOneSyncAtTheEnd } from '../lib/server/store/datab
 import { regenerateContext, regenerateContexts, runHealthCheck, summarizeVolume, type OperationsScope } from '../lib/server/services/operations.ts';
 import { buildSampleVolume, generateSyntheticVolume } from '../lib/server/sample/sample.ts';
 import { EXIT, exitCodeForProblem, formatProblem, printJson, printTable, progressBar, UsageError } from './output.ts';
+import { storeAsProblem } from '../lib/server/store/database.ts';
 import { registerUserCommands } from './users.ts';
 import { registerAnalyticsCommands } from './analytics.ts';
 
@@ -300,7 +301,8 @@ registerAnalyticsCommands(program, { settingsFor: () => settingsFor(program), re
 /** Commander has printed its own usage error; every other error is answered by exitCodeForProblem. */
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  return exitCodeForProblem(error);
+  // A full state disk is said in one line, not a stack trace.
+  return exitCodeForProblem(storeAsProblem(error));
 }
 
 async function main(argv: string[]): Promise<number> {

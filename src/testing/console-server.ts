@@ -37,17 +37,25 @@ export interface RunningConsole {
   stateDir: string;
   /** Process id of the server, to inspect the processes it starts. */
   pid: number;
+  /** Settles when the server process ends, with its exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
   /** What the server has written to stdout and stderr so far (its logs). */
   output(): string;
   stop(): Promise<void>;
 }
 
 /** Starts the built console (dist/) in a child process on a volume and state folder, as `npm start` serves. */
-export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}): Promise<RunningConsole> {
+export async function launchConsole(volumeDir: string, stateDir: string, env: Record<string, string> = {}, options: { openFilesLimit?: number } = {}): Promise<RunningConsole> {
   if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
   const childEnv = { ...process.env, TRUTH_YARD_LOG_LEVEL: 'warn', ...env, TRUTH_YARD_VOLUME: volumeDir, TRUTH_YARD_STATE_DIR: stateDir, HOST: '127.0.0.1', PORT: String(port) };
-  const child: ChildProcess = spawn(process.execPath, serverNodeArguments(loadSettings(childEnv)), {
+  const nodeArguments = serverNodeArguments(loadSettings(childEnv));
+  // A lower open-files limit (ulimit -n) is set by a shell that then becomes the server (exec), so the pid stays the server's.
+  const [command, args] =
+    options.openFilesLimit === undefined
+      ? [process.execPath, nodeArguments]
+      : ['/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, process.execPath, ...nodeArguments]];
+  const child: ChildProcess = spawn(command, args, {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,6 +67,7 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     keep(text);
     process.stderr.write(text);
   });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -78,12 +87,15 @@ export async function launchConsole(volumeDir: string, stateDir: string, env: Re
     volumeDir,
     stateDir,
     pid: child.pid!,
+    exited,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill();
+      // Already ended, by itself or by a signal a test sent it.
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      // A shutdown waits for requests in flight; a test that left some running does not wait for them.
+      const impatient = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
+      clearTimeout(impatient);
     },
   };
 }

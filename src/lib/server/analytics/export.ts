@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProblemError } from '../core/errors.ts';
-import { analyticsLayout, openServedReadOnly, sqlIdentifier, sqlString } from './layout.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { analyticsLayout, openServedReadOnly, sqlString } from './layout.ts';
 
 /** Nothing has been refreshed yet, so there is nothing to read or export. */
 export class AnalyticsMissingError extends ProblemError {
@@ -17,32 +18,40 @@ export interface ExportedTable {
 }
 
 /** The gathered tables of the served generation (rollups are small and derived, so they are not exported). */
-async function gatheredTables(connection: import('@duckdb/node-api').DuckDBConnection): Promise<string[]> {
-  const rows = (await connection.runAndReadAll(`SELECT "table" FROM _tables WHERE NOT starts_with("table", '_') ORDER BY "table"`)).getRows();
-  return rows.map((row) => String(row[0]));
+/** The gathered tables of the served generation and their bucket files (rollups are small and derived, so they are not exported). */
+async function gatheredTables(connection: DuckDBConnection, dataDir: string): Promise<Array<{ table: string; files: string[] }>> {
+  const rows = (await connection.runAndReadAll(`SELECT "table", files FROM _tables WHERE NOT starts_with("table", '_') ORDER BY "table"`)).getRows();
+  return rows.map(([table, files]) => ({ table: String(table), files: Object.values(JSON.parse(String(files)) as Record<string, string>).map((name) => path.join(dataDir, String(table), name)) }));
 }
 
 /**
  * Writes every gathered analytics table as Parquet partitioned by tenant, in the hive layout
- * (`<out>/<table>/tenant=<id>/data_0.parquet`) that DuckDB, Spark and Trino read as one table.
- * Each table is written beside its final place and renamed into it, so a reader of `out`
- * never sees half a table.
+ * (`<out>/<table>/tenant=<id>/<uuid>.parquet`) that DuckDB, Spark and Trino read as one table.
+ * Bucket after bucket: each holds a few dozen tenants, so DuckDB keeps that many files open
+ * instead of closing and reopening among a thousand. Each table is written beside its final
+ * place and renamed into it, so a reader of `out` never sees half a table.
  */
 export async function exportAnalytics(stateDir: string, out: string, memoryMb: number): Promise<ExportedTable[]> {
-  const instance = await openServedReadOnly(analyticsLayout(stateDir), memoryMb);
+  const layout = analyticsLayout(stateDir);
+  const instance = await openServedReadOnly(layout, memoryMb);
   if (!instance) throw new AnalyticsMissingError();
   const connection = await instance.connect();
   try {
     fs.mkdirSync(out, { recursive: true });
     const exported: ExportedTable[] = [];
-    for (const table of await gatheredTables(connection)) {
+    for (const { table, files } of await gatheredTables(connection, layout.dataDir)) {
       const dir = path.join(out, table);
       const partial = `${dir}.partial-${process.pid}`;
       fs.rmSync(partial, { recursive: true, force: true });
-      const copied = await connection.runAndReadAll(`COPY (SELECT * FROM ${sqlIdentifier(table)}) TO ${sqlString(partial)} (FORMAT parquet, PARTITION_BY (tenant))`);
+      fs.mkdirSync(partial);
+      let rows = 0;
+      for (const file of files) {
+        const copied = await connection.runAndReadAll(`COPY (SELECT * FROM read_parquet(${sqlString(file)})) TO ${sqlString(partial)} (FORMAT parquet, PARTITION_BY (tenant), APPEND)`);
+        rows += Number(copied.getRows()[0]?.[0] ?? 0);
+      }
       fs.rmSync(dir, { recursive: true, force: true });
       fs.renameSync(partial, dir);
-      exported.push({ table, dir, rows: Number(copied.getRows()[0]?.[0] ?? 0) });
+      exported.push({ table, dir, rows });
     }
     return exported;
   } finally {

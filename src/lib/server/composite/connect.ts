@@ -65,6 +65,86 @@ export interface CompositeConnection {
   manifest: CompositeManifest;
   /** Identity of the auto.db this connection was opened from. */
   identity: FileIdentity | null;
+  /** Each attached database's file and its identity when attached, to notice it vanish, be replaced or shrink. */
+  attached: Array<{ file: string; identity: FileIdentity | null }>;
+}
+
+/**
+ * Whether the files a connection attached are still the ones it holds. SQLite keeps reading
+ * a file that was deleted or replaced (it holds the old inode), and a truncated file fails
+ * every read, so a connection whose attachment vanished, was replaced (another inode, a
+ * symlink) or shrank is reopened; reopening then says what is wrong. Writes that only grow
+ * or touch a file are SQLite's to notice. One stat per attachment.
+ */
+export function attachmentsUnchanged(connection: CompositeConnection): boolean {
+  return connection.attached.every(({ file, identity }) => {
+    const now = fileIdentity(file);
+    return now !== null && identity !== null && now.ino === identity.ino && now.size >= identity.size;
+  });
+}
+
+export interface ConnectOptions {
+  /**
+   * Milliseconds a statement waits for a writer's lock before SQLITE_BUSY, overriding
+   * composite.sql's busy_timeout. The server's own thread passes 0: a wait there would
+   * freeze every request, so a busy database is read elsewhere or answered 503.
+   */
+  busyTimeoutMs?: number;
+}
+
+/** SQLite's answer (here, on this thread) when a writer holds a lock the read needs (rollback journal) and the wait ran out. */
+export function isDatabaseBusy(error: unknown): boolean {
+  if (error instanceof DatabaseBusyError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** A read that found a database locked by a writer and would not wait for it: 503, try again shortly. */
+export class DatabaseBusyError extends ProblemError {
+  static readonly code = 'database_busy';
+  override readonly retryAfterSeconds = 1;
+
+  constructor() {
+    super(DatabaseBusyError.code, 'A database this reads is locked by a writer right now (rollback journal); try again in a moment.', 503);
+  }
+}
+
+/** SQLite's answer when a file it reads is damaged, truncated, not a database or gone from under it. */
+function isDatabaseUnreadable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN)/.test(code);
+}
+
+/** A read that hit a damaged attached database (truncated, overwritten): the composite cannot serve until it is fixed. */
+export class DatabaseUnreadableError extends ProblemError {
+  constructor(sqliteMessage: string) {
+    super(
+      'composite_unavailable',
+      `A database this composite attaches cannot be read (${sqliteMessage}): it was damaged, truncated or replaced. A health check names it; restore it from a backup, or remove its ATTACH from composite.sql and regenerate.`,
+      503,
+    );
+  }
+}
+
+/** The error as the problem it is when SQLite said a writer holds a lock or a file is damaged; any other error as it is. */
+export function sqliteAsProblem(error: unknown): unknown {
+  if (isDatabaseBusy(error)) return new DatabaseBusyError();
+  if (isDatabaseUnreadable(error)) return new DatabaseUnreadableError((error as Error).message);
+  return error;
+}
+
+/** A read on the server's thread, where nothing waits for a lock: a busy or damaged database is answered 503, not 500. */
+export function readHere<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw sqliteAsProblem(error);
+  }
+}
+
+/** Whether a problem (a read process's answer included) is a database found busy. */
+export function isBusyProblem(error: unknown): boolean {
+  return error instanceof ProblemError && error.code === DatabaseBusyError.code;
 }
 
 export function quoteIdentifier(name: string): string {
@@ -79,24 +159,26 @@ export function quoteIdentifier(name: string): string {
  * `contextDir` is given separately from the auto.db so a candidate built elsewhere (a
  * dry-run check) is validated exactly as the served one will be.
  */
-export function connectComposite(contextName: string, contextDir: string, autoDbFile: string): CompositeConnection {
+export function connectComposite(contextName: string, contextDir: string, autoDbFile: string, options: ConnectOptions = {}): CompositeConnection {
   const identity = fileIdentity(autoDbFile);
   if (!identity) {
     throw new CompositeUnavailableError(contextName, `composite of ${contextName} has not been generated (no ${path.basename(autoDbFile)}); run: yard regenerate ${contextName}`, 'it has not been generated');
   }
   let db: Database.Database;
   try {
-    db = new Database(autoDbFile, { readonly: true, fileMustExist: true });
+    db = new Database(autoDbFile, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
   } catch (error) {
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; regenerate it`, 'SQLite cannot open it');
   }
   try {
     const manifest = readManifestFrom(db, autoDbFile);
+    const attached: CompositeConnection['attached'] = [];
     for (const attachment of manifest.attachments) {
       const target = resolveAttachPath(contextDir, attachment.path);
       if (!target.ok) {
         throw new CompositeUnavailableError(contextName, `attached database ${attachment.name} of ${contextName}: ${target.message}`, `its attached database ${attachment.name} is missing or not usable`);
       }
+      attached.push({ file: target.absolutePath, identity: fileIdentity(target.absolutePath) });
       db.prepare(`ATTACH DATABASE ? AS ${quoteIdentifier(attachment.name)}`).run(target.absolutePath);
     }
     // Pragmas before views: changing temp_store discards the TEMP schema and its views.
@@ -106,13 +188,17 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
       }
       db.pragma(`${pragma.name} = ${typeof pragma.value === 'number' ? pragma.value : quoteIdentifier(pragma.value)}`);
     }
+    if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
     for (const view of manifest.views) {
       db.exec(`CREATE TEMP VIEW ${quoteIdentifier(view.name)} AS ${view.selectSql}`);
     }
-    return { context: contextName, db, manifest, identity };
+    return { context: contextName, db, manifest, identity, attached };
   } catch (error) {
     db.close();
     if (error instanceof CompositeUnavailableError) throw error;
+    // A writer's lock is not the composite's fault: it is answered as busy.
+    if (isDatabaseBusy(error)) throw new DatabaseBusyError();
+    if (isDatabaseUnreadable(error)) throw new DatabaseUnreadableError((error as Error).message);
     if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message, 'its manifest cannot be read');
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`, 'SQLite cannot open it');
   }

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { formatBytes } from '../core/format.ts';
 import { autoDbPath, compositeSqlPath, listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, type CompositeState, type CompositeStatus } from './status.ts';
+import { leftoverCandidates } from './regenerate.ts';
 import { connectComposite, quoteIdentifier, viewCompileError } from './connect.ts';
 import { resolveAttachPath } from './attach-targets.ts';
 import { parseCompositeSql } from './parse.ts';
@@ -233,8 +234,9 @@ function checkDatabase(contextDir: string, attachment: AttachmentToCheck, expect
   const integrityCheck = full ? 'integrity_check' : 'quick_check';
   let db: Database.Database | undefined;
   try {
-    // Read-only, and fileMustExist so a race with a deletion cannot create an empty file.
-    db = new Database(target.absolutePath, { readonly: true, fileMustExist: true });
+    // Read-only, and fileMustExist so a race with a deletion cannot create an empty file;
+    // no busy wait, because the web runs this on the server's thread.
+    db = new Database(target.absolutePath, { readonly: true, fileMustExist: true, timeout: 0 });
     let damaged = false;
     try {
       const results = (db.pragma(`${integrityCheck}(${INTEGRITY_PROBLEM_LIMIT})`) as Array<Record<string, string>>).map((row) => Object.values(row)[0]);
@@ -320,7 +322,7 @@ function checkServingComposite(context: VolumeContext, manifest: CompositeManife
   const finding = (check: string, severity: HealthSeverity, message: string) => findings.push({ subject: 'composite', check, severity, message });
   let connection;
   try {
-    connection = connectComposite(context.name, context.dir, autoDbPath(context));
+    connection = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: 0 });
   } catch (error) {
     finding('connect', 'error', `the composite cannot be opened, so its views and indexes were not checked: ${errorMessage(error)}`);
     return;
@@ -388,6 +390,15 @@ export function checkHealth(context: VolumeContext, options: { full?: boolean } 
   const selection = selectAttachments(context, state.manifest);
   findings.push({ subject: 'composite', check: 'attachments', ...selection.finding });
   if (state.manifest) checkServingComposite(context, state.manifest, findings);
+  const leftovers = leftoverCandidates(context);
+  if (leftovers.length > 0) {
+    findings.push({
+      subject: 'composite',
+      check: 'leftovers',
+      severity: 'warn',
+      message: `${leftovers.length} candidate ${leftovers.length === 1 ? 'file' : 'files'} of interrupted regenerations (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', …' : ''}) take disk space; the next regeneration removes them`,
+    });
+  }
   const databases = selection.attachments.map((attachment) => {
     try {
       return checkDatabase(context.dir, attachment, selection.expectations, full);

@@ -9,8 +9,8 @@ export function sourceDigest(text: string): string {
 }
 
 /** A database's schema cookie, read through a read-only connection: a manifest records it per attachment, and a change makes the composite stale. */
-export function schemaVersionOf(file: string): number {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+export function schemaVersionOf(file: string, busyTimeoutMs = 5000): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
   try {
     return db.pragma('schema_version', { simple: true }) as number;
   } finally {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCompositeSql } from './parse.ts';
-import type { CompositePlan, CompositeProblem } from './plan.ts';
+import { MAX_COMPOSITE_SQL_BYTES, MAX_COMPOSITE_STATEMENTS, type CompositePlan, type CompositeProblem } from './plan.ts';
 
 function plan(text: string): CompositePlan {
   const result = parseCompositeSql(text, 'composite.sql');
@@ -163,5 +163,27 @@ describe('composite.sql: declared full-text indexes', () => {
       [2, "declare a full-text index as -- @fts schema.table: index_table (an FTS5 table with content='table' in that database)"],
       [3, '-- @fts other.findings names "other", which is not attached; attach it or use an attachment\'s name'],
     ]);
+  });
+});
+
+describe('composite.sql: bounded size', () => {
+  it('refuses a 10 MB composite.sql at the line where it passes the byte limit, without parsing it', () => {
+    const view = (i: number) => `CREATE VIEW v${i} AS SELECT ${i} AS n; -- padding padding padding padding padding\n`;
+    const text = Array.from({ length: 120_000 }, (_, i) => view(i)).join('');
+    expect(text.length).toBeGreaterThan(10_000_000);
+    const [problem, ...others] = problems(text);
+    expect(others).toEqual([]);
+    const lineOfLimit = text.slice(0, MAX_COMPOSITE_SQL_BYTES).split('\n').length;
+    expect(problem).toMatchObject({ file: 'tenant/acme/composite.sql', line: lineOfLimit });
+    expect(problem.message).toMatch(/is 1\d,\d{3},\d{3} bytes, more than the 524,288 a composite may have/);
+  });
+
+  it('refuses more statements than a composite may have, at the first one beyond the limit, counting only real semicolons', () => {
+    const statement = (i: number) => `CREATE VIEW v${i} AS SELECT ';' AS "a;b" /* ; */; -- ;\n`;
+    const text = Array.from({ length: MAX_COMPOSITE_STATEMENTS + 5 }, (_, i) => statement(i)).join('');
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_COMPOSITE_SQL_BYTES);
+    expect(problems(text)).toEqual([expect.objectContaining({ line: MAX_COMPOSITE_STATEMENTS + 1, message: expect.stringMatching(/more than 2,000 statements/) })]);
+    const allowed = Array.from({ length: 50 }, (_, i) => statement(i)).join('');
+    expect(plan(allowed).views).toHaveLength(50);
   });
 });

@@ -3,6 +3,8 @@ import {
   CONNECTION_PRAGMAS,
   EXPECTATION_PRAGMAS,
   MAX_ATTACHMENTS,
+  MAX_COMPOSITE_SQL_BYTES,
+  MAX_COMPOSITE_STATEMENTS,
   RESERVED_SCHEMA_NAMES,
   type CompositePlan,
   type CompositeProblem,
@@ -303,11 +305,51 @@ class PlanBuilder {
 }
 
 /**
+ * The refusal of a composite.sql larger than a composite may be, at the line where the
+ * limit is passed: by bytes, or by statements (counted by their terminating semicolons,
+ * outside strings, quoted names and comments, so nothing is parsed first).
+ */
+function beyondLimits(text: string, file: string): CompositeProblem | null {
+  const locate = locator(text, file);
+  if (Buffer.byteLength(text) > MAX_COMPOSITE_SQL_BYTES) {
+    // Characters are at least one byte each, so the limit is passed at or before this offset.
+    let offset = MAX_COMPOSITE_SQL_BYTES;
+    while (offset > 0 && Buffer.byteLength(text.slice(0, offset)) > MAX_COMPOSITE_SQL_BYTES) offset -= 1024;
+    return {
+      ...locate(offset),
+      message: `composite.sql is ${Buffer.byteLength(text).toLocaleString('en')} bytes, more than the ${MAX_COMPOSITE_SQL_BYTES.toLocaleString('en')} a composite may have (it passes the limit here); a composite attaches at most ${MAX_ATTACHMENTS} databases and defines the views people read: move bulk definitions elsewhere`,
+    };
+  }
+  let statements = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i];
+    if (quote) {
+      if (quote === '--' ? char === '\n' : quote === '/*' ? char === '*' && text[i + 1] === '/' : char === quote) {
+        if (quote === '/*') i += 1;
+        quote = null;
+      }
+    } else if (char === "'" || char === '"' || char === '`') quote = char;
+    else if (char === '[') quote = ']';
+    else if ((char === '-' && text[i + 1] === '-') || (char === '/' && text[i + 1] === '*')) quote = `${char}${text[i + 1]}`;
+    else if (char === ';' && ++statements > MAX_COMPOSITE_STATEMENTS) {
+      return {
+        ...locate(i),
+        message: `composite.sql has more than ${MAX_COMPOSITE_STATEMENTS.toLocaleString('en')} statements, the most a composite may have (this one passes the limit); keep the views people read and move the rest elsewhere`,
+      };
+    }
+  }
+  return null;
+}
+
+/**
  * Turns composite.sql into a plan, or into every problem found, each at file:line:column
  * with what to write instead. Statement boundaries come from a real SQL parser, so strings,
  * quoted identifiers and comments containing `;` cannot split a statement.
  */
 export function parseCompositeSql(text: string, file: string): ParseResult {
+  const tooLarge = beyondLimits(text, file);
+  if (tooLarge) return { ok: false, problems: [tooLarge] };
   const parsed = parseWithSignedPragmas(text);
   if ('failure' in parsed) {
     const { line, column, message } = parsed.failure;

@@ -97,6 +97,15 @@ export type ParseResult = { ok: true; plan: CompositePlan } | { ok: false; probl
 /** SQLITE_MAX_ATTACHED in better-sqlite3's build. */
 export const MAX_ATTACHMENTS = 10;
 
+/**
+ * The most a composite.sql may hold. A composite names at most ten databases and the views
+ * people read; 10 MB (100,000 views) froze the server and then ran it out of heap, and the
+ * command line spent ten minutes on it. Beyond these the file is refused at the line where
+ * the limit is passed, before any parsing.
+ */
+export const MAX_COMPOSITE_SQL_BYTES = 512 * 1024;
+export const MAX_COMPOSITE_STATEMENTS = 2_000;
+
 /** Connection pragmas composite.sql may set, with the values each accepts. */
 export const CONNECTION_PRAGMAS: Record<string, { describe: string; accepts: (value: string | number) => boolean }> = {
   busy_timeout: { describe: 'milliseconds, 0 to 60000', accepts: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 60_000 },

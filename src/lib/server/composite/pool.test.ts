@@ -73,4 +73,20 @@ describe('connection pool', () => {
     expect(() => pool.acquire('tenant/../admin')).toThrow(UnknownContextError);
     expect(() => pool.acquire('admin')).toThrow(CompositeUnavailableError);
   });
+
+  it('keeps the descriptors of its connections within the budget, closing the least recently used first', () => {
+    regenerateTenants(['acme', 'globex', 'initech']);
+    // Each tenant of the fixture attaches two databases: three descriptors per connection.
+    const pool = new CompositePool(fixture.volumeDir, 100, { fdBudget: 7 });
+    const acme = pool.acquire('tenant/acme');
+    const globex = pool.acquire('tenant/globex');
+    expect(pool.descriptors).toBe(6);
+    pool.acquire('tenant/acme');
+    const initech = pool.acquire('tenant/initech');
+    expect(pool.descriptors).toBe(6);
+    expect(globex.db.open).toBe(false);
+    expect(acme.db.open).toBe(true);
+    expect(initech.db.open).toBe(true);
+    pool.closeAll();
+  });
 });

@@ -2,5 +2,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { default: regenerateTimed } = await import('./regenerate-worker.ts');
-export default regenerateTimed;
+const { default: regenerateOnWorker } = await import('./regenerate-worker.ts');
+export default regenerateOnWorker;

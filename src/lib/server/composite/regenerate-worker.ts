@@ -1,4 +1,5 @@
 import { resolveContext } from '../volume/contexts.ts';
+import { problemData, problemOf, type ProblemData } from '../core/errors.ts';
 import { regenerateComposite, type RegenerationResult } from './regenerate.ts';
 
 /** One context to regenerate, as plain data for a worker thread. */
@@ -14,8 +15,21 @@ export interface TimedRegeneration {
 }
 
 /** Regenerates one context and says when that started and ended, in this thread or on a worker. */
-export default function regenerateTimed(task: RegenerateTask): TimedRegeneration {
+export function regenerateTimed(task: RegenerateTask): TimedRegeneration {
   const startedAt = new Date();
   const result = regenerateComposite(resolveContext(task.volumeDir, task.context), { displayRoot: task.volumeDir });
   return { result, startedAt, finishedAt: new Date() };
+}
+
+/**
+ * The worker thread's entry: errors lose their class between threads, so a problem that
+ * stopped the regeneration before it began (another one holds the lock) is answered as data.
+ */
+export default function regenerateOnWorker(task: RegenerateTask): TimedRegeneration | { problem: ProblemData } {
+  try {
+    return regenerateTimed(task);
+  } catch (error) {
+    if (!problemOf(error)) throw error;
+    return { problem: problemData(error) };
+  }
 }

@@ -6,6 +6,8 @@ import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { checkComposite, regenerateComposite } from './regenerate.ts';
 import { connectComposite } from './connect.ts';
 import { compositeState } from './status.ts';
+import { processStartTime } from './lock.ts';
+import { checkHealth } from './health.ts';
 
 let fixture: VolumeFixture;
 beforeEach(() => {
@@ -172,5 +174,30 @@ describe('staleness', () => {
     const context = resolveContext(fixture.volumeDir, name);
     fs.writeFileSync(autoDbPath(context), 'not a database at all, just text');
     expect(compositeState(context).status).toBe('broken');
+  });
+});
+
+describe('regeneration after a crash', () => {
+  it('takes over a lock naming a live process that is not its writer (a reused PID, PID 1 in a container)', () => {
+    const context = resolveContext(fixture.volumeDir, tenantWithFindings(fixture, 'acme'));
+    const lockFile = `${autoDbPath(context)}.lock`;
+    for (const stale of ['1\n', `1 ${Number(processStartTime(1)) + 12345}\n`, `${process.pid} 1\n`]) {
+      fs.writeFileSync(lockFile, stale);
+      // Taken over, not waited out and refused as busy.
+      expect(regenerateComposite(context).ok, stale).toBe(true);
+      expect(fs.existsSync(lockFile)).toBe(false);
+    }
+  });
+
+  it('removes candidate files left by killed regenerations, which health reports until then', () => {
+    const context = resolveContext(fixture.volumeDir, tenantWithFindings(fixture, 'acme'));
+    expect(regenerateComposite(context).ok).toBe(true);
+    const leftovers = ['composite.sqlite.auto.db.tmp-4242-0badcafe', 'composite.sqlite.auto.db.tmp-4242-0badcafe-journal', 'composite.sqlite.auto.db.tmp-77-1234abcd'];
+    for (const leftover of leftovers) fs.writeFileSync(path.join(context.dir, leftover), 'partial');
+    const reported = checkHealth(context).findings.find((finding) => finding.check === 'leftovers');
+    expect(reported).toMatchObject({ severity: 'warn', message: expect.stringMatching(/^3 candidate files of interrupted regenerations .* the next regeneration removes them$/) });
+    expect(regenerateComposite(context).ok).toBe(true);
+    expect(fs.readdirSync(context.dir).filter((name) => name.includes('.tmp-'))).toEqual([]);
+    expect(checkHealth(context).findings.find((finding) => finding.check === 'leftovers')).toBeUndefined();
   });
 });

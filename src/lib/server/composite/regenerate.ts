@@ -124,6 +124,21 @@ function removeQuietly(file: string): void {
   fs.rmSync(`${file}-journal`, { force: true });
 }
 
+const CANDIDATE_MARK = `${AUTO_DB_FILE}.tmp-`;
+
+/**
+ * Candidate auto.dbs (and their journals) left in a context folder by regenerations that
+ * were killed before they could remove them. Under the context's lock every one of them is
+ * such a leftover: no other regeneration of the context is running.
+ */
+export function leftoverCandidates(context: VolumeContext): string[] {
+  try {
+    return fs.readdirSync(context.dir).filter((name) => name.startsWith(CANDIDATE_MARK));
+  } catch {
+    return [];
+  }
+}
+
 interface PreparedComposite {
   sourceSha256: string | null;
   plan?: CompositePlan;
@@ -193,10 +208,11 @@ export function checkComposite(context: VolumeContext, options: RegenerationOpti
  */
 export function regenerateComposite(context: VolumeContext, options: RegenerationOptions = {}): RegenerationResult {
   return withContextLock(context, () => {
+    for (const leftover of leftoverCandidates(context)) fs.rmSync(path.join(context.dir, leftover), { force: true });
     const prepared = prepareComposite(context, options);
     if (prepared.problems.length > 0) return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems: prepared.problems };
     const target = autoDbPath(context);
-    const candidate = `${target}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const candidate = path.join(context.dir, `${CANDIDATE_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
     const problems = buildValidatedCandidate(context, prepared, candidate, displayPath(compositeSqlPath(context), options.displayRoot));
     if (problems.length > 0) return { ok: false, context: context.name, sourceSha256: prepared.sourceSha256, problems };
     try {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
 import { resolveAttachPath } from './attach-targets.ts';
+import { isDatabaseBusy } from './connect.ts';
 import { readManifest, schemaVersionOf, sourceDigest, type CompositeManifest } from './manifest.ts';
 
 /**
@@ -48,10 +49,13 @@ function computeState(context: VolumeContext): CompositeState {
       continue;
     }
     try {
-      if (schemaVersionOf(target.absolutePath) !== attachment.schemaVersion) {
+      // No busy wait: statuses are computed on the server's thread.
+      if (schemaVersionOf(target.absolutePath, 0) !== attachment.schemaVersion) {
         reasons.push(`the schema of ${attachment.path} changed since the last regeneration`);
       }
     } catch (error) {
+      // A writer holding a lock says nothing about the composite; it is checked again once the file changes.
+      if (isDatabaseBusy(error)) continue;
       reasons.push(`${attachment.path} cannot be read: ${(error as Error).message}`);
     }
   }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ProblemError } from './errors.ts';
@@ -11,16 +12,18 @@ export interface Settings {
   volumeDir: string;
   stateDir: string;
   connectionCacheSize: number;
+  fdBudget: number;
   rowCap: number;
   countCap: number;
   queryTimeoutMs: number;
   sqlTimeoutMs: number;
   sqlByteCap: number;
   sqlProcesses: number;
-  queryThreads: number;
+  queryProcesses: number;
   resultCacheMb: number;
   facetCacheEntries: number;
   heapMb: number;
+  shutdownMs: number;
   analyticsRefreshSeconds: number;
   analyticsMemoryMb: number;
   analyticsSqlTimeoutMs: number;
@@ -71,6 +74,23 @@ function integerInRange(min: number, max: number) {
     }
     return value;
   };
+}
+
+/** The soft limit of open files of this process (`ulimit -n`), or null where /proc does not say. */
+function openFilesLimit(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+/** `auto`: half of what this process may open, leaving the rest to sockets, logs and child processes' pipes. */
+function parseFdBudget(raw: string, env: string): number {
+  if (raw.trim() === 'auto') return Math.max(16, Math.floor((openFilesLimit() ?? 1024) / 2));
+  return integerInRange(16, 1_000_000)(raw, env);
 }
 
 function parseHost(raw: string, env: string): string {
@@ -136,6 +156,13 @@ export const settingDefinitions = [
     parse: integerInRange(1, 10_000),
   },
   {
+    key: 'fdBudget',
+    env: 'TRUTH_YARD_FD_BUDGET',
+    default: 'auto',
+    description: "Most file descriptors the composite connections of one process (the server, each read process) hold together; least recently used ones are closed beyond it. auto: half of the process's open-file limit (ulimit -n)",
+    parse: parseFdBudget,
+  },
+  {
     key: 'rowCap',
     env: 'TRUTH_YARD_ROW_CAP',
     default: '1000',
@@ -178,10 +205,10 @@ export const settingDefinitions = [
     parse: integerInRange(1, 64),
   },
   {
-    key: 'queryThreads',
-    env: 'TRUTH_YARD_QUERY_THREADS',
+    key: 'queryProcesses',
+    env: 'TRUTH_YARD_QUERY_PROCESSES',
     default: '2',
-    description: 'Worker threads for heavy queries (counts, facets, charts), so light pages stay fast meanwhile',
+    description: 'Read processes for reads that may run long (counts, facets, charts, pages that are not index walks); one past its deadline is killed and replaced',
     parse: integerInRange(1, 64),
   },
   {
@@ -204,6 +231,13 @@ export const settingDefinitions = [
     default: '256',
     description: "Limit of the server process's JavaScript heap (node --max-old-space-size); V8 otherwise lets garbage grow with the machine's memory",
     parse: integerInRange(64, 65_536),
+  },
+  {
+    key: 'shutdownMs',
+    env: 'TRUTH_YARD_SHUTDOWN_MS',
+    default: '10000',
+    description: 'On SIGTERM or SIGINT the server stops accepting connections and waits this long for requests in flight to finish before it stops its query processes, closes its databases and exits',
+    parse: integerInRange(0, 600_000),
   },
   {
     key: 'analyticsRefreshSeconds',

@@ -17,6 +17,9 @@ export class ProblemError extends Error {
     this.name = new.target.name;
   }
 
+  /** Seconds after which the same request may well succeed (sent as Retry-After); set by problems that pass by themselves. */
+  declare readonly retryAfterSeconds?: number;
+
   /**
    * What a web client is told. The message itself may name server paths for the operator
    * (the command line shows it); a class whose message may do so overrides this.
@@ -49,6 +52,7 @@ export interface ProblemData {
   code: string;
   status: number;
   message: string;
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -58,11 +62,16 @@ export interface ProblemData {
  */
 export function problemData(error: unknown): ProblemData {
   const problem = problemOf(error);
-  if (problem) return { code: problem.code, status: problem.status, message: problem.publicMessage };
-  return { code: 'internal_error', status: 500, message: error instanceof Error ? error.message : String(error) };
+  const data: ProblemData = problem
+    ? { code: problem.code, status: problem.status, message: problem.publicMessage }
+    : { code: 'internal_error', status: 500, message: error instanceof Error ? error.message : String(error) };
+  if (problem?.retryAfterSeconds !== undefined) data.retryAfterSeconds = problem.retryAfterSeconds;
+  return data;
 }
 
 /** The near side of a boundary: the problem the far side sent, thrown again as an error. */
 export function problemFromData(data: ProblemData): ProblemError {
-  return new ProblemError(data.code, data.message, data.status);
+  const problem = new ProblemError(data.code, data.message, data.status);
+  if (data.retryAfterSeconds !== undefined) Object.defineProperty(problem, 'retryAfterSeconds', { value: data.retryAfterSeconds });
+  return problem;
 }

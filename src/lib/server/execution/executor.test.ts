@@ -13,15 +13,15 @@ let executor: HeavyQueryExecutor;
 beforeAll(() => {
   fixture = createVolumeFixture();
   regenerateComposite(resolveContext(fixture.volumeDir, tenantWithFindings(fixture, 'acme')));
-  executor = new HeavyQueryExecutor(fixture.volumeDir, 4, 2);
+  executor = new HeavyQueryExecutor(fixture.volumeDir, { connections: 4 }, 2);
 });
 afterAll(async () => {
-  await executor.close();
+  executor.close();
   fixture.remove();
 });
 
 describe('heavy query executor', () => {
-  it('runs a read on a worker thread through the composite', async () => {
+  it('runs a read in a read process through the composite', async () => {
     const result = await executor.run({ context: 'tenant/acme', sql: 'SELECT severity, count(*) AS n FROM all_findings GROUP BY severity ORDER BY severity', rowCap: 10 }, 30_000);
     expect(result.rows).toEqual([
       { severity: 'critical', n: 1 },
@@ -50,13 +50,13 @@ describe('heavy query executor', () => {
     await expect(executor.run({ context: 'tenant/ghost', sql: 'SELECT 1', rowCap: 1 }, 30_000)).rejects.toMatchObject({ code: 'not_found', status: 404 });
   });
 
-  it('reads browse pages and rows on a worker, with cursors that lead to the next page and back', async () => {
+  it('reads browse pages and rows in a read process, with cursors that lead to the next page and back', async () => {
     const listing = { context: 'tenant/acme', object: 'all_findings', secret: crypto.randomBytes(32), rowCap: 100 };
-    const first = await executor.page({ ...listing, params: '_sort=created_at&_size=2' }, 30_000);
+    const { page: first } = await executor.page({ ...listing, params: '_sort=created_at&_size=2' }, 30_000);
     expect(first.rows.map((row) => row.created_at)).toEqual(['2026-01-01', '2026-01-15']);
-    const second = await executor.page({ ...listing, params: `_sort=created_at&_size=2&_cursor=${encodeURIComponent(first.nextCursor!)}` }, 30_000);
+    const { page: second } = await executor.page({ ...listing, params: `_sort=created_at&_size=2&_cursor=${encodeURIComponent(first.nextCursor!)}` }, 30_000);
     expect(second.rows.map((row) => row.created_at)).toEqual(['2026-02-01']);
-    const back = await executor.page({ ...listing, params: `_sort=created_at&_size=2&_dir=prev&_cursor=${encodeURIComponent(second.prevCursor!)}` }, 30_000);
+    const { page: back } = await executor.page({ ...listing, params: `_sort=created_at&_size=2&_dir=prev&_cursor=${encodeURIComponent(second.prevCursor!)}` }, 30_000);
     expect(back.rows).toEqual(first.rows);
     const row = await executor.row({ ...listing, params: '_sort=created_at&_size=2', key: second.rowKeys[0] }, 30_000);
     expect(row).toMatchObject({ source: 'quality', created_at: '2026-02-01' });
@@ -64,7 +64,7 @@ describe('heavy query executor', () => {
 
   it('refuses a cursor made under another secret, as the page would', async () => {
     const listing = { context: 'tenant/acme', object: 'all_findings', rowCap: 100 };
-    const page = await executor.page({ ...listing, secret: crypto.randomBytes(32), params: '_sort=created_at&_size=1' }, 30_000);
+    const { page } = await executor.page({ ...listing, secret: crypto.randomBytes(32), params: '_sort=created_at&_size=1' }, 30_000);
     await expect(
       executor.page({ ...listing, secret: crypto.randomBytes(32), params: `_sort=created_at&_size=1&_cursor=${encodeURIComponent(page.nextCursor!)}` }, 30_000),
     ).rejects.toMatchObject({ code: 'bad_cursor', status: 400 });

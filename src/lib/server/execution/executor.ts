@@ -1,11 +1,7 @@
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
-import { PROJECT_ROOT } from '../core/project-root.ts';
-import { problemFromData } from '../core/errors.ts';
-import { QueryTimeoutError, type ReadResult } from '../query/run.ts';
-import type { BrowsePage } from '../query/browse.ts';
-import type { HeavyAnswer, HeavyOutcome, HeavyTask } from './heavy-worker.ts';
+import { problemFromData, ProblemError } from '../core/errors.ts';
+import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts';
+import type { ConnectionLimits, ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
+import { ReadProcesses } from './read-processes.ts';
 
 export interface HeavyQuery {
   context: string;
@@ -23,71 +19,71 @@ export interface ListingQuery {
   rowCap: number;
 }
 
-type TaskOf<K> = K extends HeavyTask['kind'] ? Omit<Extract<HeavyTask, { kind: K }>, 'volumeDir' | 'cacheSize'> : never;
+type TaskOf<K> = K extends ReadTask['kind'] ? Omit<Extract<ReadTask, { kind: K }>, 'busyTimeoutMs'> : never;
 
 /**
- * Runs reads on worker threads so the event loop stays free meanwhile: counts, facets and
- * chart aggregations, and browse pages too, because a page over a view whose sort column
- * has no index sorts the whole view before its first row. A query past its deadline is
- * answered with QueryTimeoutError at once; the pool then terminates that worker, which
- * SQLite lets go only when the statement ends (no interrupt in this build), and starts
- * another, so later queries are not queued behind it.
+ * How long a read in a read process may wait for a writer's lock: long enough for an
+ * ordinary commit to end, short enough that a tenant whose writer holds a lock for seconds
+ * does not keep the read processes (shared by every tenant) waiting, and well inside the
+ * deadline so the answer is 503 "busy, retry" rather than 504.
+ */
+const BUSY_WAIT_MS = 250;
+function busyTimeoutFor(deadlineMs: number): number {
+  return Math.min(BUSY_WAIT_MS, Math.floor(deadlineMs / 2));
+}
+
+/**
+ * Runs reads that may take long in killable read processes (see ReadProcesses): counts,
+ * facets and chart aggregations, pages that are not index walks, and any read whose
+ * database was busy on the server's thread. A read past its deadline is answered with
+ * QueryTimeoutError at once and its process is killed, so it does not keep a core busy.
  */
 export class HeavyQueryExecutor {
-  readonly #pool: Piscina<HeavyTask, HeavyOutcome>;
-  /** Settles once a worker has loaded: starting one takes most of a second, which no deadline should pay. */
-  readonly #warm: Promise<unknown>;
+  readonly #processes: ReadProcesses;
 
-  constructor(
-    private readonly volumeDir: string,
-    private readonly cacheSize: number,
-    threads: number,
-  ) {
-    this.#pool = new Piscina({
-      filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/execution/heavy-worker.mjs')).href,
-      minThreads: threads,
-      maxThreads: threads,
-    });
-    this.#warm = this.#pool.run({ kind: 'warm-up', volumeDir, cacheSize, context: '', rowCap: 0 }).catch(() => undefined);
+  constructor(volumeDir: string, limits: ConnectionLimits, processes: number) {
+    this.#processes = new ReadProcesses(volumeDir, limits, processes, BUSY_WAIT_MS);
   }
 
-  /** Settles once a worker has loaded, so a caller timing a query itself starts after that too. */
-  get ready(): Promise<unknown> {
-    return this.#warm;
+  /** Process ids of the read processes, for tests that check what is left running. */
+  get pids(): number[] {
+    return this.#processes.pids;
   }
 
   async run(query: HeavyQuery, deadlineMs: number): Promise<ReadResult> {
     return (await this.#run({ kind: 'read', context: query.context, sql: query.sql, params: query.params ?? [], rowCap: query.rowCap }, deadlineMs)) as ReadResult;
   }
 
-  async page(query: ListingQuery, deadlineMs: number): Promise<BrowsePage> {
-    return (await this.#run({ kind: 'page', context: query.context, object: query.object, params: query.params, secret: query.secret, rowCap: query.rowCap }, deadlineMs)) as BrowsePage;
+  /** A page with its object and parsed request, all read in a read process. */
+  async page(query: ListingQuery, deadlineMs: number): Promise<ListingPage> {
+    return (await this.#run({ kind: 'page', ...query }, deadlineMs)) as ListingPage;
+  }
+
+  async count(query: Omit<ListingQuery, 'secret'> & { countCap: number }, deadlineMs: number): Promise<{ count: number; capped: boolean }> {
+    return (await this.#run({ kind: 'count', ...query }, deadlineMs)) as { count: number; capped: boolean };
   }
 
   /** A row by its key, or null when it no longer exists. */
   async row(query: ListingQuery & { key: string }, deadlineMs: number): Promise<Record<string, unknown> | null> {
-    return (await this.#run({ kind: 'row', context: query.context, object: query.object, params: query.params, key: query.key, secret: query.secret, rowCap: query.rowCap }, deadlineMs)) as Record<
-      string,
-      unknown
-    > | null;
+    return (await this.#run({ kind: 'row', ...query }, deadlineMs)) as Record<string, unknown> | null;
   }
 
-  async #run(task: TaskOf<HeavyTask['kind']>, deadlineMs: number): Promise<HeavyAnswer> {
-    await this.#warm;
-    let outcome: HeavyOutcome;
-    try {
-      outcome = await this.#pool.run({ ...task, volumeDir: this.volumeDir, cacheSize: this.cacheSize } as HeavyTask, { signal: AbortSignal.timeout(deadlineMs) });
-    } catch (error) {
-      if ((error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError') {
+  async #run(task: TaskOf<ReadTask['kind']>, deadlineMs: number): Promise<ReadAnswer> {
+    const settled = await this.#processes.run({ ...task, busyTimeoutMs: busyTimeoutFor(deadlineMs) } as ReadTask, deadlineMs);
+    switch (settled.type) {
+      case 'done':
+        if (!settled.outcome.ok) throw problemFromData(settled.outcome.problem);
+        return settled.outcome.answer;
+      case 'timeout':
         throw new QueryTimeoutError(`The query on ${task.context} did not finish within ${deadlineMs} ms; narrow it with filters and try again.`);
-      }
-      throw error;
+      case 'died':
+        throw new QueryError('The read process ended without an answer (out of memory?); narrow the query and try again.');
+      case 'closed':
+        throw new ProblemError('shutting_down', 'The console is shutting down; try again in a moment.', 503);
     }
-    if (!outcome.ok) throw problemFromData(outcome.problem);
-    return outcome.answer;
   }
 
-  close(): Promise<void> {
-    return this.#pool.destroy();
+  close(): void {
+    this.#processes.close();
   }
 }

@@ -12,7 +12,7 @@ type Entry<T> = { version: string; value: T } | { version: string; failure: unkn
  * the page itself, cheap to read again, may be left to TRUTH_YARD_RESULT_CACHE_MB, while the
  * facets beside it stay counted (TRUTH_YARD_FACET_CACHE_ENTRIES). A count that failed is
  * not started again for the same data for a minute, so a count too big for its deadline
- * does not keep the query threads busy for every request that asks.
+ * does not keep the read processes busy for every request that asks.
  */
 export class FacetCache<T> {
   readonly #entries: LRUCache<string, Entry<T>> | null;

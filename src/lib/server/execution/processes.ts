@@ -28,13 +28,22 @@ function startProcess(): Promise<ChildProcess> {
  */
 export class QueryProcesses {
   #standby: Promise<ChildProcess> | null = null;
+  /** Every process started and not yet ended, so a shutdown can stop them all. */
+  readonly #living = new Set<ChildProcess>();
   /** The process most recently handed out, for logs and for tests that check it is gone. */
   lastPid: number | undefined;
 
   /** Starts the standby process now, so the first query after start-up does not wait for one. */
   prepare(): void {
-    this.#standby ??= startProcess();
-    this.#standby.catch(() => (this.#standby = null));
+    if (this.#standby) return;
+    this.#standby = startProcess();
+    this.#standby.then(
+      (child) => {
+        this.#living.add(child);
+        child.once('exit', () => this.#living.delete(child));
+      },
+      () => (this.#standby = null),
+    );
   }
 
   async take(): Promise<ChildProcess> {
@@ -50,5 +59,11 @@ export class QueryProcesses {
     const standby = this.#standby;
     this.#standby = null;
     (await standby?.catch(() => null))?.kill('SIGKILL');
+  }
+
+  /** Kills every process at once, busy or not, synchronously (the server is exiting). */
+  killAll(): void {
+    this.#standby = null;
+    for (const child of this.#living) child.kill('SIGKILL');
   }
 }

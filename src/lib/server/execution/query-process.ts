@@ -122,4 +122,5 @@ process.once('message', (task: AdhocTask | ExportTask) => {
     process.send!(runAdhocTask(task), () => process.exit(0));
   }
 });
-process.send?.({ ready: true });
+// A server that stopped while this process loaded has closed the channel already.
+if (process.connected) process.send!({ ready: true });

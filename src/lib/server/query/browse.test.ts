@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browseRows, countRows, exportRows, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseRequest } from './browse.ts';
+import { browseRows, countRows, exportRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseRequest } from './browse.ts';
 import { BrowseError, listObjects, resolveObject } from './objects.ts';
 
 let dir: string;
@@ -199,5 +199,38 @@ describe('index order', () => {
   it('knows a listing sorted on a column without an index must be sorted whole first', () => {
     expect(readsInIndexOrder(db, resolveObject(db, 'all_findings'), { sortColumn: 'title', desc: false })).toBe(false);
     expect(readsInIndexOrder(db, resolveObject(db, 'quality.findings'), { sortColumn: 'severity', desc: true })).toBe(false);
+  });
+});
+
+describe('filtered pages walked in index order with a row budget', () => {
+  /** Every page forward, each read by walking at most `rowBudget` rows of the listing in order. */
+  function forwardWithBudget(objectName: string, query: string, rowBudget: number) {
+    const object = resolveObject(db, objectName);
+    const pages: Array<Record<string, unknown>[]> = [];
+    let page = browseRows(db, object, request(objectName, query), { ...context, rowBudget });
+    pages.push(page.rows);
+    while (page.nextCursor) {
+      page = browseRows(db, object, request(objectName, `${query}&_cursor=${page.nextCursor}`), { ...context, rowBudget });
+      pages.push(page.rows);
+    }
+    return pages;
+  }
+
+  it('reads the same pages as sorting every match, ties and NULLs included, for views and tables', () => {
+    for (const [objectName, query] of [
+      ['all_findings', 'severity=high&_sort=created_at&_desc=1&_size=4'],
+      ['all_findings', 'severity__in=high,low&_sort=created_at&_size=5'],
+      ['quality.findings', 'severity=medium&_size=3'],
+      ['quality.findings', 'severity=low&_sort=created_at&_desc=1&_size=2'],
+    ] as const) {
+      expect(forwardWithBudget(objectName, query, 30), `${objectName}?${query}`).toEqual(walk(objectName, query).forward);
+    }
+  });
+
+  it('gives up on a filter too rare to fill a page within the budget, so the page is read another way', () => {
+    const object = resolveObject(db, 'all_findings');
+    expect(() => browseRows(db, object, request('all_findings', 'title__contains=finding 7 &_sort=created_at&_desc=1&_size=5'), { ...context, rowBudget: 10 })).toThrow(RowBudgetExceeded);
+    // The end of the listing within the budget is an answer, not a reason to give up.
+    expect(browseRows(db, object, request('all_findings', 'title__contains=finding 7 &_sort=created_at&_desc=1&_size=5'), { ...context, rowBudget: 1000 }).rows.length).toBeGreaterThan(0);
   });
 });

@@ -2,16 +2,17 @@ import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, readsInIndexOrder, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
 import { jsonRow, QueryTimeoutError } from '../query/run.ts';
 import { dataVersion, schemaVersion } from '../query/versions.ts';
-import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery, type Facet, type FacetSample } from '../query/facets.ts';
 import { snippetSegments } from '../query/search.ts';
 import { LRUCache } from 'lru-cache';
+import type { AdhocAnswer } from '../execution/adhoc.ts';
+import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere, sqliteAsProblem } from '../composite/connect.ts';
 import { pacedByClient } from './downloads.ts';
 
 /**
@@ -31,22 +32,35 @@ export interface BrowseResult {
 }
 
 export function objectsOf(handle: CompositeHandle): BrowseObject[] {
-  return listObjects(handle.connection().db);
+  return readHere(() => listObjects(handle.connection().db));
 }
 
 /**
  * A page of rows and its count. An unfiltered page that SQLite reads in index order costs
  * what its rows cost and is read here; any other page may scan or sort the whole object
- * (a view whose sort column has no index, a filter that matches rarely), so it is read on
- * a worker thread under the page deadline, like the count, which scans every matching row.
+ * (a view whose sort column has no index, a filter that matches rarely), so it is read in
+ * a read process under the page deadline, like the count, which scans every matching row.
  * Both are reused while the composite's databases stay unchanged, so paging through a
  * listing counts it once. A page past its deadline is answered 504; a count past it is
  * left out.
+ *
+ * This thread never waits for a writer's lock (its connections have no busy timeout): when
+ * a database is locked, the page is read in a read process, which may wait a moment for an
+ * ordinary commit to end (without a count), and is otherwise answered 503 "busy, retry".
  */
 export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
+  try {
+    return await browseHere(runtime, handle, objectName, params);
+  } catch (error) {
+    if (!isDatabaseBusy(error)) throw sqliteAsProblem(error);
+    return browseInReadProcess(runtime, handle, objectName, params);
+  }
+}
+
+async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const connection = handle.connection();
   const { db } = connection;
-  // Unknown objects, columns and operators are answered here, before any worker is asked.
+  // Unknown objects, columns and operators are answered here, before any read process is asked.
   const object = resolveObject(db, objectName);
   const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
   const version = dataVersion(db);
@@ -56,22 +70,25 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
   const selectionKey = `${listing}\0${JSON.stringify(request.filters)}\0${request.search ?? ''}`;
   const countKey = `count\0${selectionKey}`;
   const readPage = async (): Promise<BrowsePage> => {
-    const page = isLight(db, object, request)
-      ? browseRows(db, object, request, browseContext(runtime, handle))
-      : await runtime.executor.page(listingQuery(runtime, handle, object, params), runtime.settings.queryTimeoutMs);
+    const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
+    const page = here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs))).page;
     runtime.results.set(pageKey, version, page);
     return page;
   };
   const readCount = async (): Promise<BrowseResult['count']> => {
-    const counting = countQuery(db, object, request, runtime.settings.countCap);
-    try {
-      const count = cappedCount((await runtime.heavyRead(handle.context.name, counting.sql, counting.params)).rows[0].n as number, runtime.settings.countCap);
+    if (countsHere(object, request, runtime.settings.countCap)) {
+      const started = performance.now();
+      const count = countRows(db, object, { filters: [], search: null }, runtime.settings.countCap);
+      // A view's data may have grown to cost more per count: back to a read process next time.
+      if (performance.now() - started > QUICK_COUNT_MS) quickCounts.delete(object);
       runtime.results.set(countKey, version, count);
       return count;
-    } catch (error) {
-      if (!(error instanceof QueryTimeoutError)) throw error;
-      return null;
     }
+    const asked = performance.now();
+    const count = await countOrNull(runtime, handle, object.name, params, { key: countKey, version });
+    if (count && request.filters.length === 0 && performance.now() - asked < QUICK_COUNT_MS) quickCounts.add(object);
+    if (count) runtime.results.set(countKey, version, count);
+    return count;
   };
   const sample = facetSamples(runtime, handle, object);
   const readFacet = async (column: string): Promise<Facet> => {
@@ -90,10 +107,9 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
       return facetOf(column, await run(facetQuery(db, object, request, column, request.facetSize)), request.facetSize);
     });
     try {
-      await runtime.executor.ready;
       return await withinDeadline(shared, queryTimeoutMs, `Counting ${column} did not finish within ${queryTimeoutMs} ms.`);
     } catch (error) {
-      if (!(error instanceof QueryTimeoutError)) throw error;
+      if (!(error instanceof QueryTimeoutError) && !isBusyProblem(error)) throw error;
       return { column, timedOut: true };
     }
   };
@@ -127,7 +143,7 @@ const samples = new LRUCache<string, { known: FacetSample; ready: Promise<FacetS
 const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
 
 /**
- * The columns worth a facet and the values the sample saw, read on a query thread when a
+ * The columns worth a facet and the values the sample saw, read in a read process when a
  * page of the object is first asked for: the page never waits for them (`known` is empty
  * until then) and shows them once known; a facet count waits for them (`ready`) to count in
  * one pass. Data changes do not renew them, since few distinct values stay few, and a value
@@ -152,9 +168,108 @@ function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: 
   return entry;
 }
 
-/** An unfiltered, unsearched listing read in index order: its pages cost what their rows cost, so they are read on this thread. */
-function isLight(db: Database.Database, object: BrowseObject, request: BrowseRequest): boolean {
-  return request.filters.length === 0 && request.search === null && readsInIndexOrder(db, object, request);
+/**
+ * Reads that just missed their deadline, by listing and data version: asked again within
+ * LATE_MEMORY_MS while the data is unchanged, they are answered as late at once rather than
+ * run and killed once more, so a runaway view requested over and over does not keep
+ * starting and killing read processes (each takes a core for a moment to load).
+ */
+class LateReads {
+  readonly #late = new Map<string, { version: string; until: number; error: QueryTimeoutError }>();
+
+  async unlessLate<T>(key: string, version: string, read: () => Promise<T>): Promise<T> {
+    const late = this.#late.get(key);
+    if (late && late.version === version && Date.now() < late.until) throw late.error;
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof QueryTimeoutError) {
+        this.#late.delete(key);
+        this.#late.set(key, { version, until: Date.now() + LATE_MEMORY_MS, error });
+        // Oldest first: a bounded memory, whatever the number of listings.
+        if (this.#late.size > LATE_MEMORY_ENTRIES) this.#late.delete(this.#late.keys().next().value!);
+      }
+      throw error;
+    }
+  }
+}
+const LATE_MEMORY_MS = 10_000;
+const LATE_MEMORY_ENTRIES = 1_000;
+const lateListings = new LateReads();
+
+/** When a writer's lock was last found on a context's database, by context: within BUSY_MEMORY_MS the answer is "busy" at once. */
+const busySince = new Map<string, number>();
+const BUSY_MEMORY_MS = 1000;
+/** How long the page of a context found busy may take in a read process, waiting for the lock included. */
+const BUSY_FALLBACK_MS = 500;
+
+/**
+ * The page read in a read process, after a database was busy on this thread; nothing is
+ * kept for reuse, and there is no count. A context found locked there too is answered
+ * "busy" at once for a second, so a writer holding its lock for long does not keep the
+ * read processes, which every tenant shares, waiting on it.
+ */
+async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
+  const name = handle.context.name;
+  if (Date.now() - (busySince.get(name) ?? -Infinity) < BUSY_MEMORY_MS) throw new DatabaseBusyError();
+  try {
+    const listed = await runtime.executor.page(listingQuery(runtime, handle, objectName, params), Math.min(runtime.settings.queryTimeoutMs, BUSY_FALLBACK_MS));
+    busySince.delete(name);
+    return { ...listed, count: null, facets: [], suggestedFacets: [] };
+  } catch (error) {
+    if (!isBusyProblem(error) && !(error instanceof QueryTimeoutError)) throw error;
+    // Locked still, or the read processes are all taken: either way the answer is "retry".
+    busySince.set(name, Date.now());
+    throw new DatabaseBusyError();
+  }
+}
+
+/** The listing's count, read in a read process; null when it did not finish by the deadline or its database was busy. */
+async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams, read: { key: string; version: string }): Promise<BrowseResult['count']> {
+  try {
+    return await lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs));
+  } catch (error) {
+    if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Whether a listing's count is read on this thread, which costs less than asking a read
+ * process: an unfiltered count of at most COUNT_HERE_CAP rows of a table (it walks the
+ * rowid or an index: 0.2 ms for 10,000 rows), or of a view whose count already came back
+ * from a read process within QUICK_COUNT_MS (0.5 ms for a UNION ALL of two tables). Other
+ * views' rows may each cost anything, and a filter may match rarely and scan everything,
+ * so those counts run in a read process under the deadline.
+ */
+function countsHere(object: BrowseObject, request: BrowseRequest, countCap: number): boolean {
+  return request.filters.length === 0 && request.search === null && countCap <= COUNT_HERE_CAP && (object.kind === 'table' || quickCounts.has(object));
+}
+const COUNT_HERE_CAP = 10_000;
+const QUICK_COUNT_MS = 2;
+/** Views (as listed on a connection: a new schema lists them anew) whose unfiltered count came back quickly. */
+const quickCounts = new WeakSet<BrowseObject>();
+
+/** Most rows of a listing a filtered page walks in index order on this thread before it is read in a read process instead. */
+const ROW_BUDGET = 3000;
+
+/**
+ * A read of a listing on this thread when it costs about what its rows cost, else null (to
+ * be read in a read process). That is when SQLite reads the listing in index order: an
+ * unfiltered page; or a filtered page read forward, walking the sort column's index through
+ * at most ROW_BUDGET rows, which holds the page unless the filter is rare.
+ */
+function readHereIfCheap<T>(db: Database.Database, object: BrowseObject, request: BrowseRequest, context: BrowseContext, read: (context: BrowseContext) => T): { value: T } | null {
+  // A search reads its matches, which may be many: in a read process.
+  if (request.search !== null || !readsInIndexOrder(db, object, request)) return null;
+  if (request.filters.length === 0) return { value: read(context) };
+  if (request.direction !== 'next') return null;
+  try {
+    return { value: read({ ...context, rowBudget: ROW_BUDGET }) };
+  } catch (error) {
+    if (error instanceof RowBudgetExceeded) return null;
+    throw error;
+  }
 }
 
 /** What paging this route's listing on this thread needs: its context, the cursor secret, the row cap. */
@@ -162,20 +277,22 @@ function browseContext(runtime: ConsoleRuntime, handle: CompositeHandle): Browse
   return { contextName: handle.context.name, secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
 }
 
-/** The same, for a worker thread, with the listing as the URL gives it. */
-function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject, params: URLSearchParams): ListingQuery {
-  return { context: handle.context.name, object: object.name, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
+/** The same, for a read process, with the listing as the URL gives it. */
+function listingQuery(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): ListingQuery {
+  return { context: handle.context.name, object: objectName, params: params.toString(), secret: runtime.cursorSecret, rowCap: runtime.settings.rowCap };
 }
 
 /** One row by the key its page gave it (null when it no longer exists), read where its page would be. */
 export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, key: string, params: URLSearchParams) {
   const { db } = handle.connection();
-  const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
-  if (isLight(db, object, request)) {
-    return { object, row: getRow(db, object, key, request, browseContext(runtime, handle)) };
-  }
-  return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object, params), key }, runtime.settings.queryTimeoutMs) };
+  const { object, here } = readHere(() => {
+    const object = resolveObject(db, objectName);
+    const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
+    const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => getRow(db, object, key, request, context));
+    return { object, request, here };
+  });
+  if (here) return { object, row: here.value };
+  return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object.name, params), key }, runtime.settings.queryTimeoutMs) };
 }
 
 /**
@@ -263,9 +380,8 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const { db } = handle.connection();
-  const object = resolveObject(db, objectNameOf(locals, handle, params.object));
-  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, db);
+  const object = readHere(() => resolveObject(handle.connection().db, objectNameOf(locals, handle, params.object)));
+  parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, handle.connection().db);
   const release = runtime.downloads.take(locals.user!.id);
   let stream: ReadableStream<Uint8Array>;
   try {

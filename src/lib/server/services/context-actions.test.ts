@@ -41,19 +41,19 @@ function form(action: string, context: string): FormData {
 }
 
 describe('the contexts page forms', () => {
-  it('regenerate for an admin, recorded in the audit trail under their name', () => {
-    const outcome = submitContextActionForm(runtime, admin, form('regenerate', 'tenant/acme'));
+  it('regenerate for an admin, recorded in the audit trail under their name', async () => {
+    const outcome = await submitContextActionForm(runtime, admin, form('regenerate', 'tenant/acme'));
     expect(outcome).toMatchObject({ context: 'tenant/acme', ok: true, status: 200, message: expect.stringMatching(/^Regenerated at \d{4}-\d\d-\d\d /) });
     expect(listAudit(store, { limit: 1 })[0]).toMatchObject({ actor: 'ada', action: 'composite.regenerate', target: 'tenant/acme', outcome: 'ok' });
   });
 
-  it('show the problems of a composite.sql that does not regenerate, in the row', () => {
+  it('show the problems of a composite.sql that does not regenerate, in the row', async () => {
     fixture.compositeSql('tenant/acme', "ATTACH 'quality.sqlite.db' AS quality;\nDELETE FROM quality.findings;\n");
-    const outcome = submitContextActionForm(runtime, admin, form('regenerate', 'tenant/acme'));
+    const outcome = await submitContextActionForm(runtime, admin, form('regenerate', 'tenant/acme'));
     expect(outcome).toMatchObject({ ok: false, status: 200, problems: [expect.objectContaining({ line: 2, message: expect.stringMatching(/DELETE is not allowed/) })] });
   });
 
-  it('are judged by the route table as their endpoints are: refused actions change nothing', () => {
+  it('are judged by the route table as their endpoints are: refused actions change nothing', async () => {
     for (const [user, action, context] of [
       [operator, 'regenerate', 'tenant/acme'],
       [operator, 'health', 'admin'],
@@ -61,13 +61,13 @@ describe('the contexts page forms', () => {
       [admin, 'drop', 'tenant/acme'],
       [admin, 'health', 'tenant/../admin'],
     ] as const) {
-      expect(submitContextActionForm(runtime, user, form(action, context)), `${user.role} ${action} ${context}`).toMatchObject({ ok: false, status: 400, message: 'That action is not available for that context.' });
+      expect(await submitContextActionForm(runtime, user, form(action, context)), `${user.role} ${action} ${context}`).toMatchObject({ ok: false, status: 400, message: 'That action is not available for that context.' });
     }
     expect(listAudit(store, { limit: 10 })).toEqual([]);
   });
 
-  it('run a health check for an operator, and answer a context that does not exist as not found', () => {
-    expect(submitContextActionForm(runtime, operator, form('health', 'tenant/acme'))).toMatchObject({ ok: true, status: 200, message: expect.stringMatching(/^Health: /) });
-    expect(submitContextActionForm(runtime, operator, form('health', 'tenant/ghost'))).toMatchObject({ ok: false, status: 404, message: expect.stringMatching(/Nothing here/) });
+  it('run a health check for an operator, and answer a context that does not exist as not found', async () => {
+    expect(await submitContextActionForm(runtime, operator, form('health', 'tenant/acme'))).toMatchObject({ ok: true, status: 200, message: expect.stringMatching(/^Health: /) });
+    expect(await submitContextActionForm(runtime, operator, form('health', 'tenant/ghost'))).toMatchObject({ ok: false, status: 404, message: expect.stringMatching(/Nothing here/) });
   });
 });

@@ -6,7 +6,7 @@ import type { CompositeProblem } from '../composite/plan.ts';
 import type { HealthReport } from '../composite/health.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
-import { regenerateContext, regenerationFailureMessage, runHealthCheck, summarizeContext, type ContextSummary } from './operations.ts';
+import { regenerateContextOnWorker, regenerationFailureMessage, runHealthCheck, summarizeContext, type ContextSummary } from './operations.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 
 /**
@@ -17,18 +17,22 @@ export type ContextActionResult =
   | { action: 'regenerate'; result: RegenerationResult; summary: ContextSummary }
   | { action: 'health'; report: HealthReport; summary: ContextSummary };
 
-/** Runs an action on a context for `actor`, whom its gate let through, and reads the context's summary after it. */
-export function runContextAction<A extends ContextAction>(
+/**
+ * Runs an action on a context for `actor`, whom its gate let through, and reads the
+ * context's summary after it. Regeneration runs on a worker thread, so parsing and planning
+ * composite.sql and waiting for another regeneration's lock never hold up other requests.
+ */
+export async function runContextAction<A extends ContextAction>(
   runtime: ConsoleRuntime,
   actor: string,
   action: A,
   context: VolumeContext,
   options: { full?: boolean } = {},
-): Extract<ContextActionResult, { action: A }> {
+): Promise<Extract<ContextActionResult, { action: A }>> {
   const scope = runtime.scopeFor(actor);
   const answer: ContextActionResult =
     action === 'regenerate'
-      ? { action: 'regenerate', result: regenerateContext(scope, context.name), summary: summarizeContext(runtime, context) }
+      ? { action: 'regenerate', result: await regenerateContextOnWorker(scope, context.name), summary: summarizeContext(runtime, context) }
       : { action: 'health', report: runHealthCheck(scope, context.name, { full: options.full ?? false }), summary: summarizeContext(runtime, context) };
   return answer as Extract<ContextActionResult, { action: A }>;
 }
@@ -58,14 +62,14 @@ function outcomeOf(context: string, answer: ContextActionResult): ContextActionO
  * JavaScript: judged by the route table exactly as the action's endpoint is, then run.
  * A refused or unknown action is one message; a problem the action met is shown in the row.
  */
-export function submitContextActionForm(runtime: ConsoleRuntime, user: SessionUser, form: FormData): ContextActionOutcome {
+export async function submitContextActionForm(runtime: ConsoleRuntime, user: SessionUser, form: FormData): Promise<ContextActionOutcome> {
   const action = String(form.get('action') ?? '');
   const contextName = String(form.get('context') ?? '');
   if (refusalFor(user, contextActionRoute(action, contextName))) {
     return { context: contextName, ok: false, status: 400, message: 'That action is not available for that context.', problems: [] };
   }
   try {
-    return outcomeOf(contextName, runContextAction(runtime, user.username, action as ContextAction, resolveContext(runtime.volumeDir, contextName)));
+    return outcomeOf(contextName, await runContextAction(runtime, user.username, action as ContextAction, resolveContext(runtime.volumeDir, contextName)));
   } catch (error) {
     const problem = problemOf(error);
     if (!problem) throw error;

@@ -1,3 +1,4 @@
+import { readHere } from '../composite/connect.ts';
 import { FINDINGS_OVER_TIME_SQL, findingsFacetSql, hasFindingsView, SEVERITIES, type Facet, type FacetColumn, type SeverityByMonth } from '../query/findings.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 
@@ -14,7 +15,7 @@ export interface ContextFindings<C extends FacetColumn> {
  * the composite has no findings view. The tenant page and the dashboard both read this.
  */
 export async function contextFindings<C extends FacetColumn>(runtime: ConsoleRuntime, contextName: string, columns: readonly C[]): Promise<ContextFindings<C> | null> {
-  if (!hasFindingsView(runtime.pool.acquire(contextName).db)) return null;
+  if (!readHere(() => hasFindingsView(runtime.pool.acquire(contextName).db))) return null;
   const [months, ...counted] = await Promise.all([
     runtime.heavyRead(contextName, FINDINGS_OVER_TIME_SQL),
     ...columns.map((column) => runtime.heavyRead(contextName, findingsFacetSql(column))),

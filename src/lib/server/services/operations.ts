@@ -6,7 +6,8 @@ import type Database from 'better-sqlite3';
 import { compositeSqlPath, scanVolume, resolveContext, type InvalidContextFolder, type VolumeContext } from '../volume/contexts.ts';
 import { compositeState, lastKnownCompositeState, type CompositeState, type CompositeStatus } from '../composite/status.ts';
 import type { VolumeStatusIndex } from '../composite/status-index.ts';
-import { RequestError } from '../core/errors.ts';
+import { storeAsProblem } from '../store/database.ts';
+import { ProblemError, problemFromData, problemOf, RequestError, type ProblemData } from '../core/errors.ts';
 import { checkHealth, type HealthFinding, type HealthReport } from '../composite/health.ts';
 import { driftReport } from '../store/analytics-refreshes.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
@@ -16,7 +17,7 @@ import { recordAudit } from '../store/audit.ts';
 import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import { PROJECT_ROOT } from '../core/project-root.ts';
-import regenerateTimed, { type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
+import { regenerateTimed, type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
 
 /**
  * The operations an operator runs, shared by the web console and the command line so both
@@ -116,11 +117,42 @@ function recordRegenerationOutcome(scope: OperationsScope, { result, startedAt, 
   if (result.ok) scope.onRegenerated?.(result.context);
 }
 
+/** A regeneration whose record and audit event could not be written: said, never hidden behind the outcome. */
+export class RegenerationNotRecordedError extends ProblemError {
+  constructor(result: RegenerationResult, reason: ProblemError | Error) {
+    const done = result.ok ? `${result.context} was regenerated (the new composite serves)` : `${result.context} was not regenerated (composite.sql has problems)`;
+    super(
+      reason instanceof ProblemError ? reason.code : 'record_failed',
+      `${done}, but its record and audit event could not be written: ${reason instanceof ProblemError ? reason.publicMessage : reason.message}`,
+      reason instanceof ProblemError ? reason.status : 500,
+    );
+  }
+}
+
+/** Records the outcome before anyone is told of it; a failure to record is reported with what did happen. */
+function recordOrReport(scope: OperationsScope, timed: TimedRegeneration): void {
+  try {
+    recordRegenerationOutcome(scope, timed);
+  } catch (error) {
+    if (timed.result.ok) scope.onRegenerated?.(timed.result.context);
+    throw new RegenerationNotRecordedError(timed.result, (problemOf(storeAsProblem(error)) ?? error) as Error);
+  }
+}
+
 /** Regenerates one context's composite and records the outcome and the audit event. */
 export function regenerateContext(scope: OperationsScope, contextName: string): RegenerationResult {
   const timed = regenerateTimed({ volumeDir: scope.volumeDir, context: contextName });
-  recordRegenerationOutcome(scope, timed);
+  recordOrReport(scope, timed);
   return timed.result;
+}
+
+/**
+ * The same on a worker thread, as the server regenerates: parsing and planning composite.sql
+ * and waiting for another regeneration's lock must not hold up every other request.
+ */
+export async function regenerateContextOnWorker(scope: OperationsScope, contextName: string): Promise<RegenerationResult> {
+  const [result] = await regenerateContexts(scope, [resolveContext(scope.volumeDir, contextName)], 1);
+  return result;
 }
 
 /**
@@ -129,16 +161,20 @@ export function regenerateContext(scope: OperationsScope, contextName: string): 
  * cores. Outcomes are recorded here, as each finishes; results come back in the order given.
  */
 export async function regenerateContexts(scope: OperationsScope, contexts: VolumeContext[], threads: number, onDone: (context: VolumeContext) => void = () => {}): Promise<RegenerationResult[]> {
-  const pool = new Piscina<RegenerateTask, TimedRegeneration>({
+  const pool = new Piscina<RegenerateTask, TimedRegeneration | { problem: ProblemData }>({
     filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
     minThreads: threads,
     maxThreads: threads,
+    // A composite.sql is bounded (MAX_COMPOSITE_SQL_BYTES), so this is room to spare; should
+    // anything still run away, the worker ends, not the server.
+    resourceLimits: { maxOldGenerationSizeMb: 256 },
   });
   try {
     return await Promise.all(
       contexts.map(async (context) => {
         const timed = await pool.run({ volumeDir: scope.volumeDir, context: context.name });
-        recordRegenerationOutcome(scope, timed);
+        if ('problem' in timed) throw problemFromData(timed.problem);
+        recordOrReport(scope, timed);
         onDone(context);
         return timed.result;
       }),

@@ -14,7 +14,7 @@ import type { ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { contextPath } from '../auth/routes.ts';
-import { getConsoleStore } from '../store/database.ts';
+import { closeConsoleStore, getConsoleStore } from '../store/database.ts';
 import { DownloadSlots } from './downloads.ts';
 import type { OperationsScope } from './operations.ts';
 import { AnalyticsReader } from '../analytics/reader.ts';
@@ -33,7 +33,7 @@ export interface ConsoleRuntime {
   pool: CompositePool;
   /** Signs browse cursors; a restart invalidates old cursors, which then say so. */
   cursorSecret: Buffer;
-  /** Worker threads for counts, facets and chart aggregations. */
+  /** Killable read processes for counts, facets, chart aggregations and pages that are not index walks. */
   executor: HeavyQueryExecutor;
   /** Killable processes for ad-hoc SQL. */
   adhoc: AdhocSqlRunner;
@@ -47,7 +47,7 @@ export interface ConsoleRuntime {
   facets: FacetCache<Facet>;
   /** Every context's status, for the lists that show them all. */
   statusIndex: VolumeStatusIndex;
-  /** A heavy read on a worker thread under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
+  /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
   /** The fleet analytics, read-only, from the last complete refresh. */
   analytics: AnalyticsReader;
@@ -81,22 +81,35 @@ let runtime: ConsoleRuntime | undefined;
 export function getRuntime(): ConsoleRuntime {
   if (!runtime) {
     const settings = getSettings();
-    const store = getConsoleStore();
-    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize);
+    // Opened now, so a damaged console database is reported before anything else.
+    getConsoleStore();
+    // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
+    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: settings.fdBudget });
     const processes = new QueryProcesses();
     processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
-    const executor = new HeavyQueryExecutor(settings.volumeDir, settings.connectionCacheSize, settings.queryThreads);
+    const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: settings.fdBudget }, settings.queryProcesses);
     const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
     analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
+    // Whatever ends the process (server.mjs after its shutdown drain, a fatal error), its
+    // query processes are stopped and its databases closed; 'exit' handlers must be synchronous.
+    process.once('exit', () => {
+      executor.close();
+      processes.killAll();
+      pool.closeAll();
+      closeConsoleStore();
+    });
     runtime = {
       settings,
       analytics: new AnalyticsReader(settings.stateDir, settings.analyticsMemoryMb),
       analyticsRefresher,
       volumeDir: settings.volumeDir,
-      store,
+      // Looked up on each use: a console database deleted or restored under the server is noticed.
+      get store() {
+        return getConsoleStore();
+      },
       pool,
       cursorSecret: crypto.randomBytes(32),
       executor,
@@ -107,7 +120,7 @@ export function getRuntime(): ConsoleRuntime {
       facets: new FacetCache<Facet>(settings.facetCacheEntries),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
-      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store, actor, onRegenerated: (name) => pool.forget(name) }),
+      scopeFor: (actor) => ({ volumeDir: settings.volumeDir, store: getConsoleStore(), actor, onRegenerated: (name) => pool.forget(name) }),
     };
   }
   return runtime;

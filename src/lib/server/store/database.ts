@@ -27,6 +27,42 @@ export class ConsoleStoreError extends ProblemError {
   }
 }
 
+/** A write to the console database failed because its disk is full: nothing was recorded. */
+export class ConsoleStoreFullError extends ProblemError {
+  constructor() {
+    super('storage_full', "The console's state disk is full, so nothing could be recorded (sign-ins, audit, history); free space on it and try again.", 507);
+  }
+}
+
+/** The error as the problem it is when SQLite said the console database's disk is full; any other error as it is. */
+export function storeAsProblem(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException | null)?.code === 'ENOSPC' ? new ConsoleStoreFullError() : error;
+}
+
+/**
+ * Whether an existing console database is sound, by SQLite's quick_check: a damaged one is
+ * refused at start, with one line saying what to do, rather than answering 500 on every
+ * route afterwards.
+ */
+function assertUndamaged(db: Database.Database, file: string): void {
+  let verdict: string;
+  try {
+    verdict = (db.pragma('quick_check(3)') as Array<Record<string, string>>)
+      .flatMap((row) => String(Object.values(row)[0]).split('\n'))
+      .filter((line) => line.trim() && !line.startsWith('***'))
+      .join('; ');
+  } catch (error) {
+    verdict = (error as Error).message;
+  }
+  if (verdict !== 'ok') {
+    throw new ConsoleStoreError(
+      file,
+      `The console database ${file} is damaged (${verdict}): stop the console, restore the file from your latest backup (or move it aside to start with an empty one, losing users, sessions and history), then start again.`,
+    );
+  }
+}
+
 interface Migration {
   version: number;
   name: string;
@@ -242,6 +278,7 @@ function warnIfOthersCanRead(stateDir: string): void {
 /** Opens (creating if needed) `<stateDir>/console.sqlite.db` with its schema up to date. */
 export function openConsoleStore(stateDir: string): ConsoleStore {
   const file = path.join(stateDir, CONSOLE_DB_FILE);
+  const existed = fs.existsSync(file);
   let db: ConsoleStore;
   try {
     // Password hashes and session digests live here: keep the folder private to the service user.
@@ -256,6 +293,7 @@ export function openConsoleStore(stateDir: string): ConsoleStore {
     );
   }
   try {
+    if (existed) assertUndamaged(db, file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
@@ -268,17 +306,37 @@ export function openConsoleStore(stateDir: string): ConsoleStore {
   return db;
 }
 
-let processStore: ConsoleStore | undefined;
+let processStore: { db: ConsoleStore; file: string; ino: number } | undefined;
 
-/** The console database of this process, opened on first use from the state directory setting. */
+function inodeOf(file: string): number | null {
+  return fs.statSync(file, { throwIfNoEntry: false })?.ino ?? null;
+}
+
+/**
+ * The console database of this process, opened on first use from the state directory
+ * setting. A connection keeps writing to a file deleted under it, so each use checks the
+ * file is still the one opened: gone is an error (never a fresh, empty store that would
+ * forget every user), replaced (restored from a backup) is opened again and checked.
+ */
 export function getConsoleStore(): ConsoleStore {
-  if (!processStore?.open) processStore = openConsoleStore(getSettings().stateDir);
-  return processStore;
+  if (processStore?.db.open) {
+    const ino = inodeOf(processStore.file);
+    if (ino === processStore.ino) return processStore.db;
+    if (ino === null) {
+      throw new ConsoleStoreError(processStore.file, `The console database ${processStore.file} was deleted while the console runs; restore it from a backup and restart the console.`);
+    }
+    closeConsoleStore();
+  }
+  const { stateDir } = getSettings();
+  const db = openConsoleStore(stateDir);
+  const file = path.join(stateDir, CONSOLE_DB_FILE);
+  processStore = { db, file, ino: inodeOf(file)! };
+  return db;
 }
 
 /** Closes the process's console database; the next getConsoleStore() opens it again. */
 export function closeConsoleStore(): void {
-  processStore?.close();
+  processStore?.db.close();
   processStore = undefined;
 }
 

@@ -15,7 +15,12 @@ export function jsonError(status: number, code: string, message: string, headers
 
 /** A problem as the API answers it: its status, code and public message. */
 export function problemResponse(problem: ProblemError): Response {
-  return jsonError(problem.status, problem.code, problem.publicMessage);
+  return jsonError(problem.status, problem.code, problem.publicMessage, retryHeaders(problem));
+}
+
+/** Retry-After for a problem expected to pass by itself (a database locked by a writer). */
+function retryHeaders(problem: ProblemError): Record<string, string> {
+  return problem.retryAfterSeconds === undefined ? {} : { 'retry-after': String(problem.retryAfterSeconds) };
 }
 
 /**
@@ -69,15 +74,16 @@ export function isStateChanging(method: string): boolean {
  * What a page shows for an error the user caused or can act on: its public message, with
  * the page's status set to match. Anything else is a server fault and is thrown on.
  */
-export function pageProblem(response: { status?: number }, error: unknown): string {
+export function pageProblem(response: { status?: number; headers?: Headers }, error: unknown): string {
   const problem = problemOf(error);
   if (!problem) throw error;
   response.status = problem.status;
+  for (const [name, value] of Object.entries(retryHeaders(problem))) response.headers?.set(name, value);
   return problem.publicMessage;
 }
 
 /** A page's data, or the problem loading it hit (see pageProblem). */
-export async function loadForPage<T>(response: { status?: number }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
+export async function loadForPage<T>(response: { status?: number; headers?: Headers }, load: () => T | Promise<T>): Promise<{ value: T; problem: null } | { value: null; problem: string }> {
   try {
     return { value: await load(), problem: null };
   } catch (error) {

@@ -5,7 +5,7 @@ import { runContextAction } from '../../../../../lib/server/services/context-act
 import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Runs a health check (`?full=1` for integrity_check) and stores it in the history. */
-export const POST: APIRoute = ({ locals, url }) => {
-  const answer = runContextAction(getRuntime(), locals.user!.username, 'health', locals.composite!.context, { full: url.searchParams.get('full') === '1' });
+export const POST: APIRoute = async ({ locals, url }) => {
+  const answer = await runContextAction(getRuntime(), locals.user!.username, 'health', locals.composite!.context, { full: url.searchParams.get('full') === '1' });
   return jsonOk({ report: answer.report, summary: contextSummaryJson(answer.summary) });
 };

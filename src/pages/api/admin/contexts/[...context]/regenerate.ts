@@ -5,8 +5,8 @@ import { runContextAction } from '../../../../../lib/server/services/context-act
 import { getRuntime } from '../../../../../lib/server/services/runtime.ts';
 
 /** Regenerates the context's composite; on failure the previous one keeps serving (422 with file:line problems). */
-export const POST: APIRoute = ({ locals }) => {
-  const answer = runContextAction(getRuntime(), locals.user!.username, 'regenerate', locals.composite!.context);
+export const POST: APIRoute = async ({ locals }) => {
+  const answer = await runContextAction(getRuntime(), locals.user!.username, 'regenerate', locals.composite!.context);
   const { result } = answer;
   const summary = contextSummaryJson(answer.summary);
   if (!result.ok) {

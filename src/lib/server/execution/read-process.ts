@@ -1,0 +1,87 @@
+import { CompositePool } from '../composite/pool.ts';
+import { sqliteAsProblem } from '../composite/connect.ts';
+import { problemData, type ProblemData } from '../core/errors.ts';
+import { runRead, type ReadResult } from '../query/run.ts';
+import { resolveObject, type BrowseObject } from '../query/objects.ts';
+import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+
+/**
+ * A read process of the server (see read-processes.ts): it keeps composite connections of
+ * its own and runs one read at a time, for as long as the server lets it; the server kills
+ * it when a read passes its deadline, the one way to stop a SQLite statement in this build.
+ */
+
+interface TaskBase {
+  context: string;
+  rowCap: number;
+  /**
+   * How long a read may wait for a writer's lock: a little less than its deadline, so a busy
+   * database is answered 503 "busy" before the process is killed for the deadline.
+   */
+  busyTimeoutMs: number;
+}
+
+/** One read, described with plain data so it crosses the process boundary. */
+export type ReadTask =
+  | (TaskBase & { kind: 'read'; sql: string; params: unknown[] })
+  /** A browse page of a listing (its query string), with cursors signed by `secret`. */
+  | (TaskBase & { kind: 'page'; object: string; params: string; secret: Uint8Array })
+  /** How many rows of a listing match its filters, up to `countCap`. */
+  | (TaskBase & { kind: 'count'; object: string; params: string; countCap: number })
+  /** One row of a listing by the key its page gave it. */
+  | (TaskBase & { kind: 'row'; object: string; params: string; key: string; secret: Uint8Array });
+
+/** A page with what the server would otherwise have read itself: the object and the parsed request. */
+export interface ListingPage {
+  object: BrowseObject;
+  request: BrowseRequest;
+  page: BrowsePage;
+}
+
+export type ReadAnswer = ReadResult | ListingPage | { count: number; capped: boolean } | Record<string, unknown> | null;
+
+/** Errors lose their class between processes, so a read answers with data. */
+export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData };
+
+/** What the server sends: the process's volume once, then numbered tasks. */
+/** How many connections a process keeps, and the file descriptors they may hold together. */
+export interface ConnectionLimits {
+  connections: number;
+  fdBudget?: number;
+}
+
+export type ReadMessage = { kind: 'volume'; volumeDir: string; limits: ConnectionLimits; busyTimeoutMs: number } | { kind: 'task'; id: number; task: ReadTask };
+
+let pool: CompositePool | undefined;
+
+function run(task: ReadTask): ReadAnswer {
+  if (!pool) throw new Error('the read process was given a task before its volume');
+  const { db } = pool.acquire(task.context);
+  db.pragma(`busy_timeout = ${task.busyTimeoutMs}`);
+  if (task.kind === 'read') return runRead(db, task.sql, task.params, { rowCap: task.rowCap });
+  const object = resolveObject(db, task.object);
+  const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap, db);
+  if (task.kind === 'count') {
+    const counting = countQuery(db, object, request, task.countCap);
+    return cappedCount(runRead(db, counting.sql, counting.params, { rowCap: 1 }).rows[0].n as number, task.countCap);
+  }
+  const listing = { contextName: task.context, secret: Buffer.from(task.secret), rowCap: task.rowCap };
+  if (task.kind === 'page') return { object, request, page: browseRows(db, object, request, listing) };
+  return getRow(db, object, task.key, request, listing);
+}
+
+export function runReadTask(task: ReadTask): ReadOutcome {
+  try {
+    return { ok: true, answer: run(task) };
+  } catch (error) {
+    return { ok: false, problem: problemData(sqliteAsProblem(error)) };
+  }
+}
+
+process.on('message', (message: ReadMessage) => {
+  // Connecting reads every attached database's schema, so it too waits no longer than a read may.
+  if (message.kind === 'volume') pool = new CompositePool(message.volumeDir, message.limits.connections, { busyTimeoutMs: message.busyTimeoutMs, fdBudget: message.limits.fdBudget });
+  else process.send!({ id: message.id, outcome: runReadTask(message.task) });
+});
+// A server that stopped while this process loaded has closed the channel already.
+if (process.connected) process.send!({ ready: true });
