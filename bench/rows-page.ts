@@ -15,16 +15,16 @@ const settings = loadSettings(process.env);
  */
 export function rowsPageJson(db: Database.Database, contextName: string, secret: Buffer, objectName: string, params: URLSearchParams): string {
   const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, settings.rowCap);
+  const request = parseBrowseRequest(params, object, settings.rowCap, db);
   const page = browseRows(db, object, request, { contextName, secret, rowCap: settings.rowCap });
-  const count = countRows(db, object, request.filters, settings.countCap);
-  return JSON.stringify({ ok: true, ...browseJson({ object, request, page, count }) });
+  const count = countRows(db, object, request, settings.countCap);
+  return JSON.stringify({ ok: true, ...browseJson({ object, request, page, count, facets: [], suggestedFacets: [] }) });
 }
 
 /** Only the keyset page, the query the console runs on its event loop. */
 export function rowsPageOnly(db: Database.Database, contextName: string, secret: Buffer, objectName: string, params: URLSearchParams): void {
   const object = resolveObject(db, objectName);
-  browseRows(db, object, parseBrowseRequest(params, object, settings.rowCap), { contextName, secret, rowCap: settings.rowCap });
+  browseRows(db, object, parseBrowseRequest(params, object, settings.rowCap, db), { contextName, secret, rowCap: settings.rowCap });
 }
 
 export const newCursorSecret = () => crypto.randomBytes(32);

@@ -171,7 +171,7 @@ function rawQueryTimes(volume: BenchVolume): { browseRowsMs: number; bareHandler
     const secret = newCursorSecret();
     const params = new URLSearchParams(PAGE_QUERY);
     const object = resolveObject(db, OBJECT);
-    const request = parseBrowseRequest(params, object, rowCap);
+    const request = parseBrowseRequest(params, object, rowCap, db);
     return {
       browseRowsMs: medianMs(RAW_RUNS, () => browseRows(db, object, request, { contextName: context.name, secret, rowCap })),
       bareHandlerMs: medianMs(RAW_RUNS, () => rowsPageJson(db, context.name, secret, OBJECT, params)),

@@ -4,7 +4,7 @@
  * Load comes from separate processes on 127.0.0.1, each run bounded in time.
  *
  *   npm run bench                              every scenario
- *   npm run bench -- --only rows,isolation     a subset: rows, pages, ceiling, isolation, scale, analytics, reliability, operations
+ *   npm run bench -- --only rows,isolation     a subset: rows, pages, ceiling, isolation, browse, scale, analytics, reliability, operations
  *   BENCH_DURATION=3 npm run bench             seconds per measured load run (default 10)
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { ensureServerBuilt } from '../src/lib/server/web/launcher.ts';
 import { killAllChildren } from './children.ts';
 import { BenchReport, machine, RESULTS_FILE, verdict, writeResults } from './report.ts';
 import { rowsScenarios } from './rows-scenarios.ts';
+import { browseScenarios } from './browse-scenarios.ts';
 import { scaleScenarios } from './scale-scenarios.ts';
 import { reliabilityScenarios } from './reliability-scenarios.ts';
 import { analyticsScenarios } from './analytics-scenarios.ts';
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
   let failure: unknown;
   try {
     if (ROWS_VOLUME_SCENARIOS.some((name) => only.has(name))) await rowsScenarios(run);
+    if (only.has('browse')) await browseScenarios(run);
     if (only.has('scale')) await scaleScenarios(run);
     if (only.has('analytics')) await analyticsScenarios(run);
     if (only.has('reliability')) await reliabilityScenarios(run);

@@ -1,7 +1,7 @@
 import type { BenchReport } from './report.ts';
 import type { CannonResult } from './load.ts';
 
-export const SCENARIOS = ['rows', 'pages', 'ceiling', 'isolation', 'scale', 'analytics', 'reliability', 'operations'] as const;
+export const SCENARIOS = ['rows', 'pages', 'ceiling', 'isolation', 'browse', 'scale', 'analytics', 'reliability', 'operations'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchRun {

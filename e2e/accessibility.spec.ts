@@ -16,6 +16,8 @@ const PAGES: AuditedPage[] = [
   { name: 'context detail', url: '/admin/contexts/tenant/acme', user: 'admin' },
   { name: 'browse list', url: '/tenants/acme/objects', user: 'acme-user' },
   { name: 'browse rows', url: '/tenants/acme/objects/all_findings?severity=high&_sort=created_at&_desc=1', user: 'acme-user' },
+  { name: 'browse with facets and a search', url: '/tenants/acme/objects/all_findings?_facet=severity&_facet=status&_search=checkout', user: 'acme-user' },
+  { name: 'SQL editor', url: '/tenants/acme/sql', user: 'operator' },
   { name: 'tenant landing', url: '/tenants/acme', user: 'acme-user' },
   { name: 'users', url: '/admin/users', user: 'admin' },
   { name: 'audit', url: '/admin/audit', user: 'admin' },

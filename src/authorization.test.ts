@@ -170,6 +170,7 @@ const ROUTES: Route[] = [
     outcome: mayRead,
     rows: true,
   },
+  { surface: 'api', method: 'GET', perTarget: true, path: (t) => `/api/${t.ctxPath}/views`, outcome: mayRead, proof: () => '"views":' },
   { surface: 'api', method: 'GET', perTarget: true, path: (t) => `/api/admin/contexts/${t.contextName}`, outcome: mayManage, proof: (c) => `"context":"${c}"` },
   {
     surface: 'api',

@@ -48,6 +48,20 @@ describe('query deadlines over HTTP', () => {
     expect(html.match(/<tr\b/g)?.length).toBe(6);
   });
 
+  it('leaves out a facet whose counting passes the deadline, and serves the page and the other answers', async () => {
+    const api = await get(`/api/tenants/acme/objects/costly_findings/rows?${IN_INDEX_ORDER}&_facet=title`);
+    expect(api.status).toBe(200);
+    const body = await api.json();
+    expect(body.rows).toHaveLength(5);
+    expect(body.facets).toEqual([{ column: 'title', timedOut: true }]);
+    // Another column: the title count goes on for later requests and may be kept by now.
+    const page = await get(`/tenants/acme/objects/costly_findings?${IN_INDEX_ORDER}&_facet=created_at`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Counting created_at took too long; narrow the filters to see it.');
+    expect(html.match(/<tr\b/g)?.length).toBe(6);
+  });
+
   it('answers an export whose first rows miss the deadline with 504 query_timeout, and the next request is served', async () => {
     const response = await get(`/api/tenants/acme/objects/costly_findings/rows.csv?${IN_INDEX_ORDER}`);
     expect(response.status).toBe(504);

@@ -9,14 +9,14 @@ PRAGMA journal_mode = delete;
 
 ATTACH DATABASE 'platform.sqlite.db' AS platform;
 
--- Latest deployment per tenant, for the admin overview.
+-- @description Latest deployment per tenant, for the admin overview.
 CREATE VIEW latest_deployments AS
   SELECT t.id AS tenant_id, t.name, t.plan, t.region, d.version, d.status, d.deployed_at
   FROM platform.tenants AS t
   JOIN platform.deployments AS d ON d.tenant_id = t.id
   WHERE d.deployed_at = (SELECT max(deployed_at) FROM platform.deployments WHERE tenant_id = t.id);
 
--- Service accounts unused for 90 days (or never used) are candidates for revocation.
+-- @description Service accounts unused for 90 days (or never used): candidates for revocation.
 CREATE VIEW idle_service_accounts AS
   SELECT s.id, s.tenant_id, s.name, s.scope, s.created_at, s.last_used_at
   FROM platform.service_accounts AS s

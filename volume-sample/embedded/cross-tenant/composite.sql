@@ -11,7 +11,7 @@ PRAGMA coverage.journal_mode = wal;
 ATTACH DATABASE 'controls.sqlite.db' AS controls;
 ATTACH DATABASE 'coverage.sqlite.db' AS coverage;
 
--- Average coverage of each control across tenants and quarters.
+-- @description Average coverage of each control across tenants and quarters.
 CREATE VIEW control_coverage AS
   SELECT c.id AS control_id, c.framework, c.family, c.title,
          round(avg(v.score), 2) AS average_score, count(v.id) AS measurements
@@ -19,7 +19,7 @@ CREATE VIEW control_coverage AS
   LEFT JOIN coverage.coverage AS v ON v.control_id = c.id
   GROUP BY c.id;
 
--- Each tenant's most recent score per control.
+-- @description Each tenant's most recent score per control.
 CREATE VIEW latest_coverage AS
   SELECT v.tenant_id, v.control_id, c.framework, c.title, v.score, v.measured_at
   FROM coverage.coverage AS v

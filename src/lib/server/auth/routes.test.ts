@@ -17,6 +17,9 @@ describe('route classification', () => {
     ['/tenants/acme/objects/all_findings', { kind: 'context', gate: 'read-context', context: 'tenant/acme', ctxPath: 'tenants/acme' }],
     ['/api/tenants/acme/objects', { kind: 'context', gate: 'read-context', context: 'tenant/acme', ctxPath: 'tenants/acme' }],
     ['/tenants/acme/sql', { kind: 'context', gate: 'run-sql', context: 'tenant/acme', ctxPath: 'tenants/acme' }],
+    // Saved views are read within their context; a SQL view also asks the run-sql gate when opened.
+    ['/tenants/acme/views/7', { kind: 'context', gate: 'read-context', context: 'tenant/acme', ctxPath: 'tenants/acme' }],
+    ['/api/admin/views', { kind: 'context', gate: 'read-context', context: 'admin', ctxPath: 'admin' }],
     ['/api/cross-tenant/sql', { kind: 'context', gate: 'run-sql', context: 'cross-tenant', ctxPath: 'cross-tenant' }],
     ['/admin/contexts', { kind: 'gated', gate: 'see-contexts', context: null }],
     ['/admin/contexts/tenant/acme', { kind: 'gated', gate: 'see-contexts', context: 'tenant/acme' }],

@@ -53,7 +53,7 @@ describe('composite.sql: accepted statements', () => {
   });
 
   it('accepts a file of comments only as an empty composite', () => {
-    expect(plan('-- nothing attached yet\n')).toEqual({ attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [] });
+    expect(plan('-- nothing attached yet\n')).toEqual({ attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [], searchIndexes: [] });
   });
 });
 
@@ -117,6 +117,52 @@ describe('composite.sql: refusals with line and column', () => {
 
   it('does not take a sign outside a pragma value', () => {
     expect(problems(`CREATE VIEW v AS SELECT 1 FROM t WHERE x = - - ;`)[0].message).toMatch(/syntax error/);
+  });
+});
+
+describe('composite.sql: descriptions', () => {
+  const DESCRIBED = `ATTACH 'q.sqlite.db' AS q;
+
+-- A plain comment is not a description.
+-- @description Every finding of the tenant,
+--   whichever database holds it.
+-- @column source: the database the finding came from
+-- @column "created at": when it was raised, UTC
+CREATE VIEW all_findings AS SELECT 'q' AS source, created_at AS "created at" FROM q.findings;
+
+-- @description Separated by a blank line from the next view, so not its description.
+
+CREATE VIEW bare AS SELECT 1 AS one;
+`;
+
+  it('reads -- @description and -- @column right above CREATE VIEW, with their lines', () => {
+    const [described, bare] = plan(DESCRIBED).views;
+    expect(described.description).toEqual({ text: 'Every finding of the tenant, whichever database holds it.', line: 4 });
+    expect(described.columnDescriptions).toEqual({
+      source: { text: 'the database the finding came from', line: 6 },
+      'created at': { text: 'when it was raised, UTC', line: 7 },
+    });
+    expect(bare.description).toBeNull();
+    expect(bare.columnDescriptions).toEqual({});
+  });
+
+  it('refuses an unknown tag and a column description without a colon, at their lines', () => {
+    expect(problems(`-- @descripton typo\n-- @column source\nCREATE VIEW v AS SELECT 1 AS source;`)).toEqual([
+      { file: 'tenant/acme/composite.sql', line: 1, column: 1, message: '-- @descripton is not a description tag; use -- @description … or -- @column name: …' },
+      { file: 'tenant/acme/composite.sql', line: 2, column: 1, message: 'write a column description as -- @column name: what it means' },
+    ]);
+  });
+});
+
+describe('composite.sql: declared full-text indexes', () => {
+  it('reads -- @fts schema.table: index wherever it stands, and refuses a malformed or unattached one at its line', () => {
+    expect(plan(`ATTACH 'q.sqlite.db' AS q;\n\n-- @fts q.findings: findings_search\n`).searchIndexes).toEqual([
+      { schema: 'q', table: 'findings', fts: 'findings_search', location: { file: 'composite.sql', line: 3, column: 1 } },
+    ]);
+    expect(problems(`ATTACH 'q.sqlite.db' AS q;\n-- @fts findings_search\n-- @fts other.findings: findings_fts\n`).map((p) => [p.line, p.message])).toEqual([
+      [2, "declare a full-text index as -- @fts schema.table: index_table (an FTS5 table with content='table' in that database)"],
+      [3, '-- @fts other.findings names "other", which is not attached; attach it or use an attachment\'s name'],
+    ]);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   RESERVED_SCHEMA_NAMES,
   type CompositePlan,
   type CompositeProblem,
+  type DescriptionComment,
   type ParseResult,
   type PragmaExpectation,
   type SourceLocation,
@@ -101,8 +102,50 @@ function refusalFor(statement: Statement): string {
   return `${kind} is not allowed: ${ACCEPTED}`;
 }
 
+const TAG = /^--\s*@(\w+)\s*(.*)$/;
+
+/**
+ * The description convention: the comment lines right above a CREATE VIEW (no blank line
+ * between) may say `-- @description what the view holds` (further comment lines continue
+ * it) and `-- @column name: what the column means`, one per column.
+ */
+export function describedBy(
+  text: string,
+  statementLine: number,
+): { description: DescriptionComment | null; columns: Record<string, DescriptionComment>; problems: Array<{ line: number; message: string }> } {
+  const lines = text.split('\n');
+  let first = statementLine - 1;
+  while (first > 0 && lines[first - 1].trim().startsWith('--')) first -= 1;
+  let description: DescriptionComment | null = null;
+  const columns: Record<string, DescriptionComment> = {};
+  const problems: Array<{ line: number; message: string }> = [];
+  let continuing: DescriptionComment | null = null;
+  for (let index = first; index < statementLine - 1; index += 1) {
+    const comment = lines[index].trim();
+    const line = index + 1;
+    const tag = TAG.exec(comment);
+    if (!tag) {
+      if (continuing) continuing.text = `${continuing.text} ${comment.replace(/^--\s*/, '')}`.trim();
+      continue;
+    }
+    const [, name, rest] = tag;
+    continuing = null;
+    if (name === 'description') {
+      description = { text: rest.trim(), line };
+      continuing = description;
+    } else if (name === 'column') {
+      const match = /^("[^"]+"|[^\s:]+)\s*:\s*(.*)$/.exec(rest);
+      if (!match) problems.push({ line, message: 'write a column description as -- @column name: what it means' });
+      else columns[match[1].replace(/^"|"$/g, '')] = continuing = { text: match[2].trim(), line };
+    } else if (name !== 'fts') {
+      problems.push({ line, message: `-- @${name} is not a description tag; use -- @description … or -- @column name: …` });
+    }
+  }
+  return { description, columns, problems };
+}
+
 class PlanBuilder {
-  readonly plan: CompositePlan = { attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [] };
+  readonly plan: CompositePlan = { attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [], searchIndexes: [] };
   readonly problems: CompositeProblem[] = [];
   readonly #schemaChecks: Array<{ schema: string; location: SourceLocation; what: string }> = [];
 
@@ -204,7 +247,9 @@ class PlanBuilder {
       return this.refuse(statement, `CREATE VIEW ${name} needs AS SELECT …`);
     }
     const [from, to] = (body as Located).range!;
-    this.plan.views.push({ name, selectSql: this.text.slice(from, to), location });
+    const described = describedBy(this.text, location.line);
+    for (const problem of described.problems) this.problems.push({ ...location, line: problem.line, column: 1, message: problem.message });
+    this.plan.views.push({ name, selectSql: this.text.slice(from, to), location, description: described.description, columnDescriptions: described.columns });
   }
 
   index(statement: Extract<Statement, { type: 'create_index_stmt' }>): void {
@@ -230,8 +275,26 @@ class PlanBuilder {
     this.plan.expectedIndexes.push({ name, schema, table, columns, unique: statement.indexTypeKw?.name === 'UNIQUE', location });
   }
 
+  /** `-- @fts schema.table: index` lines, wherever they stand. */
+  searchIndexes(): void {
+    this.text.split('\n').forEach((text, index) => {
+      const declared = /^\s*--\s*@fts\b\s*(.*)$/.exec(text);
+      if (!declared) return;
+      const location = { ...this.locate(0), line: index + 1, column: 1 };
+      const match = /^([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*:\s*([A-Za-z_]\w*)\s*$/.exec(declared[1]);
+      if (!match) {
+        this.problems.push({ ...location, message: 'declare a full-text index as -- @fts schema.table: index_table (an FTS5 table with content=\'table\' in that database)' });
+        return;
+      }
+      const [, schema, table, fts] = match;
+      this.#schemaChecks.push({ schema, location, what: `-- @fts ${schema}.${table}` });
+      this.plan.searchIndexes.push({ schema, table, fts, location });
+    });
+  }
+
   /** Schema names used by pragmas and indexes must be attachments, wherever the ATTACH stands. */
   finish(): void {
+    this.searchIndexes();
     for (const check of this.#schemaChecks) {
       if (!this.plan.attachments.some((a) => a.name.toLowerCase() === check.schema.toLowerCase())) {
         this.problems.push({ ...check.location, message: `${check.what} names "${check.schema}", which is not attached; attach it or use an attachment's name` });

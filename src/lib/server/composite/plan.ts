@@ -45,11 +45,21 @@ export interface PragmaExpectation {
   location: SourceLocation;
 }
 
+/** Text of a `-- @description` or `-- @column name:` comment, with the line it stands on. */
+export interface DescriptionComment {
+  text: string;
+  line: number;
+}
+
 export interface PlannedView {
   name: string;
   /** The SELECT (or WITH ... SELECT) body, exactly as written. */
   selectSql: string;
   location: SourceLocation;
+  /** From the `-- @description …` comment right above CREATE VIEW; null without one. */
+  description: DescriptionComment | null;
+  /** From `-- @column name: …` comments right above CREATE VIEW, by column name. */
+  columnDescriptions: Record<string, DescriptionComment>;
 }
 
 /** A `CREATE INDEX` on an attached table: expected to exist, reported by health, never created. */
@@ -62,12 +72,24 @@ export interface ExpectedIndex {
   location: SourceLocation;
 }
 
+/**
+ * `-- @fts schema.table: index`: the FTS5 table that indexes an attached table, for an
+ * index not named `<table>_fts` (the sqlite-utils convention, found without declaring).
+ */
+export interface DeclaredSearchIndex {
+  schema: string;
+  table: string;
+  fts: string;
+  location: SourceLocation;
+}
+
 export interface CompositePlan {
   attachments: PlannedAttachment[];
   connectionPragmas: ConnectionPragma[];
   expectations: PragmaExpectation[];
   views: PlannedView[];
   expectedIndexes: ExpectedIndex[];
+  searchIndexes: DeclaredSearchIndex[];
 }
 
 export type ParseResult = { ok: true; plan: CompositePlan } | { ok: false; problems: CompositeProblem[] };

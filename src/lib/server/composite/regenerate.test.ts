@@ -41,6 +41,16 @@ describe('regeneration', () => {
     ]);
   });
 
+  it('refuses a -- @column description of a column the view does not have, at its line', () => {
+    const name = tenantWithFindings(fixture, 'acme');
+    const file = path.join(fixture.contextDir(name), 'composite.sql');
+    fs.appendFileSync(file, '\n-- @description Only the high ones.\n-- @column severty: typo\nCREATE VIEW high AS SELECT id, severity FROM quality.findings;\n');
+    const line = fs.readFileSync(file, 'utf8').split('\n').indexOf('-- @column severty: typo') + 1;
+    const result = regenerateComposite(resolveContext(fixture.volumeDir, name));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toEqual([expect.objectContaining({ line, message: expect.stringContaining('-- @column severty describes a column view high does not have; its columns are id, severity') })]);
+  });
+
   it('leaves the auto.db read-only and no temporary or lock file behind', () => {
     const name = tenantWithFindings(fixture, 'acme');
     const context = resolveContext(fixture.volumeDir, name);

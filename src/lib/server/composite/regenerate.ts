@@ -43,8 +43,15 @@ function buildManifest(context: VolumeContext, plan: CompositePlan, sourceSha256
     attachments: plan.attachments.map((a) => ({ name: a.name, path: a.path, schemaVersion: versions.get(a.name)! })),
     connectionPragmas: plan.connectionPragmas.map((p) => ({ name: p.name, value: p.value })),
     expectations: plan.expectations.map((e) => ({ name: e.name, value: e.value, schema: e.schema })),
-    views: plan.views.map((v) => ({ name: v.name, selectSql: v.selectSql, line: v.location.line })),
+    views: plan.views.map((v) => ({
+      name: v.name,
+      selectSql: v.selectSql,
+      line: v.location.line,
+      ...(v.description ? { description: v.description.text } : {}),
+      columnDescriptions: Object.fromEntries(Object.entries(v.columnDescriptions).map(([column, comment]) => [column, comment.text])),
+    })),
     expectedIndexes: plan.expectedIndexes.map(({ location: _location, ...index }) => index),
+    searchIndexes: plan.searchIndexes.map(({ location: _location, ...index }) => index),
   };
 }
 
@@ -80,9 +87,23 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
   }
   const problems: CompositeProblem[] = [];
   try {
+    for (const index of plan.searchIndexes) {
+      const sql = connection.db.prepare(`SELECT sql FROM ${quoteIdentifier(index.schema)}.sqlite_schema WHERE name = ?`).pluck().get(index.fts) as string | undefined;
+      const content = sql ? /\bcontent\s*=\s*['"]?(\w+)/i.exec(sql)?.[1] : undefined;
+      if (!sql || !/\busing\s+fts5\b/i.test(sql) || content?.toLowerCase() !== index.table.toLowerCase()) {
+        problems.push(problemAt(file, `-- @fts ${index.schema}.${index.table}: ${index.fts} names no FTS5 table with content='${index.table}' in ${index.schema}; create it there, or fix the name`, index.location.line, 1));
+      }
+    }
     for (const view of plan.views) {
       const error = viewCompileError(connection.db, view.name);
-      if (error) problems.push(problemAt(file, `view ${view.name} does not compile: ${error}`, view.location.line, view.location.column));
+      if (error) {
+        problems.push(problemAt(file, `view ${view.name} does not compile: ${error}`, view.location.line, view.location.column));
+        continue;
+      }
+      const columns = connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`).columns().map((c) => c.name);
+      for (const [column, comment] of Object.entries(view.columnDescriptions)) {
+        if (!columns.includes(column)) problems.push(problemAt(file, `-- @column ${column} describes a column view ${view.name} does not have; its columns are ${columns.join(', ')}`, comment.line, 1));
+      }
     }
   } finally {
     connection.db.close();

@@ -39,6 +39,16 @@ describe('scaffold', () => {
     fixture.compositeSql('tenant/acme', text);
     const result = regenerateComposite(context);
     expect(result.ok && result.manifest.views.map((v) => v.name)).toEqual(['all_findings']);
+    expect(result.ok && result.manifest.views[0].description).toMatch(/^TODO: say what all_findings holds/);
+    expect(result.ok && result.manifest.views[0].columnDescriptions).toEqual({ source: 'the attached database each row comes from' });
+  });
+
+  it('leaves full-text indexes and their shadow tables out of the views', () => {
+    const indexed = "CREATE TABLE findings (id INTEGER, title TEXT); CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings');";
+    fixture.database('tenant/acme', 'a.sqlite.db', indexed);
+    fixture.database('tenant/acme', 'b.sqlite.db', indexed);
+    const text = scaffoldCompositeSql(resolveContext(fixture.volumeDir, 'tenant/acme'));
+    expect(text.match(/CREATE VIEW \S+/g)).toEqual(['CREATE VIEW all_findings']);
   });
 
   it('attaches ten databases and lists the rest in a comment', () => {

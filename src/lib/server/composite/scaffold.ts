@@ -27,11 +27,17 @@ function aliasesFor(files: string[]): string[] {
   });
 }
 
-/** Tables of a database and their columns in declaration order, read through a read-only connection. */
+/**
+ * Tables of a database and their columns in declaration order, read through a read-only
+ * connection. Full-text indexes and their shadow tables are left out: they index a table,
+ * they are not evidence of their own.
+ */
 function tablesOf(file: string): Map<string, string[]> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+    const entries = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string; sql: string }>;
+    const fts = entries.filter((entry) => /\busing\s+fts5\s*\(/i.test(entry.sql ?? '')).map((entry) => entry.name);
+    const tables = entries.map((entry) => entry.name).filter((name) => !fts.some((index) => name === index || name.startsWith(`${index}_`)));
     return new Map(tables.map((table) => [table, (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[])]));
   } finally {
     db.close();
@@ -72,7 +78,12 @@ export function scaffoldCompositeSql(context: VolumeContext): string {
       continue;
     }
     const columns = shared.map(sqlIdentifier).join(', ');
-    lines.push('', `CREATE VIEW ${sqlIdentifier(view)} AS`);
+    lines.push(
+      '',
+      `-- @description TODO: say what ${view} holds; shown as the header of its page.`,
+      `-- @column source: the attached database each row comes from`,
+      `CREATE VIEW ${sqlIdentifier(view)} AS`,
+    );
     lines.push(holders.map((h) => `  SELECT ${sqlString(h.alias)} AS source, ${columns} FROM ${sqlIdentifier(h.alias)}.${sqlIdentifier(table)}`).join('\n  UNION ALL\n') + ';');
   }
   return `${lines.join('\n')}\n`;

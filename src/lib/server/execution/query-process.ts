@@ -73,7 +73,7 @@ function* exportChunks(task: ExportTask): Generator<string> {
   const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
   try {
     const object = resolveObject(db, task.object);
-    const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.maxPageSize);
+    const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.maxPageSize, db);
     const { columns, rows } = exportRows(db, object, request);
     let batch: Record<string, unknown>[] = [];
     let first = true;

@@ -60,9 +60,9 @@ function run(task: ReadTask): ReadAnswer {
   db.pragma(`busy_timeout = ${task.busyTimeoutMs}`);
   if (task.kind === 'read') return runRead(db, task.sql, task.params, { rowCap: task.rowCap });
   const object = resolveObject(db, task.object);
-  const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap);
+  const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap, db);
   if (task.kind === 'count') {
-    const counting = countQuery(object, request.filters, task.countCap);
+    const counting = countQuery(db, object, request, task.countCap);
     return cappedCount(runRead(db, counting.sql, counting.params, { rowCap: 1 }).rows[0].n as number, task.countCap);
   }
   const listing = { contextName: task.context, secret: Buffer.from(task.secret), rowCap: task.rowCap };

@@ -4,6 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
+import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetOf, type ListingOrder, type ListingSource } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -17,6 +18,12 @@ export interface BrowseRequest {
   cursor: string | null;
   /** `prev`: the page that ends just before the cursor's position. */
   direction: 'next' | 'prev';
+  /** `_search`: full-text (or, without an index, substring) search text; null when not searching. */
+  search: string | null;
+  /** `_facet`: columns to count values of, in the order asked. */
+  facets: string[];
+  /** `_facet_size`: values shown per facet. */
+  facetSize: number;
 }
 
 export interface BrowsePage {
@@ -29,6 +36,10 @@ export interface BrowsePage {
   prevCursor: string | null;
   sortColumn: string;
   desc: boolean;
+  /** With a full-text search: each row's snippet, matches between MATCH_START and MATCH_END. */
+  snippets?: string[];
+  /** Why the search is a substring scan and which index would make it fast; absent when full-text. */
+  searchNote?: string;
 }
 
 export interface BrowseContext {
@@ -56,8 +67,12 @@ export class RowBudgetExceeded extends Error {
   }
 }
 
-/** The default order: rowid for tables that have one, the first column otherwise. */
-function defaultSort(object: BrowseObject): string {
+export const DEFAULT_FACET_SIZE = 10;
+const MAX_FACET_SIZE = 100;
+
+/** The default order: relevance when searching with an index, else rowid for tables that have one, the first column otherwise. */
+function defaultSort(object: BrowseObject, ranked: boolean): string {
+  if (ranked) return RANK_SORT;
   return object.hasRowid ? ROWID : object.columns[0]?.name ?? ROWID;
 }
 
@@ -66,15 +81,25 @@ function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
   return sortColumn === ROWID && object.hasRowid;
 }
 
-/** The ORDER BY expression of a listing's sort: the rowid, or the quoted column. */
-function sortExpression(object: BrowseObject, sortColumn: string): string {
-  return sortsByRowid(object, sortColumn) ? ROWID : quoteIdentifier(sortColumn);
-}
-
-/** Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir` and the filters, refusing anything unknown. */
-export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject, maxPageSize: number): BrowseRequest {
-  const sortColumn = params.get('_sort') || defaultSort(object);
-  if (!sortsByRowid(object, sortColumn)) requireColumn(object, sortColumn);
+/**
+ * Reads `_sort`, `_desc`, `_size`, `_cursor`, `_dir`, `_search`, `_facet`, `_facet_size`
+ * and the filters, refusing anything unknown. `db` says whether the object's search is ranked.
+ */
+export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject, maxPageSize: number, db: Database.Database): BrowseRequest {
+  const search = params.get('_search')?.trim() || null;
+  const ranked = search !== null && searchIsRanked(db, object);
+  const sortColumn = params.get('_sort') || defaultSort(object, ranked);
+  if (sortColumn === RANK_SORT && !ranked) {
+    throw new BrowseError('bad_sort', `_sort=${RANK_SORT} orders by relevance, which needs a _search over a full-text index; sort by a column instead.`);
+  }
+  if (!sortsByRowid(object, sortColumn) && sortColumn !== RANK_SORT) requireColumn(object, sortColumn);
+  const facets = [...new Set(params.getAll('_facet').filter((f) => f !== ''))];
+  for (const facet of facets) requireColumn(object, facet);
+  const facetSizeText = params.get('_facet_size');
+  const facetSize = facetSizeText === null || facetSizeText === '' ? DEFAULT_FACET_SIZE : Number(facetSizeText);
+  if (!Number.isInteger(facetSize) || facetSize < 1 || facetSize > MAX_FACET_SIZE) {
+    throw new BrowseError('bad_facet', `_facet_size must be a whole number from 1 to ${MAX_FACET_SIZE}, got "${facetSizeText}".`);
+  }
   const sizeText = params.get('_size');
   const pageSize = sizeText === null || sizeText === '' ? Math.min(DEFAULT_PAGE_SIZE, maxPageSize) : Number(sizeText);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
@@ -83,7 +108,35 @@ export function parseBrowseRequest(params: URLSearchParams, object: BrowseObject
   const direction = params.get('_dir') ?? 'next';
   if (direction !== 'next' && direction !== 'prev') throw new BrowseError('bad_value', `_dir must be next or prev, got "${direction}".`);
   const desc = params.get('_desc');
-  return { filters: parseFilters(params, object), sortColumn, desc: desc === '1' || desc === 'true', pageSize, cursor: params.get('_cursor') || null, direction };
+  return {
+    filters: parseFilters(params, object),
+    sortColumn,
+    desc: desc === '1' || desc === 'true',
+    pageSize,
+    cursor: params.get('_cursor') || null,
+    direction,
+    search,
+    facets,
+    facetSize,
+  };
+}
+
+/** The cursor digest of what selects rows: the filters and the search. */
+function selectionDigest(request: Pick<BrowseRequest, 'filters' | 'search'>): string {
+  return filterDigest(request.search === null ? request.filters : [...request.filters, { column: '', op: '_search', value: request.search }]);
+}
+
+/** How a listing is ordered, which decides how a search reads it (see listingSource). */
+function listingOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): ListingOrder {
+  if (request.sortColumn === RANK_SORT) return 'rank';
+  return readsInIndexOrder(db, object, request) ? 'indexed' : 'other';
+}
+
+/** The SQL of a listing's sort column in its source. */
+function sortExpression(object: BrowseObject, source: ListingSource, sortColumn: string): string {
+  if (sortColumn === RANK_SORT) return RANK_COLUMN;
+  if (sortsByRowid(object, sortColumn)) return source.rowid ?? ROWID;
+  return quoteIdentifier(sortColumn);
 }
 
 type SortValue = string | number | null;
@@ -98,24 +151,33 @@ class Listing {
   readonly sort: string;
   readonly scope: CursorScope;
   readonly segments: Array<'values' | 'nulls'>;
+  readonly source: ListingSource;
 
   constructor(
     private readonly db: Database.Database,
     private readonly object: BrowseObject,
-    private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>,
+    private readonly request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc' | 'search'>,
     private readonly context: BrowseContext,
   ) {
-    this.sort = sortExpression(object, request.sortColumn);
-    this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: filterDigest(request.filters) };
+    this.source = listingSource(db, object, request.search, listingOrder(db, object, request));
+    this.sort = sortExpression(object, this.source, request.sortColumn);
+    this.scope = { listing: `${context.contextName} ${object.name}`, sortColumn: request.sortColumn, desc: request.desc, filterDigest: selectionDigest(request) };
     this.segments = request.desc ? ['values', 'nulls'] : ['nulls', 'values'];
   }
 
   get selectList(): string {
-    return this.object.hasRowid ? `rowid AS ${ROWID_ALIAS}, *` : '*';
+    return this.source.rowid !== null ? `${this.source.rowid} AS ${ROWID_ALIAS}, *` : '*';
+  }
+
+  /** `FROM …` and `WHERE …` of the listing with more conditions, and their parameters in order. */
+  fromWhere(extra: SqlFragment[]): SqlFragment {
+    const where = whereClause(this.request.filters, this.source.condition ? [this.source.condition, ...extra] : extra);
+    return { sql: `FROM ${this.source.from.sql} ${where.sql}`, params: [...this.source.from.params, ...where.params] };
   }
 
   sortValue(row: Record<string, unknown>): SortValue {
-    const value = row[sortsByRowid(this.object, this.request.sortColumn) ? ROWID_ALIAS : this.request.sortColumn];
+    const key = this.request.sortColumn === RANK_SORT ? RANK_COLUMN : sortsByRowid(this.object, this.request.sortColumn) ? ROWID_ALIAS : this.request.sortColumn;
+    const value = row[key];
     if (value === null || typeof value === 'string' || typeof value === 'number') return value;
     if (typeof value === 'bigint') return Number(value);
     throw new BrowseError('bad_sort', `${this.request.sortColumn} holds binary values, which cannot be paged through; sort by another column.`);
@@ -131,9 +193,10 @@ class Listing {
           : { sql: `${this.sort} ${ascending ? '>=' : '<='} ?`, params: [from] };
     const direction = ascending ? 'ASC' : 'DESC';
     const budget = this.context.rowBudget;
-    if (budget === undefined || this.request.filters.length === 0 || select !== this.selectList) {
-      const where = whereClause(this.request.filters, [extra]);
-      return runRead(this.db, `SELECT ${select} FROM ${qualifiedName(this.object)} ${where.sql} ORDER BY ${this.sort} ${direction} LIMIT ? OFFSET ?`, [...where.params, limit, offset], {
+    // A search reads its own source (see listingSource), which chooses how to walk.
+    if (budget === undefined || this.request.filters.length === 0 || select !== this.selectList || this.request.search !== null) {
+      const body = this.fromWhere([extra]);
+      return runRead(this.db, `SELECT ${select} ${body.sql} ORDER BY ${this.sort} ${direction} LIMIT ? OFFSET ?`, [...body.params, limit, offset], {
         rowCap: Math.min(limit, this.context.rowCap + 1),
       }).rows;
     }
@@ -176,8 +239,8 @@ class Listing {
   }
 
   count(extra: SqlFragment[]): number {
-    const where = whereClause(this.request.filters, extra);
-    return (this.db.prepare(`SELECT count(*) AS n FROM ${qualifiedName(this.object)} ${where.sql}`).get(...where.params) as { n: number }).n;
+    const body = this.fromWhere(extra);
+    return (this.db.prepare(`SELECT count(*) AS n ${body.sql}`).get(...body.params) as { n: number }).n;
   }
 
   /**
@@ -195,11 +258,11 @@ class Listing {
       if (segment === ownSegment && segment === 'nulls') continue;
       if (segment === ownSegment) {
         const ascending = !this.request.desc;
-        const where = whereClause(this.request.filters, [{ sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] }]);
+        const body = this.fromWhere([{ sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] }]);
         values = this.db
-          .prepare(`SELECT ${this.sort} AS v FROM ${qualifiedName(this.object)} ${where.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
+          .prepare(`SELECT ${this.sort} AS v ${body.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
           .pluck()
-          .all(...where.params, needed) as SortValue[];
+          .all(...body.params, needed) as SortValue[];
       } else {
         values = this.query(segment, undefined, true, `${this.sort} AS v`, needed, 0).map((row) => row.v as SortValue);
       }
@@ -215,8 +278,9 @@ class Listing {
   }
 }
 
+/** A row as the object has it: without the rowid alias and the search's rank and snippet. */
 function withoutRowidAlias(row: Record<string, unknown>): Record<string, unknown> {
-  const { [ROWID_ALIAS]: _rowid, ...rest } = row;
+  const { [ROWID_ALIAS]: _rowid, [SEARCH_ROWID_COLUMN]: _searchRowid, [RANK_COLUMN]: _rank, ...rest } = row;
   return rest;
 }
 
@@ -231,7 +295,14 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   }
   const read = listing.readForward(start, request.pageSize + 1);
   const page = read.slice(0, request.pageSize);
+  const { snippetColumns } = listing.source;
+  const searched = snippetColumns
+    ? { snippets: page.map(({ row }) => snippetOf(row, snippetColumns, request.search!)) }
+    : listing.source.note !== null
+      ? { searchNote: listing.source.note }
+      : {};
   return {
+    ...searched,
     columns: object.columns.map((c) => c.name),
     rows: page.map(({ row }) => withoutRowidAlias(row)),
     rowKeys: page.map(({ row, position }) => (object.hasRowid ? `r${String(row[ROWID_ALIAS])}` : `p${encodeCursor(context.secret, listing.scope, position)}`)),
@@ -242,28 +313,41 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   };
 }
 
+/**
+ * `FROM … WHERE …` of every row a request selects (filters and search), for counts and
+ * facets. Unordered, a search joins its matches (as for relevance), which reads them one
+ * by one, so a count that stops at its cap stops reading them too: 8 ms for a word in
+ * 125,000 of 1,000,000 titles, against 19 ms collecting them all first.
+ */
+export function selection(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, order: ListingOrder = 'rank'): SqlFragment {
+  const source = listingSource(db, object, request.search, order);
+  const where = whereClause(request.filters, source.condition ? [source.condition] : []);
+  return { sql: `FROM ${source.from.sql} ${where.sql}`, params: [...source.from.params, ...where.params] };
+}
+
 /** The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a small one. */
-export function countQuery(object: BrowseObject, filters: Filter[], cap: number): SqlFragment {
-  const where = whereClause(filters);
-  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${qualifiedName(object)} ${where.sql} LIMIT ?)`, params: [...where.params, cap + 1] };
+export function countQuery(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): SqlFragment {
+  const selected = selection(db, object, request);
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 ${selected.sql} LIMIT ?)`, params: [...selected.params, cap + 1] };
 }
 
 export function cappedCount(counted: number, cap: number): { count: number; capped: boolean } {
   return counted > cap ? { count: cap, capped: true } : { count: counted, capped: false };
 }
 
-/** How many rows match, at most `cap`, on this thread (the console does so for unfiltered tables; other counts run countQuery in a read process). */
-export function countRows(db: Database.Database, object: BrowseObject, filters: Filter[], cap: number): { count: number; capped: boolean } {
-  const query = countQuery(object, filters, cap);
+/** How many rows match, at most `cap`, on this thread (the console runs countQuery on a worker). */
+export function countRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): { count: number; capped: boolean } {
+  const query = countQuery(db, object, request, cap);
   return cappedCount(runRead(db, query.sql, query.params, { rowCap: 1 }).rows[0].n as number, cap);
 }
 
 /** Every matching row in order, streamed, for exports. */
-export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc'>) {
-  const sort = sortExpression(object, request.sortColumn);
-  const where = whereClause(request.filters);
+export function exportRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'sortColumn' | 'desc' | 'search'>) {
+  const order = listingOrder(db, object, request);
+  const sort = sortExpression(object, listingSource(db, object, request.search, order), request.sortColumn);
+  const selected = selection(db, object, request, order);
   const columns = object.columns.map((c) => quoteIdentifier(c.name)).join(', ');
-  return iterateRead(db, `SELECT ${columns} FROM ${qualifiedName(object)} ${where.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, where.params);
+  return iterateRead(db, `SELECT ${columns} ${selected.sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'}`, selected.params);
 }
 
 /** One row by the key browseRows gave it; null when it no longer exists. */
@@ -289,7 +373,8 @@ const orderVerdicts = new WeakMap<BrowseObject, Map<string, boolean>>();
  * size of the view. Judged from EXPLAIN QUERY PLAN once per object and sort.
  */
 export function readsInIndexOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): boolean {
-  const sort = sortExpression(object, request.sortColumn);
+  if (request.sortColumn === RANK_SORT) return false;
+  const sort = sortsByRowid(object, request.sortColumn) ? ROWID : quoteIdentifier(request.sortColumn);
   const sql = `SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`;
   let verdicts = orderVerdicts.get(object);
   if (!verdicts) {

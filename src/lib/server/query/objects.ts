@@ -2,11 +2,12 @@ import type Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { schemaVersion } from './versions.ts';
+import { manifestOf } from '../composite/manifest.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
 export class BrowseError extends ProblemError {
   constructor(
-    code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size',
+    code: 'unknown_object' | 'unknown_column' | 'bad_operator' | 'bad_value' | 'bad_cursor' | 'bad_sort' | 'bad_page_size' | 'bad_search' | 'bad_facet',
     message: string,
     status = 400,
   ) {
@@ -19,6 +20,8 @@ export interface BrowseColumn {
   type: string;
   /** Position in the primary key (1-based), 0 when not part of it. */
   pk: number;
+  /** What the column means, from composite.sql's `-- @column` comments. */
+  description?: string;
 }
 
 export interface BrowseObject {
@@ -30,6 +33,23 @@ export interface BrowseObject {
   columns: BrowseColumn[];
   /** Tables with a rowid can be keyed by it; views and WITHOUT ROWID tables cannot. */
   hasRowid: boolean;
+  /** What the view holds, from composite.sql's `-- @description` comment. */
+  description?: string;
+}
+
+/** What a column holds, judged from its declared type and name, so filters offer the right input. */
+export type ColumnKind = 'date' | 'number' | 'text';
+
+/**
+ * Declared DATE/TIME types hold dates; so do text columns named like `created_at` or
+ * `due_date`, the way evidence databases store ISO 8601 text. INT/REAL/NUM types hold numbers.
+ */
+export function columnKind(column: Pick<BrowseColumn, 'name' | 'type'>): ColumnKind {
+  const type = column.type.toUpperCase();
+  if (/DATE|TIME/.test(type)) return 'date';
+  if (/INT|REAL|FLOA|DOUB|NUM|DEC/.test(type)) return 'number';
+  if ((type === '' || /CHAR|CLOB|TEXT/.test(type)) && /(^|_)(at|on|date|time|day)$/i.test(column.name)) return 'date';
+  return 'text';
 }
 
 /** `"schema"."table"` for SQL; both parts were read from the schema, never from the request. */
@@ -52,16 +72,31 @@ function hasRowid(db: Database.Database, schema: string, table: string): boolean
   }
 }
 
+/** The views' descriptions as the manifest in the auto.db holds them; none on a connection without one. */
+function viewDescriptions(db: Database.Database): Map<string, { description?: string; columnDescriptions?: Record<string, string> }> {
+  return new Map((manifestOf(db)?.views ?? []).map((view) => [view.name, view]));
+}
+
+/** Shadow tables of FTS5 indexes (`<index>_data`, `_idx`, …) hold index internals, not evidence. */
+function isFtsShadow(table: string, ftsTables: string[]): boolean {
+  return ftsTables.some((fts) => ['data', 'idx', 'content', 'docsize', 'config'].some((suffix) => table === `${fts}_${suffix}`));
+}
+
 function readObjects(db: Database.Database): BrowseObject[] {
-  const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map(
-    (view): BrowseObject => ({ name: view, kind: 'view', schema: 'temp', table: view, columns: columnsOf(db, 'temp', view), hasRowid: false }),
-  );
+  const described = viewDescriptions(db);
+  const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map((view): BrowseObject => {
+    const { description, columnDescriptions = {} } = described.get(view) ?? {};
+    const columns = columnsOf(db, 'temp', view).map((c) => (columnDescriptions[c.name] ? { ...c, description: columnDescriptions[c.name] } : c));
+    return { name: view, kind: 'view', schema: 'temp', table: view, columns, hasRowid: false, ...(description ? { description } : {}) };
+  });
   const schemas = (db.prepare('SELECT name FROM pragma_database_list ORDER BY seq').pluck().all() as string[]).filter((s) => s !== 'main' && s !== 'temp');
-  const tables = schemas.flatMap((schema) =>
-    (db.prepare(`SELECT name FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[]).map(
-      (table): BrowseObject => ({ name: `${schema}.${table}`, kind: 'table', schema, table, columns: columnsOf(db, schema, table), hasRowid: hasRowid(db, schema, table) }),
-    ),
-  );
+  const tables = schemas.flatMap((schema) => {
+    const entries = db.prepare(`SELECT name, sql FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string; sql: string }>;
+    const ftsTables = entries.filter((entry) => /\busing\s+fts5\s*\(/i.test(entry.sql ?? '')).map((entry) => entry.name);
+    return entries
+      .filter((entry) => !isFtsShadow(entry.name, ftsTables))
+      .map((entry): BrowseObject => ({ name: `${schema}.${entry.name}`, kind: 'table', schema, table: entry.name, columns: columnsOf(db, schema, entry.name), hasRowid: hasRowid(db, schema, entry.name) }));
+  });
   return [...views, ...tables];
 }
 

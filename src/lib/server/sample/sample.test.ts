@@ -28,7 +28,8 @@ function rowsDigest(volume: string): string {
       const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
       for (const table of tables) {
         hash.update(`${context.name}/${file}/${table}`);
-        for (const row of db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).raw().iterate()) hash.update(JSON.stringify(row));
+        // Sorted here: full-text index tables are WITHOUT ROWID.
+        for (const row of (db.prepare(`SELECT * FROM "${table}"`).raw().all() as unknown[][]).map((r) => JSON.stringify(r)).sort()) hash.update(row);
       }
       db.close();
     }

@@ -19,6 +19,23 @@ export const FINDINGS_TABLE_SQL = `CREATE TABLE findings (
   updated_at TEXT NOT NULL
 );`;
 
+/**
+ * A full-text index on findings titles as sqlite-utils creates it (`enable-fts
+ * --create-triggers`): the console searches it with `?_search=`, the triggers keep it current.
+ */
+export const FINDINGS_FTS_SQL = `CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id');
+INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');
+CREATE TRIGGER findings_ai AFTER INSERT ON findings BEGIN
+  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
+END;
+CREATE TRIGGER findings_ad AFTER DELETE ON findings BEGIN
+  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
+END;
+CREATE TRIGGER findings_au AFTER UPDATE ON findings BEGIN
+  INSERT INTO findings_fts(findings_fts, rowid, title) VALUES ('delete', old.id, old.title);
+  INSERT INTO findings_fts(rowid, title) VALUES (new.id, new.title);
+END;`;
+
 /** Newest-first pages over `all_findings` merge these indexes instead of sorting every row. */
 export const FINDINGS_INDEX_SQL = 'CREATE INDEX idx_findings_created_at ON findings(created_at);';
 
@@ -92,7 +109,8 @@ function seedFiles(seedDir: string): string[] {
  * Builds the sample volume's databases from the committed seeds: `seed/<context>/<name>.sql`
  * becomes `embedded/<context>/<name>.sqlite.db` when it is missing, older than its seed, or
  * `force` is set. A seed sets its own journal mode (`PRAGMA journal_mode = wal;`) and holds
- * literal rows, so the same seed text always gives the same rows.
+ * literal rows, so the same seed text always gives the same rows. A findings table gets
+ * its full-text index (FINDINGS_FTS_SQL).
  */
 export function buildSampleVolume(volumeDir: string, options: { force?: boolean } = {}): { built: string[]; skipped: string[] } {
   const seedDir = path.join(volumeDir, 'seed');
@@ -112,6 +130,8 @@ export function buildSampleVolume(volumeDir: string, options: { force?: boolean 
     buildDatabase(target, (db) => {
       try {
         db.exec(sql);
+        // Every seeded findings table is searchable from the first start.
+        if (db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'findings'").get()) db.exec(FINDINGS_FTS_SQL);
       } catch (error) {
         if (error instanceof Database.SqliteError) throw new SampleSeedError(path.relative(volumeDir, source), error.message);
         throw error;

@@ -7,7 +7,10 @@ import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
 import { jsonRow, QueryTimeoutError } from '../query/run.ts';
-import { dataVersion } from '../query/versions.ts';
+import { dataVersion, schemaVersion } from '../query/versions.ts';
+import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery, type Facet, type FacetSample } from '../query/facets.ts';
+import { snippetSegments } from '../query/search.ts';
+import { LRUCache } from 'lru-cache';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere, sqliteAsProblem } from '../composite/connect.ts';
 import { pacedByClient } from './downloads.ts';
@@ -27,6 +30,10 @@ export interface BrowseResult {
   page: BrowsePage;
   /** Null when counting took longer than the deadline; the rows are shown all the same. */
   count: { count: number; capped: boolean } | null;
+  /** One per `_facet`, in the order asked; a facet past the deadline says so instead of counts. */
+  facets: Facet[];
+  /** Columns with few distinct values, worth a facet; empty until they have been sampled. */
+  suggestedFacets: string[];
 }
 
 export function objectsOf(handle: CompositeHandle): BrowseObject[] {
@@ -60,12 +67,13 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const { db } = connection;
   // Unknown objects, columns and operators are answered here, before any read process is asked.
   const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
   const version = dataVersion(db);
   // The auto.db's identity: a regenerated composite may define the same view differently.
   const listing = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}`;
   const pageKey = `page\0${listing}\0${params.toString()}`;
-  const countKey = `count\0${listing}\0${JSON.stringify(request.filters)}`;
+  const selectionKey = `${listing}\0${JSON.stringify(request.filters)}\0${request.search ?? ''}`;
+  const countKey = `count\0${selectionKey}`;
   const readPage = async (): Promise<BrowsePage> => {
     const page = await runtime.reads.time(
       { kind: 'page', context: handle.context.name, sql: pageSql(object, request), actor: handle.actor },
@@ -81,25 +89,95 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const readCount = async (): Promise<BrowseResult['count']> => {
     if (countsHere(object, request, runtime.settings.countCap)) {
       const started = performance.now();
-      const count = countRows(db, object, [], runtime.settings.countCap);
+      const count = countRows(db, object, { filters: [], search: null }, runtime.settings.countCap);
       // A view's data may have grown to cost more per count: back to a read process next time.
       if (performance.now() - started > QUICK_COUNT_MS) quickCounts.delete(object);
       runtime.results.set(countKey, version, count);
       return count;
     }
     const asked = performance.now();
-    const timed = { kind: 'count', context: handle.context.name, sql: countQuery(object, request.filters, runtime.settings.countCap).sql, actor: handle.actor } as const;
+    const timed = { kind: 'count', context: handle.context.name, sql: countQuery(db, object, request, runtime.settings.countCap).sql, actor: handle.actor } as const;
     const count = await countOrNull(runtime, handle, object.name, params, { key: countKey, version }, timed);
     if (count && request.filters.length === 0 && performance.now() - asked < QUICK_COUNT_MS) quickCounts.add(object);
     if (count) runtime.results.set(countKey, version, count);
     return count;
   };
+  const sample = facetSamples(runtime, handle, object);
+  const readFacet = async (column: string): Promise<Facet> => {
+    const { queryTimeoutMs, rowCap } = runtime.settings;
+    // A count kept for others may finish after this page has gone, within its own deadline.
+    const kept = runtime.settings.facetCacheEntries > 0;
+    const run = async (query: { sql: string; params: unknown[] }) =>
+      (await runtime.executor.run({ context: handle.context.name, ...query, rowCap }, kept ? queryTimeoutMs * SHARED_FACET_DEADLINES : queryTimeoutMs)).rows;
+    const shared = runtime.facets.get(`${selectionKey}\0${column}\0${request.facetSize}`, version, async () => {
+      // The sample is quick (1,000 rows); waiting for it lets even the first count take one pass.
+      const known = (await sample.ready).values[column];
+      if (known?.length) {
+        const facet = facetFromKnown(column, known, (await run(knownValuesQuery(db, object, request, column, known)))[0], request.facetSize);
+        if (facet) return facet;
+      }
+      return facetOf(column, await run(facetQuery(db, object, request, column, request.facetSize)), request.facetSize);
+    });
+    try {
+      return await withinDeadline(shared, queryTimeoutMs, `Counting ${column} did not finish within ${queryTimeoutMs} ms.`);
+    } catch (error) {
+      if (!(error instanceof QueryTimeoutError) && !isBusyProblem(error)) throw error;
+      return { column, timedOut: true };
+    }
+  };
   const reusedPage = runtime.results.get<BrowsePage>(pageKey, version);
   const reusedCount = runtime.results.get<BrowseResult['count']>(countKey, version);
   if (reusedPage) countReuse('page');
   if (reusedCount !== undefined) countReuse('count');
-  const [page, count] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount()]);
-  return { object, request, page, count };
+    const [page, count, ...facets] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount(), ...request.facets.map(readFacet)]);
+  return { object, request, page, count, facets, suggestedFacets: sample.known.suggested };
+}
+
+/**
+ * How many page deadlines a facet count shared through the facet cache may run: a GROUP BY
+ * over a million rows can take longer than one page deadline on a busy machine, and
+ * stopping it there would mean no request ever gets it. The page waits one deadline and
+ * shows the note; the count goes on for the requests after, and is then kept.
+ */
+const SHARED_FACET_DEADLINES = 10;
+
+/** `work`, or QueryTimeoutError once `ms` have passed; the work itself goes on. */
+function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueryTimeoutError(message)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Samples per context, composite file, object and schema: they change only with the schema. */
+const samples = new LRUCache<string, { known: FacetSample; ready: Promise<FacetSample> }>({ max: 1000 });
+const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
+
+/**
+ * The columns worth a facet and the values the sample saw, read in a read process when a
+ * page of the object is first asked for: the page never waits for them (`known` is empty
+ * until then) and shows them once known; a facet count waits for them (`ready`) to count in
+ * one pass. Data changes do not renew them, since few distinct values stay few, and a value
+ * the sample missed only sends the count to GROUP BY.
+ */
+function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): { known: FacetSample; ready: Promise<FacetSample> } {
+  const connection = handle.connection();
+  const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${schemaVersion(connection.db)}`;
+  let entry = samples.get(key);
+  if (!entry) {
+    const sampling: { known: FacetSample; ready: Promise<FacetSample> } = {
+      known: NOTHING_SAMPLED,
+      ready: runtime
+        .heavyRead(handle.context.name, suggestionQuery(object))
+        .then((result) => (sampling.known = facetSample(object, result.rows[0] ?? {})))
+        // A sample past the deadline suggests nothing; the next schema version tries again.
+        .catch(() => NOTHING_SAMPLED),
+    };
+    entry = sampling;
+    samples.set(key, entry);
+  }
+  return entry;
 }
 
 /**
@@ -159,7 +237,7 @@ async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHan
   try {
     const listed = await runtime.executor.page(listingQuery(runtime, handle, objectName, params), Math.min(runtime.settings.queryTimeoutMs, BUSY_FALLBACK_MS));
     busySince.delete(name);
-    return { ...listed, count: null };
+    return { ...listed, count: null, facets: [], suggestedFacets: [] };
   } catch (error) {
     if (!isBusyProblem(error) && !(error instanceof QueryTimeoutError)) throw error;
     // Locked still, or the read processes are all taken: either way the answer is "retry".
@@ -189,7 +267,7 @@ async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, obj
  * so those counts run in a read process under the deadline.
  */
 function countsHere(object: BrowseObject, request: BrowseRequest, countCap: number): boolean {
-  return request.filters.length === 0 && countCap <= COUNT_HERE_CAP && (object.kind === 'table' || quickCounts.has(object));
+  return request.filters.length === 0 && request.search === null && countCap <= COUNT_HERE_CAP && (object.kind === 'table' || quickCounts.has(object));
 }
 const COUNT_HERE_CAP = 10_000;
 const QUICK_COUNT_MS = 2;
@@ -206,7 +284,8 @@ const ROW_BUDGET = 3000;
  * at most ROW_BUDGET rows, which holds the page unless the filter is rare.
  */
 function readHereIfCheap<T>(db: Database.Database, object: BrowseObject, request: BrowseRequest, context: BrowseContext, read: (context: BrowseContext) => T): { value: T } | null {
-  if (!readsInIndexOrder(db, object, request)) return null;
+  // A search reads its matches, which may be many: in a read process.
+  if (request.search !== null || !readsInIndexOrder(db, object, request)) return null;
   if (request.filters.length === 0) return { value: read(context) };
   if (request.direction !== 'next') return null;
   try {
@@ -232,7 +311,7 @@ export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle
   const { db } = handle.connection();
   const { object, here } = readHere(() => {
     const object = resolveObject(db, objectName);
-    const request = parseBrowseRequest(params, object, runtime.settings.rowCap);
+    const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
     const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => getRow(db, object, key, request, context));
     return { object, request, here };
   });
@@ -276,6 +355,11 @@ export function browseJson(result: BrowseResult) {
     object: { name: result.object.name, kind: result.object.kind, columns: result.object.columns },
     sort: { column: result.page.sortColumn, desc: result.page.desc },
     filters: result.request.filters,
+    search: result.request.search,
+    ...(result.page.searchNote ? { searchNote: result.page.searchNote } : {}),
+    ...(result.page.snippets ? { snippets: result.page.snippets.map(snippetSegments) } : {}),
+    facets: result.facets,
+    suggestedFacets: result.suggestedFacets,
     pageSize: result.request.pageSize,
     count: result.count?.count ?? null,
     countCapped: result.count?.capped ?? false,
@@ -287,16 +371,24 @@ export function browseJson(result: BrowseResult) {
   };
 }
 
-const answersOfPage = new WeakMap<BrowsePage, { count: BrowseResult['count']; body: string }>();
+type AnswerParts = Pick<BrowseResult, 'count' | 'facets' | 'suggestedFacets'>;
+const answersOfPage = new WeakMap<BrowsePage, { parts: AnswerParts; body: string }>();
+
+/** Whether an answer was made of these very parts: kept ones are the same objects each time. */
+function sameParts(a: AnswerParts, b: AnswerParts): boolean {
+  return a.count === b.count && a.suggestedFacets === b.suggestedFacets && a.facets.length === b.facets.length && a.facets.every((facet, i) => facet === b.facets[i]);
+}
 
 /**
- * The rows API's answer. A page and its count kept for reuse are the same objects on each
- * request, so their JSON text is kept with them rather than built again for every request.
+ * The rows API's answer. A page, its count and its facets kept for reuse are the same
+ * objects on each request, so their JSON text is kept with them rather than built again
+ * for every request; a part read anew (a facet counted since, a count past its deadline)
+ * makes a new text.
  */
 export function browseResponse(result: BrowseResult): Response {
   let answer = answersOfPage.get(result.page);
-  if (answer?.count !== result.count) {
-    answer = { count: result.count, body: JSON.stringify({ ok: true, ...browseJson(result) }) };
+  if (!answer || !sameParts(answer.parts, result)) {
+    answer = { parts: { count: result.count, facets: result.facets, suggestedFacets: result.suggestedFacets }, body: JSON.stringify({ ok: true, ...browseJson(result) }) };
     answersOfPage.set(result.page, answer);
   }
   return new Response(answer.body, { status: 200, headers: { 'content-type': 'application/json' } });
@@ -313,7 +405,7 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
   const object = readHere(() => resolveObject(handle.connection().db, objectNameOf(locals, handle, params.object)));
-  const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap);
+  const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, handle.connection().db);
   const release = runtime.downloads.take(locals.user!.id);
   let stream: ReadableStream<Uint8Array>;
   try {

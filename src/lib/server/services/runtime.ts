@@ -7,6 +7,8 @@ import { AdhocSqlRunner } from '../execution/adhoc.ts';
 import { ExportRunner } from '../execution/export-runner.ts';
 import { QueryProcesses } from '../execution/processes.ts';
 import { ResultCache } from '../execution/result-cache.ts';
+import { FacetCache } from '../execution/facet-cache.ts';
+import type { Facet } from '../query/facets.ts';
 import { VolumeStatusIndex } from '../composite/status-index.ts';
 import type { ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
@@ -47,6 +49,8 @@ export interface ConsoleRuntime {
   downloads: DownloadSlots;
   /** Browse pages and counts, reused until their databases change. */
   results: ResultCache;
+  /** Facet counts, reused until their databases change, counted once for requests arriving together. */
+  facets: FacetCache<Facet>;
   /** Every context's status, for the lists that show them all. */
   statusIndex: VolumeStatusIndex;
   /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
@@ -134,6 +138,7 @@ export function getRuntime(): ConsoleRuntime {
       exports: new ExportRunner(settings.volumeDir, processes),
       downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
+      facets: new FacetCache<Facet>(settings.facetCacheEntries),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
       scopeFor,

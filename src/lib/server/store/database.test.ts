@@ -98,7 +98,7 @@ describe('migrations', () => {
   it('create every table the console keeps', () => {
     const db = open();
     const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((row) => row.name);
-    expect(tables).toEqual(['analytics_drift', 'analytics_refreshes', 'audit_events', 'context_statuses', 'health_runs', 'login_attempts', 'regenerations', 'schema_migrations', 'sessions', 'sign_in_addresses', 'slow_queries', 'snapshot_verifications', 'user_tenants', 'users']);
+    expect(tables).toEqual(['analytics_drift', 'analytics_refreshes', 'audit_events', 'context_statuses', 'health_runs', 'login_attempts', 'regenerations', 'saved_views', 'schema_migrations', 'sessions', 'sign_in_addresses', 'slow_queries', 'snapshot_verifications', 'user_tenants', 'users']);
   });
 
   it('link audit events recorded before the hash chain existed, so the old trail verifies', async () => {

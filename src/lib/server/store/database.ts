@@ -241,6 +241,27 @@ const migrations: readonly Migration[] = [
       CREATE INDEX snapshot_verifications_by_snapshot ON snapshot_verifications (snapshot_id, id DESC);
     `,
   },
+  {
+    version: 7,
+    name: 'saved views',
+    sql: `
+      -- A browse URL (target: objects/<object>?<query>, relative to the context) or an ad-hoc
+      -- SQL statement, named by a user; private to its owner or shared with everyone who
+      -- can see the context. Opening one goes through the context's route like any URL.
+      CREATE TABLE saved_views (
+        id INTEGER PRIMARY KEY,
+        context TEXT NOT NULL,
+        owner_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL CHECK (kind IN ('browse', 'sql')),
+        target TEXT NOT NULL,
+        shared INTEGER NOT NULL CHECK (shared IN (0, 1)),
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX saved_views_by_context ON saved_views (context, name);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

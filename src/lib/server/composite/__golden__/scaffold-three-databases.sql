@@ -7,6 +7,8 @@ ATTACH DATABASE '2026 archive.sqlite.db' AS db_2026_archive;
 ATTACH DATABASE 'fleetfolio.sqlite.db' AS fleetfolio;
 ATTACH DATABASE 'quality-folio.sqlite.db' AS quality_folio;
 
+-- @description TODO: say what all_findings holds; shown as the header of its page.
+-- @column source: the attached database each row comes from
 CREATE VIEW all_findings AS
   SELECT 'db_2026_archive' AS source, id, title, severity FROM db_2026_archive.findings
   UNION ALL

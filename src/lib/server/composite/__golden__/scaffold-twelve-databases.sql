@@ -18,6 +18,8 @@ ATTACH DATABASE 'd10.sqlite.db' AS d10;
 --   d11.sqlite.db
 --   d12.sqlite.db
 
+-- @description TODO: say what all_t holds; shown as the header of its page.
+-- @column source: the attached database each row comes from
 CREATE VIEW all_t AS
   SELECT 'd01' AS source, x FROM d01.t
   UNION ALL
