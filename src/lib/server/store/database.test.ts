@@ -109,7 +109,7 @@ describe('migrations', () => {
       DROP TABLE audit_events;
       CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, detail TEXT) STRICT;
       INSERT INTO audit_events VALUES (1, '2025-01-01T00:00:00.000Z', 'cli', 'user.create', 'a', 'ok', NULL), (2, '2025-01-02T00:00:00.000Z', 'a', 'composite.regenerate', 'admin', 'error', '{"x":1}');
-      DROP TABLE audit_old; DROP TABLE slow_queries; DROP TABLE context_statuses; DROP TABLE snapshot_verifications;`);
+      DROP TABLE audit_old; DROP TABLE slow_queries; DROP TABLE context_statuses; DROP TABLE snapshot_verifications; DROP TABLE saved_views;`);
     db.close();
     const reopened = open(stateDir);
     expect(await verifyAuditChain(reopened)).toEqual({ ok: true, checked: 2, brokenAt: null });
