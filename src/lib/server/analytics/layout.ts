@@ -68,12 +68,3 @@ export async function openServedReadOnly(layout: AnalyticsLayout, memoryMb: numb
   if (!fs.existsSync(layout.database)) return null;
   return DuckDBInstance.create(layout.database, duckdbOptions(memoryMb, { access_mode: 'READ_ONLY' }));
 }
-
-export function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

@@ -11,7 +11,8 @@ import { recordRefreshFinish, recordRefreshStart, replaceDriftReport, type Drift
 import { AnalyticsDefinitionError, BUILT_IN_ROLLUPS, readAnalyticsDefinition, type AnalyticsDefinition } from './definition.ts';
 import { gatheredColumns, openTenant, stageRows, stagedKey, tenantFiles, type GatheredColumn, type TargetColumn } from './gather.ts';
 import { driftOf, majorityShape, targetColumns } from './drift.ts';
-import { analyticsLayout, bucketOf, duckdbOptions, fsyncFile, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
+import { fsyncPath } from '../core/fsync.ts';
+import { analyticsLayout, bucketOf, duckdbOptions, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /** Another process is refreshing the analytics now. */
 export class AnalyticsBusyError extends ProblemError {
@@ -431,9 +432,9 @@ async function refreshWith(
   progress({ phase: 'build', done: 0, total: 1 });
   await buildCandidate(layout, definition, memoryMb, generation, states, targets, tableFiles, result);
   // The commit point: from here on, readers opening analytics.duckdb see the new generation.
-  fsyncFile(layout.candidate);
+  fsyncPath(layout.candidate);
   fs.renameSync(layout.candidate, layout.database);
-  fsyncFile(layout.dir);
+  fsyncPath(layout.dir);
   collectGarbage(layout, tableFiles, previous);
   options.store.transaction(() => replaceDriftReport(options.store, drift))();
   progress({ phase: 'build', done: 1, total: 1 });
