@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { copySampleVolume, freePort, launchConsole, signInForCookie, startConsol
 import { loadSettings } from './lib/server/core/config.ts';
 import { serverNodeArguments } from './lib/server/web/launcher.ts';
 import { CONSOLE_DB_FILE } from './lib/server/store/database.ts';
+import { mountSmallDisk, unmountSmallDisk } from './testing/small-disk.ts';
 
 /**
  * The console's own database (users, sessions, audit, history) damaged, deleted under the
@@ -79,10 +80,8 @@ describe('the state disk full', () => {
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-full-'));
-    disk = path.join(root, 'disk');
+    disk = mountSmallDisk('8m');
     stateDir = path.join(disk, 'state');
-    fs.mkdirSync(disk);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk]);
     await copySampleVolume(path.join(root, 'volume'), stateDir);
     server = await launchConsole(path.join(root, 'volume'), stateDir);
     admin = await signInForCookie(server.baseUrl, 'admin', 'admin-demo-password');
@@ -98,7 +97,7 @@ describe('the state disk full', () => {
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
-    execFileSync('umount', [disk]);
+    unmountSmallDisk(disk);
     fs.rmSync(root, { recursive: true, force: true });
   });
 

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVolumeFixture, type VolumeFixture } from '../../../testing/volume-fixture.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../../../testing/small-disk.ts';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { listAudit } from '../store/audit.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
@@ -209,34 +209,15 @@ describe('retention', () => {
 });
 
 /** A tmpfs of `size` mounted on a new folder, for a disk that really fills up; null where mounting is not allowed. */
-function mountSmallDisk(size: string): string | null {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-full-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    fs.rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
-}
-
 describe('a full disk', () => {
   let disk: string | null = null;
   afterEach(() => {
-    if (disk) {
-      execFileSync('umount', [disk]);
-      fs.rmSync(disk, { recursive: true, force: true });
-    }
+    if (disk) unmountSmallDisk(disk);
     disk = null;
   });
 
-  it('fails the snapshot cleanly and leaves nothing half-written', async (testContext) => {
-    // Mounting needs root (as on the CI machines); elsewhere the test says why it did not run.
+  it('fails the snapshot cleanly and leaves nothing half-written', async () => {
     disk = mountSmallDisk('64k');
-    if (!disk) {
-      testContext.skip('mounting a tmpfs needs root');
-      return;
-    }
     const onSmallDisk: SnapshotScope = { ...scope, snapshotsDir: path.join(disk, 'snapshots') };
     // The pre-check refuses what cannot fit.
     await expect(createSnapshot(onSmallDisk, CONTEXT)).rejects.toMatchObject({ code: 'snapshot_no_space' });
