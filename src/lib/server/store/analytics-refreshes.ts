@@ -75,7 +75,7 @@ const toRecord = (row: RefreshRow): RefreshRecord => ({
 });
 
 /** Runs still marked running whose process is gone were killed; says so. */
-export function markKilledRefreshes(db: ConsoleStore): void {
+function markKilledRefreshes(db: ConsoleStore): void {
   const running = db.prepare(`SELECT id, pid FROM analytics_refreshes WHERE outcome = 'running'`).all() as Array<{ id: number; pid: number }>;
   const mark = db.prepare(`UPDATE analytics_refreshes SET outcome = 'killed', finished_at = ? WHERE id = ? AND outcome = 'running'`);
   for (const run of running) if (!processIsAlive(run.pid)) mark.run(new Date().toISOString(), run.id);

@@ -53,8 +53,3 @@ export function slowestSince(db: ConsoleStore, since: Date, limit: number): Slow
   const rows = db.prepare(`SELECT ${COLUMNS} FROM slow_queries WHERE at >= ? ORDER BY duration_ms DESC LIMIT ?`).all(since.toISOString(), limit) as SlowQueryRow[];
   return rows.map(toSlowQuery);
 }
-
-export function slowQueryById(db: ConsoleStore, id: number): SlowQuery | null {
-  const row = db.prepare(`SELECT ${COLUMNS} FROM slow_queries WHERE id = ?`).get(id) as SlowQueryRow | undefined;
-  return row ? toSlowQuery(row) : null;
-}

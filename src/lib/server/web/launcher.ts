@@ -4,9 +4,9 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import type { Settings } from '../core/config.ts';
 
-export const SERVER_ENTRY = path.join(PROJECT_ROOT, 'dist/server/entry.mjs');
+const SERVER_ENTRY = path.join(PROJECT_ROOT, 'dist/server/entry.mjs');
 /** The HTTP server over the build (see server.mjs). */
-export const SERVER_SCRIPT = path.join(PROJECT_ROOT, 'server.mjs');
+const SERVER_SCRIPT = path.join(PROJECT_ROOT, 'server.mjs');
 
 /**
  * How `node` is started to serve: with the heap limit of the settings. Without one V8 sizes
