@@ -2,5 +2,6 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { default: regenerateOnWorker } = await import('./regenerate-worker.ts');
+const { default: regenerateOnWorker, checkHealthOnWorker } = await import('./regenerate-worker.ts');
 export default regenerateOnWorker;
+export { checkHealthOnWorker };

@@ -6,7 +6,7 @@ import type { CompositeProblem } from '../composite/plan.ts';
 import type { HealthReport } from '../composite/health.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
-import { regenerateContextOnWorker, regenerationFailureMessage, runHealthCheck, summarizeContext, type ContextSummary } from './operations.ts';
+import { regenerateContextOnWorker, regenerationFailureMessage, runHealthCheckOnWorker, summarizeContext, type ContextSummary } from './operations.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 
 /**
@@ -19,8 +19,9 @@ export type ContextActionResult =
 
 /**
  * Runs an action on a context for `actor`, whom its gate let through, and reads the
- * context's summary after it. Regeneration runs on a worker thread, so parsing and planning
- * composite.sql and waiting for another regeneration's lock never hold up other requests.
+ * context's summary after it. Both run on a worker thread, so parsing and planning
+ * composite.sql, waiting for another regeneration's lock and reading every page of every
+ * database for a health check never hold up other requests.
  */
 export async function runContextAction<A extends ContextAction>(
   runtime: ConsoleRuntime,
@@ -33,7 +34,7 @@ export async function runContextAction<A extends ContextAction>(
   const answer: ContextActionResult =
     action === 'regenerate'
       ? { action: 'regenerate', result: await regenerateContextOnWorker(scope, context.name), summary: summarizeContext(runtime, context) }
-      : { action: 'health', report: runHealthCheck(scope, context.name, { full: options.full ?? false }), summary: summarizeContext(runtime, context) };
+      : { action: 'health', report: await runHealthCheckOnWorker(scope, context.name, { full: options.full ?? false }), summary: summarizeContext(runtime, context) };
   return answer as Extract<ContextActionResult, { action: A }>;
 }
 

@@ -19,7 +19,7 @@ import { mayOpen } from '../auth/routes.ts';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { measureContext, quotaUsage, withQuotaFindings, type QuotaLimits } from '../quotas/quotas.ts';
 import { countHealthRun, countRegeneration } from '../metrics/metrics.ts';
-import { regenerateTimed, type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
+import { regenerateTimed, type HealthTask, type RegenerateTask, type TimedRegeneration } from '../composite/regenerate-worker.ts';
 
 /**
  * The operations an operator runs, shared by the web console and the command line so both
@@ -166,18 +166,11 @@ export async function regenerateContextOnWorker(scope: OperationsScope, contextN
  * cores. Outcomes are recorded here, as each finishes; results come back in the order given.
  */
 export async function regenerateContexts(scope: OperationsScope, contexts: VolumeContext[], threads: number, onDone: (context: VolumeContext) => void = () => {}): Promise<RegenerationResult[]> {
-  const pool = new Piscina<RegenerateTask, TimedRegeneration | { problem: ProblemData }>({
-    filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
-    minThreads: threads,
-    maxThreads: threads,
-    // A composite.sql is bounded (MAX_COMPOSITE_SQL_BYTES), so this is room to spare; should
-    // anything still run away, the worker ends, not the server.
-    resourceLimits: { maxOldGenerationSizeMb: 256 },
-  });
+  const pool = compositeWorkers(threads);
   try {
     return await Promise.all(
       contexts.map(async (context) => {
-        const timed = await pool.run({ volumeDir: scope.volumeDir, context: context.name });
+        const timed: TimedRegeneration | { problem: ProblemData } = await pool.run({ volumeDir: scope.volumeDir, context: context.name } satisfies RegenerateTask);
         if ('problem' in timed) throw problemFromData(timed.problem);
         recordOrReport(scope, timed);
         onDone(context);
@@ -187,6 +180,18 @@ export async function regenerateContexts(scope: OperationsScope, contexts: Volum
   } finally {
     await pool.destroy();
   }
+}
+
+/** Worker threads that regenerate composites and check their health (`composite/regenerate-worker.ts`). */
+function compositeWorkers(threads: number): Piscina {
+  return new Piscina({
+    filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
+    minThreads: threads,
+    maxThreads: threads,
+    // A composite.sql is bounded (MAX_COMPOSITE_SQL_BYTES), so this is room to spare; should
+    // anything still run away, the worker ends, not the server.
+    resourceLimits: { maxOldGenerationSizeMb: 256 },
+  });
 }
 
 /** The one sentence shown for a failed regeneration, by the API and by the pages alike. */
@@ -214,7 +219,29 @@ function withDriftFinding(store: Database.Database, context: VolumeContext, repo
 /** Runs a health check on one context and stores it in the health history. */
 export function runHealthCheck(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): HealthReport {
   const context = resolveContext(scope.volumeDir, contextName);
-  const checked = withDriftFinding(scope.store, context, checkHealth(context, { full: options.full ?? false }));
+  return recordHealthCheck(scope, context, checkHealth(context, { full: options.full ?? false }), options);
+}
+
+/**
+ * The same on a worker thread, as the server checks: `quick_check` and `integrity_check` read
+ * every page of every database, which must not hold up every other request.
+ */
+export async function runHealthCheckOnWorker(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): Promise<HealthReport> {
+  const context = resolveContext(scope.volumeDir, contextName);
+  const pool = compositeWorkers(1);
+  try {
+    const task: HealthTask = { volumeDir: scope.volumeDir, context: context.name, full: options.full ?? false };
+    const checked: HealthReport | { problem: ProblemData } = await pool.run(task, { name: 'checkHealthOnWorker' });
+    if ('problem' in checked) throw problemFromData(checked.problem);
+    return recordHealthCheck(scope, context, checked, options);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** Adds the drift and quota findings to a context's checked health, and stores it with its audit event. */
+function recordHealthCheck(scope: OperationsScope, context: VolumeContext, health: HealthReport, options: { full?: boolean }): HealthReport {
+  const checked = withDriftFinding(scope.store, context, health);
   const report = scope.quotaLimits ? withQuotaFindings(checked, quotaUsage(measureContext(context), scope.quotaLimits(context.name))) : checked;
   countHealthRun(report.worstSeverity);
   scope.store.transaction(() => {
