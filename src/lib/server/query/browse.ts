@@ -335,7 +335,7 @@ export function cappedCount(counted: number, cap: number): { count: number; capp
   return counted > cap ? { count: cap, capped: true } : { count: counted, capped: false };
 }
 
-/** How many rows match, at most `cap`, on this thread (the console runs countQuery on a worker). */
+/** How many rows match, at most `cap`, on the calling thread (the console calls it in a read process). */
 export function countRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): { count: number; capped: boolean } {
   const query = countQuery(db, object, request, cap);
   return cappedCount(runRead(db, query.sql, query.params, { rowCap: 1 }).rows[0].n as number, cap);
