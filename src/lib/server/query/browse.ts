@@ -77,7 +77,7 @@ function defaultSort(object: BrowseObject, ranked: boolean): string {
 }
 
 /** Whether a listing is sorted by the table's rowid itself rather than by a column. */
-function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
+export function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
   return sortColumn === ROWID && object.hasRowid;
 }
 

@@ -2,7 +2,7 @@ import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, sortsByRowid, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
@@ -186,7 +186,7 @@ function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: 
  * more range on the sort column, which uses the same index).
  */
 function pageSql(object: BrowseObject, request: BrowseRequest): string {
-  const sort = request.sortColumn === 'rowid' && object.hasRowid ? 'rowid' : quoteIdentifier(request.sortColumn);
+  const sort = sortsByRowid(object, request.sortColumn) ? 'rowid' : quoteIdentifier(request.sortColumn);
   return `SELECT * FROM ${qualifiedName(object)} ${whereClause(request.filters).sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT ?`.replace(/\s+/g, ' ');
 }
 
