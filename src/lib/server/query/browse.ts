@@ -4,7 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
-import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetOf, type ListingOrder, type ListingSource } from './search.ts';
+import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -297,7 +297,7 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   const page = read.slice(0, request.pageSize);
   const { snippetColumns } = listing.source;
   const searched = snippetColumns
-    ? { snippets: page.map(({ row }) => snippetOf(row, snippetColumns, request.search!)) }
+    ? { snippets: snippetsOf(page.map(({ row }) => row), snippetColumns, request.search!) }
     : listing.source.note !== null
       ? { searchNote: listing.source.note }
       : {};
