@@ -3,7 +3,7 @@ import { sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
 import { runRead, type ReadResult } from '../query/run.ts';
 import { resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, cappedCount, countQuery, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, countRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 
 /**
  * A read process of the server (see read-processes.ts): it keeps composite connections of
@@ -61,10 +61,7 @@ function run(task: ReadTask): ReadAnswer {
   if (task.kind === 'read') return runRead(db, task.sql, task.params, { rowCap: task.rowCap });
   const object = resolveObject(db, task.object);
   const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap, db);
-  if (task.kind === 'count') {
-    const counting = countQuery(db, object, request, task.countCap);
-    return cappedCount(runRead(db, counting.sql, counting.params, { rowCap: 1 }).rows[0].n as number, task.countCap);
-  }
+  if (task.kind === 'count') return countRows(db, object, request, task.countCap);
   const listing = { contextName: task.context, secret: Buffer.from(task.secret), rowCap: task.rowCap };
   if (task.kind === 'page') return { object, request, page: browseRows(db, object, request, listing) };
   return getRow(db, object, task.key, request, listing);

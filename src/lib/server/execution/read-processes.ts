@@ -53,7 +53,7 @@ export class ReadProcesses {
     this.#prepareSpare();
   }
 
-  /** Process ids of every read process (spare included once started), for tests and logs. */
+  /** Process ids of the read processes in the slots (not the spare started ahead), for tests and logs. */
   get pids(): number[] {
     return this.#slots.map((slot) => slot.child.pid!).filter(Boolean);
   }

@@ -4,7 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
-import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetOf, type ListingOrder, type ListingSource } from './search.ts';
+import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -77,7 +77,7 @@ function defaultSort(object: BrowseObject, ranked: boolean): string {
 }
 
 /** Whether a listing is sorted by the table's rowid itself rather than by a column. */
-function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
+export function sortsByRowid(object: BrowseObject, sortColumn: string): boolean {
   return sortColumn === ROWID && object.hasRowid;
 }
 
@@ -297,7 +297,7 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
   const page = read.slice(0, request.pageSize);
   const { snippetColumns } = listing.source;
   const searched = snippetColumns
-    ? { snippets: page.map(({ row }) => snippetOf(row, snippetColumns, request.search!)) }
+    ? { snippets: snippetsOf(page.map(({ row }) => row), snippetColumns, request.search!) }
     : listing.source.note !== null
       ? { searchNote: listing.source.note }
       : {};
@@ -335,7 +335,7 @@ export function cappedCount(counted: number, cap: number): { count: number; capp
   return counted > cap ? { count: cap, capped: true } : { count: counted, capped: false };
 }
 
-/** How many rows match, at most `cap`, on this thread (the console runs countQuery on a worker). */
+/** How many rows match, at most `cap`, on the calling thread (the console calls it in a read process). */
 export function countRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): { count: number; capped: boolean } {
   const query = countQuery(db, object, request, cap);
   return cappedCount(runRead(db, query.sql, query.params, { rowCap: 1 }).rows[0].n as number, cap);

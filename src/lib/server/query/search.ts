@@ -377,10 +377,15 @@ function searchPattern(search: string): RegExp | null {
 /**
  * A row's snippet: the first indexed column whose text holds a searched word, cut to a
  * window around the first match when long, each match between MATCH_START and MATCH_END.
- * Made for the page's rows only, so a search that matches 100,000 rows makes 50 snippets.
+ * Made for the page's rows only, so a search that matches 100,000 rows makes 50 snippets,
+ * all with the one pattern made from the search.
  */
-export function snippetOf(row: Record<string, unknown>, columns: string[], search: string): string {
+export function snippetsOf(rows: Array<Record<string, unknown>>, columns: string[], search: string): string[] {
   const pattern = searchPattern(search);
+  return rows.map((row) => snippetOf(row, columns, pattern));
+}
+
+function snippetOf(row: Record<string, unknown>, columns: string[], pattern: RegExp | null): string {
   const texts = columns.map((column) => row[column]).filter((value): value is string => typeof value === 'string' && value !== '');
   const text = (pattern && texts.find((candidate) => candidate.search(pattern) !== -1)) ?? texts[0] ?? '';
   let start = 0;

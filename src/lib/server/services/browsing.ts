@@ -1,8 +1,8 @@
 import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
-import { listObjects, resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { listObjects, qualifiedName, resolveObject, type BrowseObject } from '../query/objects.ts';
+import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, sortsByRowid, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
@@ -12,10 +12,8 @@ import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, sug
 import { snippetSegments } from '../query/search.ts';
 import { LRUCache } from 'lru-cache';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
-import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, readHere, sqliteAsProblem } from '../composite/connect.ts';
+import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, quoteIdentifier, readHere, sqliteAsProblem } from '../composite/connect.ts';
 import { pacedByClient } from './downloads.ts';
-import { quoteIdentifier } from '../composite/connect.ts';
-import { qualifiedName } from '../query/objects.ts';
 import { whereClause } from '../query/filters.ts';
 import { countReuse } from '../metrics/metrics.ts';
 import type { TimedRead } from '../slow-queries/slow-queries.ts';
@@ -129,7 +127,7 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const reusedCount = runtime.results.get<BrowseResult['count']>(countKey, version);
   if (reusedPage) countReuse('page');
   if (reusedCount !== undefined) countReuse('count');
-    const [page, count, ...facets] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount(), ...request.facets.map(readFacet)]);
+  const [page, count, ...facets] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount(), ...request.facets.map(readFacet)]);
   return { object, request, page, count, facets, suggestedFacets: sample.known.suggested };
 }
 
@@ -186,7 +184,7 @@ function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: 
  * more range on the sort column, which uses the same index).
  */
 function pageSql(object: BrowseObject, request: BrowseRequest): string {
-  const sort = request.sortColumn === 'rowid' && object.hasRowid ? 'rowid' : quoteIdentifier(request.sortColumn);
+  const sort = sortsByRowid(object, request.sortColumn) ? 'rowid' : quoteIdentifier(request.sortColumn);
   return `SELECT * FROM ${qualifiedName(object)} ${whereClause(request.filters).sql} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT ?`.replace(/\s+/g, ' ');
 }
 
