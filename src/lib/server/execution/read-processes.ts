@@ -5,6 +5,8 @@ import { logger } from '../core/log.ts';
 import type { ConnectionLimits, ReadMessage, ReadOutcome, ReadTask } from './read-process.ts';
 
 const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/read-process.mjs');
+/** How long past its deadline a read waits for the first read process to load (most of a second, usually). */
+const FIRST_START_MS = 10_000;
 
 /** What became of a read: its outcome, or why there is none. */
 export type ReadSettlement = { type: 'done'; outcome: ReadOutcome } | { type: 'timeout'; waited: boolean } | { type: 'died' } | { type: 'closed' };
@@ -40,6 +42,8 @@ export class ReadProcesses {
   /** Settles once the first process has loaded: starting one takes most of a second, which no deadline should pay. */
   readonly #firstReady: Promise<void>;
   #markReady!: () => void;
+  /** Set once a process has loaded, so reads after that need no timer to wait for one. */
+  #started = false;
 
   constructor(
     private readonly volumeDir: string,
@@ -59,7 +63,7 @@ export class ReadProcesses {
   }
 
   async run(task: ReadTask, deadlineMs: number): Promise<ReadSettlement> {
-    await this.#firstReady;
+    if (!this.#started && !(await this.#firstReadyWithin(deadlineMs + FIRST_START_MS))) return { type: 'timeout', waited: true };
     if (this.#closed) return { type: 'closed' };
     return new Promise((resolve) => {
       const waiting: Waiting = { task, deadline: Date.now() + deadlineMs, settle: resolve };
@@ -74,6 +78,17 @@ export class ReadProcesses {
       }, deadlineMs).unref();
       this.#dispatch();
     });
+  }
+
+  /**
+   * Whether the first process loaded within `ms`. Its start is not counted against a read's
+   * deadline, but a pool whose processes cannot start (they are retried) must not keep every
+   * read waiting for good.
+   */
+  #firstReadyWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    return Promise.race([this.#firstReady.then(() => true), late]).finally(() => clearTimeout(timer));
   }
 
   close(): void {
@@ -124,6 +139,7 @@ export class ReadProcesses {
         }
         const slot: Slot = { child, running: null };
         this.#slots.push(slot);
+        this.#started = true;
         this.#markReady();
         child.on('message', (message: { id: number; outcome: ReadOutcome }) => this.#answered(slot, message));
         child.once('exit', () => this.#lost(slot));
