@@ -54,10 +54,6 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-export function sqlIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /** Options every DuckDB instance of the console gets: bounded memory and threads. */
 export function duckdbOptions(memoryMb: number, extra: Record<string, string> = {}): Record<string, string> {
   return { memory_limit: `${memoryMb}MB`, threads: '2', ...extra };
