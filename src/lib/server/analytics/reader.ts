@@ -139,8 +139,8 @@ export class AnalyticsReader {
   }
 
   /** Read once per generation: a generation never changes, so neither does what it says. */
-  async #once<T>(key: string, read: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const generation = await this.#generation();
+  async #once<T>(key: string, read: (connection: DuckDBConnection) => Promise<T>, served?: Generation): Promise<T> {
+    const generation = served ?? (await this.#generation());
     if (!generation) throw new AnalyticsMissingError();
     let pending = generation.once.get(key) as Promise<T> | undefined;
     if (!pending) {
@@ -224,8 +224,8 @@ export class AnalyticsReader {
    * downloads folder; the caller streams it and then calls `done` to remove it.
    */
   parquetOf(table: string): Promise<{ file: string; done: () => void }> {
-    return this.#with(async (connection) => {
-      const overview = await readOverview(connection);
+    return this.#with(async (connection, generation) => {
+      const overview = await this.#once('overview', readOverview, generation);
       const known = overview.tables.find((t) => t.name === table);
       if (!known) throw new ProblemError('not_found', `there is no analytics table "${table}"; the analytics page lists them`, 404);
       const file = path.join(this.#downloads, `${crypto.randomBytes(8).toString('hex')}.parquet`);
