@@ -37,7 +37,7 @@ export function analyticsLayout(stateDir: string): AnalyticsLayout {
 }
 
 /** Tenants are spread over this many buckets; a refresh rewrites only the buckets of changed tenants. */
-export const BUCKETS = 64;
+const BUCKETS = 64;
 
 /** FNV-1a of the tenant id: stable across processes and releases. */
 export function bucketOf(tenant: string): number {

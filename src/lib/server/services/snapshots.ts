@@ -269,7 +269,7 @@ export function listSnapshots(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store
 }
 
 /** A snapshot by id; `contextName`, when given, must be its context (a page of one context cannot reach another's). */
-export function getSnapshot(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store'>, id: string, contextName: string | null = null): SnapshotSummary {
+function getSnapshot(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store'>, id: string, contextName: string | null = null): SnapshotSummary {
   const notFound = () => new SnapshotError('snapshot_not_found', `No snapshot ${id}${contextName ? ` of ${contextName}` : ''}; list them with: yard snapshot list`, 404);
   if (!ID_PATTERN.test(id)) throw notFound();
   const manifest = readManifest(path.join(scope.snapshotsDir, id));
