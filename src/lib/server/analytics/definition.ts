@@ -15,9 +15,9 @@ import type { CompositeProblem, SourceLocation } from '../composite/plan.ts';
  *
  * Without the file, every tenant's `all_findings` is gathered and nothing else.
  */
-export const ANALYTICS_DEFINITION_FILE = 'analytics.sql';
+const ANALYTICS_DEFINITION_FILE = 'analytics.sql';
 
-export const DEFAULT_DEFINITION_TEXT = 'GATHER all_findings;\n';
+const DEFAULT_DEFINITION_TEXT = 'GATHER all_findings;\n';
 
 export interface GatheredObject {
   /** What is read from each tenant composite: `all_findings` or `schema.table`. */

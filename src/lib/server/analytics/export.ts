@@ -17,7 +17,6 @@ export interface ExportedTable {
   rows: number;
 }
 
-/** The gathered tables of the served generation (rollups are small and derived, so they are not exported). */
 /** The gathered tables of the served generation and their bucket files (rollups are small and derived, so they are not exported). */
 async function gatheredTables(connection: DuckDBConnection, dataDir: string): Promise<Array<{ table: string; files: string[] }>> {
   const rows = (await connection.runAndReadAll(`SELECT "table", files FROM _tables WHERE NOT starts_with("table", '_') ORDER BY "table"`)).getRows();

@@ -37,7 +37,7 @@ export function analyticsLayout(stateDir: string): AnalyticsLayout {
 }
 
 /** Tenants are spread over this many buckets; a refresh rewrites only the buckets of changed tenants. */
-export const BUCKETS = 64;
+const BUCKETS = 64;
 
 /** FNV-1a of the tenant id: stable across processes and releases. */
 export function bucketOf(tenant: string): number {
@@ -52,10 +52,6 @@ export function bucketOf(tenant: string): number {
 /** A SQL string literal for DuckDB. */
 export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
-}
-
-export function sqlIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Options every DuckDB instance of the console gets: bounded memory and threads. */

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts';
-import { fileIdentity, sameIdentity, type FileIdentity } from '../composite/connect.ts';
+import { fileIdentity, quoteIdentifier, sameIdentity, type FileIdentity } from '../composite/connect.ts';
 import { assertAnalyticsQuery } from './guard.ts';
 import { AnalyticsMissingError } from './export.ts';
 import { ProblemError } from '../core/errors.ts';
-import { analyticsLayout, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
+import { analyticsLayout, openServedReadOnly, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /**
  * The server's read-only view of the analytics: the served generation opened read-only
@@ -139,8 +139,8 @@ export class AnalyticsReader {
   }
 
   /** Read once per generation: a generation never changes, so neither does what it says. */
-  async #once<T>(key: string, read: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const generation = await this.#generation();
+  async #once<T>(key: string, read: (connection: DuckDBConnection) => Promise<T>, served?: Generation): Promise<T> {
+    const generation = served ?? (await this.#generation());
     if (!generation) throw new AnalyticsMissingError();
     let pending = generation.once.get(key) as Promise<T> | undefined;
     if (!pending) {
@@ -224,12 +224,12 @@ export class AnalyticsReader {
    * downloads folder; the caller streams it and then calls `done` to remove it.
    */
   parquetOf(table: string): Promise<{ file: string; done: () => void }> {
-    return this.#with(async (connection) => {
-      const overview = await readOverview(connection);
+    return this.#with(async (connection, generation) => {
+      const overview = await this.#once('overview', readOverview, generation);
       const known = overview.tables.find((t) => t.name === table);
       if (!known) throw new ProblemError('not_found', `there is no analytics table "${table}"; the analytics page lists them`, 404);
       const file = path.join(this.#downloads, `${crypto.randomBytes(8).toString('hex')}.parquet`);
-      await connection.run(`COPY (SELECT * FROM ${sqlIdentifier(known.name)}) TO ${sqlString(file)} (FORMAT parquet)`);
+      await connection.run(`COPY (SELECT * FROM ${quoteIdentifier(known.name)}) TO ${sqlString(file)} (FORMAT parquet)`);
       return { file, done: () => fs.rmSync(file, { force: true }) };
     });
   }

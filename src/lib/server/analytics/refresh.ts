@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ProblemError } from '../core/errors.ts';
+import { quoteIdentifier } from '../composite/connect.ts';
 import { processIsAlive } from '../composite/lock.ts';
 import type { ConsoleStore } from '../store/database.ts';
 import { scanVolume, type VolumeContext } from '../volume/contexts.ts';
@@ -12,7 +13,7 @@ import { AnalyticsDefinitionError, BUILT_IN_ROLLUPS, readAnalyticsDefinition, ty
 import { gatheredColumns, openTenant, stageRows, stagedKey, tenantFiles, type GatheredColumn, type TargetColumn } from './gather.ts';
 import { driftOf, majorityShape, targetColumns } from './drift.ts';
 import { fsyncPath } from '../core/fsync.ts';
-import { analyticsLayout, bucketOf, duckdbOptions, openServedReadOnly, sqlIdentifier, sqlString, type AnalyticsLayout } from './layout.ts';
+import { analyticsLayout, bucketOf, duckdbOptions, openServedReadOnly, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /** Another process is refreshing the analytics now. */
 export class AnalyticsBusyError extends ProblemError {
@@ -174,12 +175,12 @@ const sameColumns = (a: TargetColumn[], b: TargetColumn[]) => JSON.stringify(a) 
 /** `read_json` of staged rows, typed as the analytics table; blobs arrive as hex. */
 function stagedSelect(files: string[], columns: TargetColumn[]): string {
   const types = [`tenant: 'VARCHAR'`, ...columns.map((column, i) => `${stagedKey(i)}: '${column.type === 'BLOB' ? 'VARCHAR' : column.type}'`)];
-  const values = columns.map((column, i) => `${column.type === 'BLOB' ? `from_hex(${stagedKey(i)})` : stagedKey(i)} AS ${sqlIdentifier(column.name)}`);
+  const values = columns.map((column, i) => `${column.type === 'BLOB' ? `from_hex(${stagedKey(i)})` : stagedKey(i)} AS ${quoteIdentifier(column.name)}`);
   return `SELECT tenant${values.map((v) => `, ${v}`).join('')} FROM read_json([${files.map(sqlString).join(', ')}], format = 'newline_delimited', columns = {${types.join(', ')}})`;
 }
 
 function emptyTableSql(name: string, columns: TargetColumn[]): string {
-  return `CREATE TABLE ${sqlIdentifier(name)} (tenant VARCHAR${columns.map((c) => `, ${sqlIdentifier(c.name)} ${c.type}`).join('')})`;
+  return `CREATE TABLE ${quoteIdentifier(name)} (tenant VARCHAR${columns.map((c) => `, ${quoteIdentifier(c.name)} ${c.type}`).join('')})`;
 }
 
 /**
@@ -464,7 +465,7 @@ async function buildCandidate(
       const files = Object.values(tableFiles.get(g.table)!).map((name) => path.join(layout.dataDir, g.table, name));
       await db.run(
         files.length > 0
-          ? `CREATE VIEW ${sqlIdentifier(g.table)} AS SELECT * FROM read_parquet([${files.sort().map(sqlString).join(', ')}])`
+          ? `CREATE VIEW ${quoteIdentifier(g.table)} AS SELECT * FROM read_parquet([${files.sort().map(sqlString).join(', ')}])`
           : emptyTableSql(g.table, targets.get(g.table)!),
       );
     }
@@ -480,7 +481,7 @@ async function buildCandidate(
     }
     for (const rollup of definition.rollups) {
       try {
-        await db.run(`CREATE TABLE ${sqlIdentifier(rollup.name)} AS ${rollup.selectSql}`);
+        await db.run(`CREATE TABLE ${quoteIdentifier(rollup.name)} AS ${rollup.selectSql}`);
       } catch (error) {
         const { file, line, column } = rollup.location;
         throw new AnalyticsDefinitionError([{ file, line, column, message: `rollup ${rollup.name}: ${(error as Error).message.split('\n')[0]}` }]);

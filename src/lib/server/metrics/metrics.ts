@@ -13,7 +13,7 @@ import { measureContext } from '../quotas/quotas.ts';
 export const registry = new Registry();
 
 /** Every kind of read the console times. `analytics` is the DuckDB path over every tenant. */
-export const QUERY_KINDS = ['page', 'count', 'export', 'adhoc', 'analytics'] as const;
+const QUERY_KINDS = ['page', 'count', 'export', 'adhoc', 'analytics'] as const;
 export type QueryKind = (typeof QUERY_KINDS)[number];
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -97,7 +97,7 @@ const SLICE_MS = 10;
  * time slices so the event loop keeps serving, at most every SIZES_MAX_AGE_MS while someone
  * scrapes. The first scrape waits for the first measurement; later ones use the latest.
  */
-export class VolumeSizeMetrics {
+class VolumeSizeMetrics {
   #latest: VolumeSample | null = null;
   #measuring: Promise<VolumeSample> | null = null;
 

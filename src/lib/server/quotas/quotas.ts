@@ -38,7 +38,7 @@ export interface ContextSizes {
 }
 
 /** From this share of a quota on, health warns; above all of it, health reports an error. */
-export const QUOTA_WARN_SHARE = 0.8;
+const QUOTA_WARN_SHARE = 0.8;
 const MIB = 1024 * 1024;
 
 export function quotaSeverity(share: number): HealthSeverity {
@@ -122,7 +122,7 @@ const ADVICE: Record<HealthSeverity, string> = {
   error: '; over its quota: the owning application should archive or VACUUM, or raise the quota (TRUTH_YARD_QUOTA_FILE); the console deletes nothing',
 };
 
-export function quotaFindings(usage: QuotaUsage[]): HealthFinding[] {
+function quotaFindings(usage: QuotaUsage[]): HealthFinding[] {
   return usage.map((u) => ({ subject: 'quota', check: `quota_${u.quota}`, severity: u.severity, message: `${describeQuota(u)}${ADVICE[u.severity]}` }));
 }
 

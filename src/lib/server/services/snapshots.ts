@@ -10,6 +10,7 @@ import { recordAudit } from '../store/audit.ts';
 import type { ConsoleStore } from '../store/database.ts';
 import { regenerateContext, type OperationsScope } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
+import { sourceDigest } from '../composite/manifest.ts';
 import type { SnapshotAnswer, SnapshotTask } from '../snapshots/snapshot-worker.ts';
 
 /**
@@ -122,9 +123,10 @@ function sizeOrZero(file: string): number {
   }
 }
 
-function sha256OfFileOrNull(file: string): string | null {
+/** composite.sql's digest as the composite's manifest records it (sourceDigest), so the two compare; null when the file is gone. */
+function compositeSqlDigest(context: VolumeContext): string | null {
   try {
-    return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    return sourceDigest(fs.readFileSync(compositeSqlPath(context), 'utf8'));
   } catch {
     return null;
   }
@@ -195,7 +197,7 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
       createdAt: new Date().toISOString(),
       createdBy: scope.actor,
       reason,
-      compositeSqlSha256: sha256OfFileOrNull(compositeSqlPath(context)),
+      compositeSqlSha256: compositeSqlDigest(context),
       files,
       totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
       tookMs: Math.round(performance.now() - started),
@@ -267,7 +269,7 @@ export function listSnapshots(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store
 }
 
 /** A snapshot by id; `contextName`, when given, must be its context (a page of one context cannot reach another's). */
-export function getSnapshot(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store'>, id: string, contextName: string | null = null): SnapshotSummary {
+function getSnapshot(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store'>, id: string, contextName: string | null = null): SnapshotSummary {
   const notFound = () => new SnapshotError('snapshot_not_found', `No snapshot ${id}${contextName ? ` of ${contextName}` : ''}; list them with: yard snapshot list`, 404);
   if (!ID_PATTERN.test(id)) throw notFound();
   const manifest = readManifest(path.join(scope.snapshotsDir, id));

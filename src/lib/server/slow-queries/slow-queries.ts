@@ -171,7 +171,7 @@ export interface SlowQueryWithPlan extends SlowQuery {
 
 /** Entries within this many days count as recent on the slow-query page. */
 export const RECENT_DAYS = 7;
-export const SLOWEST_SHOWN = 50;
+const SLOWEST_SHOWN = 50;
 
 /**
  * The slowest recent reads, each with its plan as it would run now on its context's
