@@ -8,7 +8,7 @@ import { ProblemError } from '../core/errors.ts';
 import { compositeSqlPath, listDatabaseFiles, resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
 import type { ConsoleStore } from '../store/database.ts';
-import { regenerateContext, type OperationsScope } from './operations.ts';
+import { regenerateContextOnWorker, type OperationsScope } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { sourceDigest } from '../composite/manifest.ts';
 import type { SnapshotAnswer, SnapshotTask } from '../snapshots/snapshot-worker.ts';
@@ -316,7 +316,8 @@ function busyError(contextName: string, busy: string[]): SnapshotError {
  * Restores a context's databases from a snapshot. The snapshot is verified first; a
  * database a writer holds refuses the restore before anything is copied; the current
  * files are snapshotted (`pre-restore`) so the restore can be undone; then every file is
- * put in place atomically under its write lock, and the composite regenerated.
+ * put in place atomically under its write lock, and the composite regenerated (on a worker
+ * thread: parsing composite.sql and waiting for its lock never hold up other requests).
  */
 export async function restoreSnapshot(scope: SnapshotScope, id: string, contextName: string | null = null): Promise<RestoreResult> {
   const snapshot = getSnapshot(scope, id, contextName);
@@ -338,7 +339,7 @@ export async function restoreSnapshot(scope: SnapshotScope, id: string, contextN
   if (installed.busy.length > 0) refuse(busyError(context.name, installed.busy));
 
   auditSnapshot(scope, 'snapshot.restore', context.name, 'ok', { snapshot: id, preRestoreSnapshot: preRestore.id, files: snapshot.files.map((f) => f.name) });
-  const regeneration = regenerateContext(scope, context.name);
+  const regeneration = await regenerateContextOnWorker(scope, context.name);
   return { snapshot: id, context: context.name, preRestoreSnapshot: preRestore.id, files: snapshot.files.map((f) => f.name), regeneration };
 }
 
