@@ -106,6 +106,10 @@ describe('taking a snapshot', () => {
     fs.writeFileSync(path.join(fixture.contextDir(CONTEXT), 'broken.sqlite.db'), 'not a database at all, just text that is long enough to have a header');
     const failure = await createSnapshot(scope, CONTEXT).catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'snapshot_failed', status: 422, message: expect.stringContaining('yard health tenant/acme --full') });
+    // A web client is told what to run, not the database's own error (which may name a server path).
+    expect((failure as SnapshotError).message).toContain('file is not a database');
+    expect((failure as SnapshotError).publicMessage).toContain('yard health tenant/acme --full');
+    expect((failure as SnapshotError).publicMessage).not.toContain('file is not a database');
     expect(fs.readdirSync(scope.snapshotsDir)).toEqual([]);
   });
 

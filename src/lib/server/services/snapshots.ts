@@ -85,8 +85,14 @@ export class SnapshotError extends ProblemError {
     readonly code: 'snapshot_not_found' | 'snapshot_no_space' | 'snapshot_busy' | 'snapshot_damaged' | 'snapshot_failed' | 'snapshot_empty' | 'snapshot_unconfirmed',
     message: string,
     status: number,
+    /** What a web client is told instead, when the message carries a database's own error (it may name server paths). */
+    private readonly publicReason: string = message,
   ) {
     super(code, message, status);
+  }
+
+  override get publicMessage(): string {
+    return this.publicReason;
   }
 }
 
@@ -221,7 +227,12 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
     const full = (error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC';
     const failure = full
       ? new SnapshotError('snapshot_no_space', `The disk of the state folder filled up while the snapshot of ${context.name} was written; nothing of it was kept. Free space or prune old snapshots, then try again.`, 507)
-      : new SnapshotError('snapshot_failed', `The snapshot of ${context.name} failed and nothing of it was kept: ${(error as Error).message}. Run yard health ${context.name} --full to see what is wrong with its databases.`, 422);
+      : new SnapshotError(
+          'snapshot_failed',
+          `The snapshot of ${context.name} failed and nothing of it was kept: ${(error as Error).message}. Run yard health ${context.name} --full to see what is wrong with its databases.`,
+          422,
+          `The snapshot of ${context.name} failed and nothing of it was kept. Run yard health ${context.name} --full to see what is wrong with its databases.`,
+        );
     auditSnapshot(scope, 'snapshot.create', context.name, 'error', { reason, error: failure.message });
     throw failure;
   }
