@@ -38,3 +38,18 @@ export function canSeeContext(user: AccessSubject, contextName: string): boolean
       return parsed.tenantId !== null && user.tenants.includes(parsed.tenantId);
   }
 }
+
+/**
+ * Users with the same key see the same contexts (canSeeContext above decides by role, and
+ * for tenant users by their tenants), so what is worked out of the visible contexts can be
+ * shared between them.
+ */
+export function contextVisibilityKey(user: AccessSubject): string {
+  switch (user.role) {
+    case 'admin':
+    case 'operator':
+      return user.role;
+    case 'tenant':
+      return `tenant:${[...user.tenants].sort().join('/')}`;
+  }
+}

@@ -6,7 +6,7 @@ import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { resolveContext } from '../volume/contexts.ts';
 import { regenerateComposite } from './regenerate.ts';
-import { forgetCompositeStatesExcept } from './status.ts';
+import { compositeState, forgetCompositeStatesExcept } from './status.ts';
 import { VolumeStatusIndex } from './status-index.ts';
 
 let fixture: VolumeFixture;
@@ -51,5 +51,45 @@ describe('the contexts status index after a restart', () => {
     expect(checked.stateOf(globex).status).toBe('stale');
     await settle();
     expect(store.prepare("SELECT status FROM context_statuses WHERE context = 'tenant/globex'").get()).toEqual({ status: 'stale' });
+  });
+});
+
+describe('what lists work out of the statuses', () => {
+  it('is worked out once and kept until a status changes, not on every request', async () => {
+    const index = new VolumeStatusIndex(fixture.volumeDir);
+    let worked = 0;
+    const staleCount = async () => {
+      const statuses = await index.statuses();
+      return statuses.reuse('stale', (stateOf) => {
+        worked += 1;
+        return statuses.scan.contexts.filter((context) => stateOf(context).status === 'stale').length;
+      });
+    };
+    expect(await staleCount()).toBe(0);
+    expect(await staleCount()).toBe(0);
+    // Checked again on the second request (a small volume is), but every status said the same.
+    expect(worked).toBe(1);
+
+    fs.appendFileSync(path.join(fixture.volumeDir, 'embedded/tenant/globex/composite.sql'), '\n-- edited\n');
+    expect(await staleCount()).toBe(1);
+    expect(await staleCount()).toBe(1);
+    expect(worked).toBe(2);
+  });
+
+  it('is worked out again when a context checked for a page has changed status since the last check', async () => {
+    const index = new VolumeStatusIndex(fixture.volumeDir);
+    const statuses = await index.statuses();
+    const staleNames = () => statuses.reuse('stale', (stateOf) => statuses.scan.contexts.filter((context) => stateOf(context).status === 'stale').map((context) => context.name));
+    expect(staleNames()).toEqual([]);
+    const globex = statuses.scan.contexts.find((context) => context.name === 'tenant/globex')!;
+
+    // Checked with the same outcome: what was worked out stays.
+    statuses.noteChecked([compositeState(globex)]);
+    const kept = staleNames();
+    expect(staleNames()).toBe(kept);
+
+    fs.appendFileSync(path.join(globex.dir, 'composite.sql'), '\n-- edited\n');
+    statuses.noteChecked([compositeState(globex)]);
+    expect(staleNames()).toEqual(['tenant/globex']);
   });
 });

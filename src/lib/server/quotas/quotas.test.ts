@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
@@ -9,7 +10,7 @@ import { regenerateComposite } from '../composite/regenerate.ts';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
 import { runHealthCheck } from '../services/operations.ts';
 import { loadSettings } from '../core/config.ts';
-import { measureContext, quotaLimitsFor, quotaSeverity, quotaUsage, type QuotaLimits } from './quotas.ts';
+import { contextQuotaUsage, LIST_SIZES_MAX_AGE_MS, measureContext, quotaLimitsFor, quotaSeverity, quotaUsage, type QuotaLimits } from './quotas.ts';
 
 let fixture: VolumeFixture;
 let context: VolumeContext;
@@ -71,6 +72,32 @@ describe('quota states', () => {
       ['databases', 2, 'warn', null],
       ['wal', 80, 'warn', 'b.sqlite.db'],
     ]);
+  });
+});
+
+describe('quotas shown in lists', () => {
+  const settings = loadSettings({});
+  const contextBytes = (now: number) => contextQuotaUsage(settings, context, now).find((u) => u.quota === 'context')!.used;
+  const grow = () => {
+    const db = new Database(path.join(context.dir, 'quality.sqlite.db'));
+    db.exec(`CREATE TABLE filler (x BLOB); INSERT INTO filler VALUES (zeroblob(100000));`);
+    db.close();
+  };
+
+  it('are measured again once their measurement is LIST_SIZES_MAX_AGE_MS old, not on every request', () => {
+    const start = Date.now() + 60_000;
+    const before = contextBytes(start);
+    grow();
+    expect(contextBytes(start + LIST_SIZES_MAX_AGE_MS - 1)).toBe(before);
+    expect(contextBytes(start + LIST_SIZES_MAX_AGE_MS)).toBeGreaterThan(before + 100_000);
+  });
+
+  it('show what a health check has just measured', () => {
+    const before = contextBytes(Date.now());
+    grow();
+    // Within LIST_SIZES_MAX_AGE_MS of that measurement: without the health check the list would show it.
+    runHealthCheck({ volumeDir: fixture.volumeDir, store, actor: 'test', quotaLimits: (name) => quotaLimitsFor(settings, name) }, context.name);
+    expect(contextBytes(Date.now())).toBeGreaterThan(before + 100_000);
   });
 });
 

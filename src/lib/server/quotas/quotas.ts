@@ -66,14 +66,16 @@ function sizeOf(file: string): number {
 }
 
 /** The sizes of a context's databases and their write-ahead logs, by `stat` only; an unreadable folder measures as empty. */
-export function measureContext(context: VolumeContext): ContextSizes {
+export function measureContext(context: VolumeContext, now = Date.now()): ContextSizes {
   let files: string[];
   try {
     files = listDatabaseFiles(context);
   } catch {
     files = [];
   }
-  return { databases: files.map((file) => ({ file, bytes: sizeOf(path.join(context.dir, file)), walBytes: sizeOf(path.join(context.dir, `${file}-wal`)) })) };
+  const sizes = { databases: files.map((file) => ({ file, bytes: sizeOf(path.join(context.dir, file)), walBytes: sizeOf(path.join(context.dir, `${file}-wal`)) })) };
+  keepForLists(context, sizes, now);
+  return sizes;
 }
 
 function largest(sizes: ContextSizes, by: 'bytes' | 'walBytes'): { file: string | null; used: number } {
@@ -132,7 +134,31 @@ export function withQuotaFindings(report: HealthReport, usage: QuotaUsage[]): He
   return { ...report, findings, worstSeverity: worstOf([...findings, ...report.databases.flatMap((d) => d.findings)]) };
 }
 
-/** A context's usage against its quotas, as the settings (and TRUTH_YARD_QUOTA_FILE) set them. */
-export function contextQuotaUsage(settings: Parameters<typeof quotaLimitsFor>[0], context: VolumeContext): QuotaUsage[] {
-  return quotaUsage(measureContext(context), quotaLimitsFor(settings, context.name));
+/** Lists measure a context again when its sizes are older than this (as their other statuses may be, see status-index.ts). */
+export const LIST_SIZES_MAX_AGE_MS = 2_000;
+/** Contexts whose sizes lists keep; beyond this many, the one measured longest ago is dropped. */
+const LIST_SIZES_KEPT = 10_000;
+/** The latest measurement of each context (by a list, a health check or the metrics), by folder. */
+const listSizes = new Map<string, { measuredAt: number; sizes: ContextSizes }>();
+
+function keepForLists(context: VolumeContext, sizes: ContextSizes, measuredAt: number): void {
+  listSizes.delete(context.dir);
+  if (listSizes.size >= LIST_SIZES_KEPT) listSizes.delete(listSizes.keys().next().value!);
+  listSizes.set(context.dir, { measuredAt, sizes });
+}
+
+/**
+ * A context's sizes for a list, measured at most LIST_SIZES_MAX_AGE_MS earlier: measuring
+ * lists the folder and stats each database and WAL, about a tenth of a millisecond per
+ * context, which a page of a hundred contexts under load cannot spend on every request.
+ * Health checks and the metrics measure afresh (measureContext), and lists then show that.
+ */
+function recentSizes(context: VolumeContext, now: number): ContextSizes {
+  const kept = listSizes.get(context.dir);
+  return kept && now - kept.measuredAt < LIST_SIZES_MAX_AGE_MS && now >= kept.measuredAt ? kept.sizes : measureContext(context, now);
+}
+
+/** A context's usage against its quotas, as the settings (and TRUTH_YARD_QUOTA_FILE) set them, measured at most LIST_SIZES_MAX_AGE_MS before `now`. */
+export function contextQuotaUsage(settings: Parameters<typeof quotaLimitsFor>[0], context: VolumeContext, now = Date.now()): QuotaUsage[] {
+  return quotaUsage(recentSizes(context, now), quotaLimitsFor(settings, context.name));
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
-import { listContexts, type ContextListing, type ContextSummary } from './operations.ts';
+import { contextsVisibleTo, listContexts, type ContextListing, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
 import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
 import { latestHealthRuns } from '../store/health-runs.ts';
@@ -134,13 +134,12 @@ function resolvable(volumeDir: string, names: string[]): VolumeContext[] {
 const fleetListings = new Map<string, { checkedAt: number; listing: Promise<ContextListing> }>();
 
 async function fleetListing(runtime: ConsoleRuntime, user: SessionUser): Promise<ContextListing> {
-  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
   const { checkedAt, current } = await runtime.statusIndex.statuses();
-  if (current) return listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  if (current) return listContexts(runtime, contextsVisibleTo(user), { pageSize: DASHBOARD_CONTEXT_ROWS });
   const key = `${runtime.volumeDir}\u0000${user.role}`;
   const reused = fleetListings.get(key);
   if (reused?.checkedAt === checkedAt.getTime()) return reused.listing;
-  const listing = listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const listing = listContexts(runtime, contextsVisibleTo(user), { pageSize: DASHBOARD_CONTEXT_ROWS });
   fleetListings.set(key, { checkedAt: checkedAt.getTime(), listing });
   listing.catch(() => fleetListings.delete(key));
   return listing;
@@ -151,9 +150,8 @@ async function fleetListing(runtime: ConsoleRuntime, user: SessionUser): Promise
  * admins and operators (every tenant, no limit), from their own composites for tenant users.
  */
 export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser): Promise<Dashboard> {
-  const visible = (context: VolumeContext) => canSeeContext(user, context.name);
   const fleetUser = mayOpen(user, 'read-fleet-analytics');
-  const { contexts, counts } = fleetUser ? await fleetListing(runtime, user) : await listContexts(runtime, visible, { pageSize: DASHBOARD_CONTEXT_ROWS });
+  const { contexts, counts } = fleetUser ? await fleetListing(runtime, user) : await listContexts(runtime, contextsVisibleTo(user), { pageSize: DASHBOARD_CONTEXT_ROWS });
   const showsFleetHealth = mayOpen(user, 'see-fleet-health');
   const charts = fleetUser ? await fleetCharts(runtime) : await tenantCharts(runtime, resolvable(runtime.volumeDir, user.tenants.map((t) => `tenant/${t}`)));
   const shared = showsFleetHealth ? sizesOf(resolvable(runtime.volumeDir, ['admin', 'cross-tenant'].filter((name) => canSeeContext(user, name)))) : [];

@@ -14,7 +14,8 @@ import type { RegenerationResult } from '../composite/regenerate.ts';
 import { recordRegeneration, latestRegeneration, latestRegenerations, regenerationHistory, type RegenerationRecord } from '../store/regenerations.ts';
 import { recordHealthRun, latestHealthRuns, healthHistory, type HealthRunRecord } from '../store/health-runs.ts';
 import { recordAudit } from '../store/audit.ts';
-import { canSeeContext, type SessionUser } from '../auth/access.ts';
+import { latestRunsReader } from '../store/latest-runs.ts';
+import { canSeeContext, contextVisibilityKey, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { measureContext, quotaUsage, withQuotaFindings, type QuotaLimits } from '../quotas/quotas.ts';
@@ -307,49 +308,84 @@ export interface ContextListingRequest {
 
 const STATUS_ORDER: CompositeStatus[] = ['broken', 'stale', 'missing', 'fresh'];
 
+/** A list's contexts in order and its counts, as worked out of one set of statuses. */
+interface OrderedContexts {
+  matching: VolumeContext[];
+  counts: Record<CompositeStatus, number>;
+}
+
+/**
+ * The visible contexts that match, problems first (the scan lists them by name, and each
+ * status keeps that order), with the counts per status of every visible context: a pass
+ * over every context, so the status index keeps it until a status changes.
+ */
+function orderContexts(contexts: VolumeContext[], visible: (context: VolumeContext) => boolean, stateOf: (context: VolumeContext) => CompositeState, search: string, status: CompositeStatus | undefined): OrderedContexts {
+  const counts = { broken: 0, stale: 0, missing: 0, fresh: 0 } satisfies Record<CompositeStatus, number>;
+  const byStatus: Record<CompositeStatus, VolumeContext[]> = { broken: [], stale: [], missing: [], fresh: [] };
+  for (const context of contexts) {
+    if (!visible(context)) continue;
+    const state = stateOf(context);
+    counts[state.status] += 1;
+    if ((!search || context.name.toLowerCase().includes(search)) && (!status || state.status === status)) byStatus[state.status].push(context);
+  }
+  return { matching: STATUS_ORDER.flatMap((each) => byStatus[each]), counts };
+}
+
 /**
  * One page of the visible contexts, with counts per status, for lists that must scale to
- * thousands of tenants: statuses come from the volume's status index, the contexts on the
- * page are checked again, and only their history is read from the console store.
+ * thousands of tenants: statuses come from the volume's status index, which keeps the
+ * order and counts until a status changes; the contexts on the page are checked again,
+ * and only their history is read, from what the console store last said.
  */
 export async function listContexts(
   scope: Pick<OperationsScope, 'store'> & { statusIndex: VolumeStatusIndex },
-  visible: (context: VolumeContext) => boolean,
+  visibility: { key: string; visible: (context: VolumeContext) => boolean },
   request: ContextListingRequest = {},
 ): Promise<ContextListing> {
-  const { scan, checkedAt, current, stateOf } = await scope.statusIndex.statuses();
-  const contexts = scan.contexts.filter(visible);
+  const statuses = await scope.statusIndex.statuses();
   const search = request.search?.trim().toLowerCase() ?? '';
   const pageSize = request.pageSize ?? CONTEXT_PAGE_SIZE;
   const page = Math.max(1, request.page ?? 1);
-  const states = new Map(contexts.map((context) => [context.name, stateOf(context)]));
-  // The scan lists contexts by name, and the sort is stable, so each status keeps that order.
-  const pageOf = () =>
-    contexts
-      .filter((context) => (!search || context.name.toLowerCase().includes(search)) && (!request.status || states.get(context.name)!.status === request.status))
-      .map((context) => ({ context, rank: STATUS_ORDER.indexOf(states.get(context.name)!.status) }))
-      .sort((a, b) => a.rank - b.rank)
-      .map(({ context }) => context);
-  if (!current) {
+  const ordered = () =>
+    statuses.reuse(`contexts\u0000${visibility.key}\u0000${request.status ?? ''}\u0000${search}`, (stateOf) =>
+      orderContexts(statuses.scan.contexts, visibility.visible, stateOf, search, request.status),
+    );
+  let shown = ordered().matching.slice((page - 1) * pageSize, page * pageSize);
+  let states = shown.map((context) => statuses.stateOf(context));
+  if (!statuses.current) {
     // What is shown is checked now; if that changed a status, the page is worked out again.
-    for (const context of pageOf().slice((page - 1) * pageSize, page * pageSize)) states.set(context.name, compositeState(context));
+    const checked = shown.map((context) => compositeState(context));
+    statuses.noteChecked(checked);
+    if (checked.some((state, index) => state.status !== states[index].status)) {
+      shown = ordered().matching.slice((page - 1) * pageSize, page * pageSize);
+      states = shown.map((context) => statuses.stateOf(context));
+    } else {
+      states = checked;
+    }
   }
-  const matching = pageOf();
-  const counts = { broken: 0, stale: 0, missing: 0, fresh: 0 } satisfies Record<CompositeStatus, number>;
-  for (const state of states.values()) counts[state.status] += 1;
+  const { matching, counts } = ordered();
+  const latestRuns = latestRunsReader(scope.store);
   return {
-    contexts: matching.slice((page - 1) * pageSize, page * pageSize).map((context) => summarizeContext(scope, context, states.get(context.name))),
+    contexts: shown.map((context, index) => {
+      const { regeneration, health } = latestRuns(context.name);
+      return summarize(context, regeneration, health, states[index]);
+    }),
     total: matching.length,
     counts,
-    invalid: scan.invalid,
-    checkedAt,
-    checkedNow: current,
+    invalid: statuses.scan.invalid,
+    checkedAt: statuses.checkedAt,
+    checkedNow: statuses.current,
   };
+}
+
+/** Which contexts a user's lists show, with the key under which users who see the same share what is worked out of them. */
+export function contextsVisibleTo(user: SessionUser): { key: string; visible: (context: VolumeContext) => boolean } {
+  return { key: contextVisibilityKey(user), visible: (context) => canSeeContext(user, context.name) };
 }
 
 /** One page of the contexts a user may see; folders that are not contexts only for those whose gate opens them. */
 export async function listContextsFor(scope: Parameters<typeof listContexts>[0], user: SessionUser, request: ContextListingRequest): Promise<ContextListing> {
-  const listing = await listContexts(scope, (context) => canSeeContext(user, context.name), request);
+  const listing = await listContexts(scope, contextsVisibleTo(user), request);
   return mayOpen(user, 'see-invalid-folders') ? listing : { ...listing, invalid: [] };
 }
 
