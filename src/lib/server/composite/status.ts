@@ -81,22 +81,29 @@ function stampsOf(context: VolumeContext, state: CompositeState | undefined): st
   return stamps.join('|');
 }
 
-const cachedStates = new Map<string, { stamps: string; state: CompositeState }>();
+/** A context's state with the stamps of the files it was computed from, and when they were last compared (performance.now()). */
+const cachedStates = new Map<string, { stamps: string; state: CompositeState; stampedAt: number }>();
 
 /**
  * A context's state, recomputed only when a file it depends on changed size, time or
  * inode. Computing it opens the auto.db and every attached database; a volume of
  * thousands of tenants listed on one page cannot afford that on every request, but can
- * afford a few stat calls each.
+ * afford a few stat calls each. With `reuseWithinMs`, a state whose files were compared
+ * less than that long ago is taken as it is: requests arriving together share one look.
  */
-export function compositeState(context: VolumeContext): CompositeState {
+export function compositeState(context: VolumeContext, reuseWithinMs = 0): CompositeState {
   const cached = cachedStates.get(context.dir);
-  if (cached && cached.stamps === stampsOf(context, cached.state)) return cached.state;
+  const now = performance.now();
+  if (cached && now - cached.stampedAt < reuseWithinMs) return cached.state;
+  if (cached && cached.stamps === stampsOf(context, cached.state)) {
+    cached.stampedAt = now;
+    return cached.state;
+  }
   const before = stampsOf(context, undefined);
   const state = computeState(context);
   const after = stampsOf(context, state);
   // Cached only if nothing was replaced while it was being computed.
-  if (after.startsWith(`${before}|`) || after === before) cachedStates.set(context.dir, { stamps: after, state });
+  if (after.startsWith(`${before}|`) || after === before) cachedStates.set(context.dir, { stamps: after, state, stampedAt: now });
   else cachedStates.delete(context.dir);
   return state;
 }
