@@ -138,3 +138,19 @@ test.describe('regenerate all stale', () => {
     await expect(page.getByRole('button', { name: 'Regenerate all stale' })).toBeDisabled();
   });
 });
+
+test.describe('the contexts page without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a row's button posts the list's form for its own context, and that row shows the result", async ({ page }) => {
+    await signInPage(page, 'admin');
+    await page.goto('/admin/contexts');
+    const table = contextsTable(page);
+    await rowNamed(table, 'tenant/acme').getByRole('button', { name: 'Run health check on tenant/acme', exact: true }).click();
+
+    await expect(page).toHaveURL('/admin/contexts');
+    await expect(await cellInColumn(table, rowNamed(table, 'tenant/acme'), 'Result')).toHaveText(/Health: (ok|warn)\./);
+    await expect(await cellInColumn(table, rowNamed(table, 'tenant/globex'), 'Result')).toHaveText('');
+    await expect(await cellInColumn(table, rowNamed(table, 'tenant/acme'), 'Last health')).toHaveText(/^\s*(ok|warn) · \d{4}-\d\d-\d\d/);
+  });
+});
