@@ -39,6 +39,7 @@ const httpFront = {
  * answer without the exception. The build fails if Astro's code no longer reads as expected.
  */
 const ASTRO_ATTRIBUTE_URL_CHECK = 'value.includes("&") && isHttpUrl(value)';
+/** @type {import('vite').Plugin} */
 const attributeUrlCheckWithoutThrow = {
   name: 'truth-yard-attribute-url-check',
   transform(code, id) {
