@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
@@ -28,14 +27,14 @@ beforeEach(() => {
   for (const id of ['acme', 'globex', 'initech']) regenerateComposite(resolveContext(fixture.volumeDir, tenantWithFindings(fixture, id)));
   // Never generated: missing.
   tenantWithFindings(fixture, 'hooli');
-  stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-listing-'));
+  // The console's state beside the volume's embedded/ folder, removed with it.
+  stateDir = path.join(fixture.volumeDir, 'state');
   store = openConsoleStore(stateDir);
 });
 
 afterEach(() => {
   store.close();
   fixture.remove();
-  fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
 const names = (listing: ContextListing) => listing.contexts.map((summary) => `${summary.context.name}:${summary.state.status}`);
