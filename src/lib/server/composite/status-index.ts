@@ -214,7 +214,9 @@ export class VolumeStatusIndex {
     return this.#checking;
   }
 
-  #publish(scan: VolumeScan, states: CompositeState[], checkMs: number): void {
+  #publish(scan: VolumeScan, checked: CompositeState[], checkMs: number): void {
+    // A context checked again while the check went on (one a page showed) is taken as it was found last.
+    const states = scan.contexts.map((context, index) => lastKnownCompositeState(context) ?? checked[index]);
     const previous = this.#latest?.snapshot;
     // Statuses that say what they said keep their snapshot, and with it every list derived from them.
     const unchanged = previous?.refresh(scan, states) ?? false;
