@@ -4,7 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
-import { ARM_COLUMN, ARM_ROWID_COLUMN, listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource, type MatchWindow } from './search.ts';
+import { ARM_COLUMN, ARM_ROWID_COLUMN, indexCountSource, listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource, type MatchWindow } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -379,9 +379,12 @@ export function selection(db: Database.Database, object: BrowseObject, request: 
   return { sql: `FROM ${source.from.sql} ${where.sql}`, params: [...source.from.params, ...where.params] };
 }
 
-/** The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a small one. */
+/**
+ * The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a
+ * small one; an unfiltered search counted in its indexes where it can (see indexCountSource).
+ */
 export function countQuery(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): SqlFragment {
-  const selected = selection(db, object, request);
+  const selected = (request.search !== null && indexCountSource(db, object, request.search, request.filters.length > 0)) || selection(db, object, request);
   return { sql: `SELECT count(*) AS n FROM (SELECT 1 ${selected.sql} LIMIT ?)`, params: [...selected.params, cap + 1] };
 }
 

@@ -133,13 +133,16 @@ const RANK_SELECT = `yard_matches.match_rank AS ${RANK_COLUMN}`;
 /**
  * How a view's arms take in the search: joined with ranks; filtered to the matches (walking
  * the sort index or not), or to those within a range of rowids (`window`); or not searched
- * but telling their arm and rowid (`arms`), for MatchWindow.
+ * but telling their arm and rowid (`arms`), for MatchWindow; or replaced by their index's
+ * matches alone (`count`, see indexCountSource).
  */
-type ArmMode = 'rank' | 'filter' | 'walk' | 'window' | 'arms';
-const ARM_MODES: readonly ArmMode[] = ['rank', 'filter', 'walk', 'window', 'arms'];
+type ArmMode = 'rank' | 'filter' | 'walk' | 'window' | 'arms' | 'count';
+const ARM_MODES: readonly ArmMode[] = ['rank', 'filter', 'walk', 'window', 'arms', 'count'];
+/** The modes a view's search cannot do without; the others are ways to read less, where an arm allows them. */
+const OPTIONAL_MODES: ReadonlySet<ArmMode> = new Set(['window', 'arms', 'count']);
 
 /** The result columns an arm gains in a mode, which an arm over another view passes on. */
-const ADDED_COLUMNS: Record<ArmMode, string[]> = { rank: [RANK_COLUMN], filter: [], walk: [], window: [], arms: [ARM_COLUMN, ARM_ROWID_COLUMN] };
+const ADDED_COLUMNS: Record<ArmMode, string[]> = { rank: [RANK_COLUMN], filter: [], walk: [], window: [], arms: [ARM_COLUMN, ARM_ROWID_COLUMN], count: [] };
 
 type Range = [number, number];
 const rangeOf = (node: Node): Range => (node as { range?: Range }).range!;
@@ -156,6 +159,13 @@ function identifierName(node: Node | undefined): string | null {
 
 /** Clauses after which an arm's rows are no longer its table's rows, one each: no rowid range can stand for them. */
 const ROW_CHANGING_CLAUSES = new Set(['group_by_clause', 'having_clause', 'limit_clause', 'window_clause']);
+
+/** Whether a view body's arms are joined by UNION ALL only, so its rows are the sum of theirs. */
+function unionAllOnly(node: Node): boolean {
+  if (node.type !== 'compound_select_stmt') return true;
+  const operator = Array.isArray(node.operator) ? node.operator.map((keyword) => keyword.name).join(' ') : node.operator.name;
+  return operator === 'UNION ALL' && unionAllOnly(node.left) && unionAllOnly(node.right);
+}
 
 /**
  * A view's SELECT rewritten so that every arm joins the full-text matches of the one table
@@ -176,13 +186,16 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
   if (!body || (body.type !== 'select_stmt' && body.type !== 'compound_select_stmt')) return null;
   const edits: Array<{ at: number; drop: number; text: string }> = [];
   const tables: string[] = [];
-  const byRange = mode === 'window' || mode === 'arms';
+  const byRange = OPTIONAL_MODES.has(mode);
+  if (mode === 'count' && !unionAllOnly(body)) return null;
   for (const arm of armsOf(body)) {
     if (arm.type !== 'select_stmt') return null;
     const select = arm.clauses.find((clause) => clause.type === 'select_clause');
     const from = arm.clauses.find((clause) => clause.type === 'from_clause');
     if (arm.clauses.some((clause) => clause.type === 'with_clause') || select?.type !== 'select_clause' || !select.columns || from?.type !== 'from_clause') return null;
     if (byRange && (arm.clauses.some((clause) => ROW_CHANGING_CLAUSES.has(clause.type)) || select.modifiers.some((modifier) => modifier.type !== 'select_all'))) return null;
+    // Counted by its index alone, an arm must keep every row of its table.
+    if (mode === 'count' && arm.clauses.some((clause) => clause.type === 'where_clause')) return null;
     const columns = select.columns;
     const target = from.expr.type === 'alias' ? from.expr.expr : from.expr;
     const readsView = target.type === 'identifier' ? viewSql(db, target.name) : null;
@@ -191,6 +204,10 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
       const inner = searchableViewSql(db, readsView, mode, firstArm + tables.length);
       if (!inner) return null;
       tables.push(...inner.tables);
+      if (mode === 'count') {
+        edits.push({ at: rangeOf(arm)[0], drop: rangeOf(arm)[1] - rangeOf(arm)[0], text: `SELECT * FROM (${inner.sql})` });
+        continue;
+      }
       const reference = from.expr.type === 'alias' ? quoteIdentifier(identifierName(from.expr.alias)!) : quoteIdentifier((target as { name: string }).name);
       edits.push({ at: rangeOf(target)[0], drop: rangeOf(target)[1] - rangeOf(target)[0], text: `(${inner.sql})${from.expr.type === 'alias' ? '' : ` AS ${reference}`}` });
       if (ADDED_COLUMNS[mode].length > 0 && !columns.items.some((item) => item.type === 'all_columns')) {
@@ -207,6 +224,10 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
     const armNumber = firstArm + tables.length;
     tables.push(`${schema}.${table}`);
     const tableRef = from.expr.type === 'alias' ? quoteIdentifier(identifierName(from.expr.alias)!) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
+    if (mode === 'count') {
+      edits.push({ at: rangeOf(arm)[0], drop: rangeOf(arm)[1] - rangeOf(arm)[0], text: matchesOf(index) });
+      continue;
+    }
     if (mode === 'arms') {
       edits.push({ at: rangeOf(columns)[1], drop: 0, text: `, ${armNumber} AS ${ARM_COLUMN}, ${contentRowid(index, tableRef)} AS ${ARM_ROWID_COLUMN}` });
       continue;
@@ -282,7 +303,7 @@ function tablesOfView(selectSql: string): Array<{ schema: string; table: string 
 interface SearchPlan {
   /** The full-text index of a table, or of each table a view's arms read; empty for a substring search. */
   indexes: FtsIndex[];
-  /** A view's SELECT rewritten per arm mode (`window` and `arms` absent when an arm groups or limits its rows). */
+  /** A view's SELECT rewritten per arm mode (OPTIONAL_MODES absent where an arm does not allow them). */
   viewSql: Partial<Record<ArmMode, string>> | null;
   ftsColumns: string[];
   note: string | null;
@@ -310,10 +331,11 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
       const tables = rewritten.get('rank')!.tables;
       const indexes = tables.map((name) => ftsIndexOf(db, ...(name.split('.') as [string, string]))!);
       // A window needs both of its rewrites: the arms' rowids and the matches within a range.
-      const byRange = rewritten.get('window') && rewritten.get('arms') ? ARM_MODES : ARM_MODES.filter((mode) => mode !== 'window' && mode !== 'arms');
+      const windowed = rewritten.get('window') && rewritten.get('arms');
+      const possible = ARM_MODES.filter((mode) => rewritten.get(mode) && (windowed || (mode !== 'window' && mode !== 'arms')));
       plan = {
         indexes,
-        viewSql: Object.fromEntries(byRange.map((mode) => [mode, `(${rewritten.get(mode)!.sql})`])),
+        viewSql: Object.fromEntries(possible.map((mode) => [mode, `(${rewritten.get(mode)!.sql})`])),
         ftsColumns: [...new Set(indexes.flatMap((index) => index.columns))],
         note: null,
       };
@@ -415,6 +437,24 @@ export function listingSource(db: Database.Database, object: BrowseObject, searc
       ? { sql: '0', params: [] }
       : { sql: columns.map((c) => `${quoteIdentifier(c)} LIKE ? ESCAPE '\\'`).join(' OR '), params: columns.map(() => likePattern(search)) };
   return { ...plain, condition, note: plan.note };
+}
+
+/**
+ * `FROM …` of every row a search selects, counted in its full-text indexes alone, or null
+ * when a count must read the rows: under filters, or when an arm of a view keeps only some
+ * rows of its table (a WHERE of its own), or when its arms are not joined by UNION ALL.
+ * A capped count of a common word then reads the index's list of matches (0.4 ms for
+ * 10,000 of them) rather than each matching row too (2 to 3.5 ms). The index of an
+ * external-content table is kept in step with its table (by triggers, or `rebuild`); one
+ * out of step finds rows by their old text anyway.
+ */
+export function indexCountSource(db: Database.Database, object: BrowseObject, search: string, filtered: boolean): SqlFragment | null {
+  if (filtered) return null;
+  const plan = searchPlan(db, object);
+  if (plan.indexes.length === 0) return null;
+  requireValidSearch(search, plan.ftsColumns);
+  const sql = plan.viewSql ? plan.viewSql.count : `(${matchesOf(plan.indexes[0])})`;
+  return sql === undefined ? null : { sql: `FROM ${sql}`, params: Array(plan.indexes.length).fill(search) };
 }
 
 /** Whether the object's search is full-text (ranked), without validating any text. */
