@@ -55,19 +55,19 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function read(objectName: string, query: string) {
-  const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(new URLSearchParams(query), object, 100, db);
-  return { object, request, page: browseRows(db, object, request, context) };
+function read(objectName: string, query: string, on = db) {
+  const object = resolveObject(on, objectName);
+  const request = parseBrowseRequest(new URLSearchParams(query), object, 100, on);
+  return { object, request, page: browseRows(on, object, request, context) };
 }
 
 /** Every row of a listing, page after page by keyset. */
-function walk(objectName: string, query: string) {
+function walk(objectName: string, query: string, on = db) {
   const rows: Array<Record<string, unknown>> = [];
   const snippets: string[] = [];
   let cursor: string | null = null;
   do {
-    const { page } = read(objectName, cursor ? `${query}&_cursor=${cursor}` : query);
+    const { page } = read(objectName, cursor ? `${query}&_cursor=${cursor}` : query, on);
     rows.push(...page.rows);
     snippets.push(...(page.snippets ?? []));
     cursor = page.nextCursor;
@@ -277,25 +277,7 @@ describe('full-text search of a common word, newest first', () => {
     fs.rmSync(recentDir, { recursive: true, force: true });
   });
 
-  function readRecent(objectName: string, query: string) {
-    const object = resolveObject(recent, objectName);
-    const request = parseBrowseRequest(new URLSearchParams(query), object, 1000, recent);
-    return browseRows(recent, object, request, context);
-  }
-
-  /** Every row, page after page by keyset, and the first two pages read forward then back. */
-  function pages(objectName: string, query: string) {
-    const rows: Array<Record<string, unknown>> = [];
-    const snippets: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = readRecent(objectName, cursor ? `${query}&_cursor=${cursor}` : query);
-      rows.push(...page.rows);
-      snippets.push(...(page.snippets ?? []));
-      cursor = page.nextCursor;
-    } while (cursor);
-    return { rows, snippets };
-  }
+  const readRecent = (objectName: string, query: string) => read(objectName, query, recent).page;
 
   const key = (row: Record<string, unknown>) => `${row.source ?? ''}:${row.id}`;
 
@@ -316,7 +298,7 @@ describe('full-text search of a common word, newest first', () => {
     for (const { objectName, word, filter, sort = 'created_at', asc = false, size = 40, window } of cases) {
       executed.length = 0;
       const query = `_search=${word}&_sort=${sort}${asc ? '' : '&_desc=1'}&_size=${size}${filter ? `&${filter}` : ''}`;
-      const { rows, snippets } = pages(objectName, query);
+      const { rows, snippets } = walk(objectName, query, recent);
       const where = filter ? `AND ${filter.replace('=', " = '")}'` : '';
       const table = objectName.includes('.') ? `(SELECT NULL AS source, * FROM ${objectName})` : objectName;
       const expected = recent
@@ -356,7 +338,7 @@ describe('full-text search of a common word, newest first', () => {
     ];
     for (const [objectName, word, filter] of cases) {
       const object = resolveObject(recent, objectName);
-      const request = parseBrowseRequest(new URLSearchParams(`_search=${word}${filter ? `&${filter}` : ''}`), object, 1000, recent);
+      const request = parseBrowseRequest(new URLSearchParams(`_search=${word}${filter ? `&${filter}` : ''}`), object, 100, recent);
       const where = filter ? `AND ${filter.replace('=', " = '")}'` : '';
       const expected = recent.prepare(`SELECT count(*) FROM ${objectName} WHERE title LIKE '%${word}%' ${where}`).pluck().get() as number;
       expect(countRows(recent, object, request, 100_000), `${objectName} ${word} ${filter}`).toEqual({ count: expected, capped: false });
