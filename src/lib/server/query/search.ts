@@ -138,7 +138,7 @@ const RANK_SELECT = `yard_matches.match_rank AS ${RANK_COLUMN}`;
  */
 type ArmMode = 'rank' | 'filter' | 'walk' | 'window' | 'arms' | 'count';
 const ARM_MODES: readonly ArmMode[] = ['rank', 'filter', 'walk', 'window', 'arms', 'count'];
-/** The modes a view's search cannot do without; the others are ways to read less, where an arm allows them. */
+/** The modes that only read less, which a view lacks where an arm does not allow them; it cannot do without the others. */
 const OPTIONAL_MODES: ReadonlySet<ArmMode> = new Set(['window', 'arms', 'count']);
 
 /** The result columns an arm gains in a mode, which an arm over another view passes on. */
@@ -186,14 +186,14 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
   if (!body || (body.type !== 'select_stmt' && body.type !== 'compound_select_stmt')) return null;
   const edits: Array<{ at: number; drop: number; text: string }> = [];
   const tables: string[] = [];
-  const byRange = OPTIONAL_MODES.has(mode);
+  const optional = OPTIONAL_MODES.has(mode);
   if (mode === 'count' && !unionAllOnly(body)) return null;
   for (const arm of armsOf(body)) {
     if (arm.type !== 'select_stmt') return null;
     const select = arm.clauses.find((clause) => clause.type === 'select_clause');
     const from = arm.clauses.find((clause) => clause.type === 'from_clause');
     if (arm.clauses.some((clause) => clause.type === 'with_clause') || select?.type !== 'select_clause' || !select.columns || from?.type !== 'from_clause') return null;
-    if (byRange && (arm.clauses.some((clause) => ROW_CHANGING_CLAUSES.has(clause.type)) || select.modifiers.some((modifier) => modifier.type !== 'select_all'))) return null;
+    if (optional && (arm.clauses.some((clause) => ROW_CHANGING_CLAUSES.has(clause.type)) || select.modifiers.some((modifier) => modifier.type !== 'select_all'))) return null;
     // Counted by its index alone, an arm must keep every row of its table.
     if (mode === 'count' && arm.clauses.some((clause) => clause.type === 'where_clause')) return null;
     const columns = select.columns;
