@@ -3,7 +3,7 @@ import { firstEvent } from '../core/first-event.ts';
 import { logger } from '../core/log.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
-import type { QueryProcesses } from './processes.ts';
+import { lendNothing, type DescriptorLender, type QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
 
 type Received = ExportMessage | { type: 'timeout' } | { type: 'died' };
@@ -27,10 +27,19 @@ export class ExportRunner {
   constructor(
     private readonly volumeDir: string,
     private readonly processes: QueryProcesses,
+    private readonly lend: DescriptorLender = lendNothing,
   ) {}
 
   async stream(task: Omit<ExportTask, 'volumeDir' | 'kind'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
-    const child = await this.processes.take();
+    const returnDescriptors = this.lend(task.context);
+    let child: ChildProcess;
+    try {
+      child = await this.processes.take();
+    } catch (error) {
+      returnDescriptors();
+      throw error;
+    }
+    child.once('exit', returnDescriptors);
     /** Kills the process; `deadlineMissed` says what to log when it was the deadline. */
     const stop = (deadlineMissed?: string) => {
       if (child.exitCode === null) child.kill('SIGKILL');

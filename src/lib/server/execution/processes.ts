@@ -7,6 +7,14 @@ const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/query-process.mj
 /** Query processes run at this niceness, so the kernel gives the server's own threads the CPU first. */
 const QUERY_PROCESS_NICENESS = 10;
 
+/**
+ * Takes from the server's descriptor budget what a query process's connection to a context
+ * will hold (CompositePool.lend); the answer gives it back once the process has ended.
+ */
+export type DescriptorLender = (context: string) => () => void;
+/** For runners outside the server (tests), where no budget is shared. */
+export const lendNothing: DescriptorLender = () => () => undefined;
+
 function startProcess(): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = fork(ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { getSettings, type Settings } from '../core/config.ts';
-import { CompositePool } from '../composite/pool.ts';
+import { CompositePool, descriptorShares } from '../composite/pool.ts';
 import { HeavyQueryExecutor } from '../execution/executor.ts';
 import { AdhocSqlRunner } from '../execution/adhoc.ts';
 import { ExportRunner } from '../execution/export-runner.ts';
@@ -95,14 +95,15 @@ export function getRuntime(): ConsoleRuntime {
     const settings = getSettings();
     // Opened now, so a damaged console database is reported before anything else.
     getConsoleStore();
+    const shares = descriptorShares(settings.fdBudget, settings.queryProcesses);
     // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
-    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: settings.fdBudget });
+    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: shares.server });
     const processes = new QueryProcesses();
     processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir, getConsoleStore);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
-    const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: settings.fdBudget }, settings.queryProcesses);
+    const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: shares.readProcess }, settings.queryProcesses);
     const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
     analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
     startServerMetrics({ enabled: settings.metricsEnabled, volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
@@ -134,8 +135,9 @@ export function getRuntime(): ConsoleRuntime {
       pool,
       cursorSecret: crypto.randomBytes(32),
       executor,
-      adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
-      exports: new ExportRunner(settings.volumeDir, processes),
+      // Their processes' connections are lent descriptors from the server's share.
+      adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses, (context) => pool.lend(context)),
+      exports: new ExportRunner(settings.volumeDir, processes, (context) => pool.lend(context)),
       downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       facets: new FacetCache<Facet>(settings.facetCacheEntries),
