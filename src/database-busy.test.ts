@@ -13,6 +13,7 @@ import { resolveContext } from './lib/server/volume/contexts.ts';
 let server: RunningConsole;
 let acmeUser: string;
 let globexUser: string;
+let operator: string;
 let writer: ChildProcess | undefined;
 
 /** Starts a process that takes an EXCLUSIVE lock on `file` and holds it until killed. */
@@ -42,6 +43,7 @@ beforeAll(async () => {
   server = await startConsoleServer({ TRUTH_YARD_QUERY_TIMEOUT_MS: '1500', TRUTH_YARD_LOG_LEVEL: 'silent' });
   acmeUser = await signInForCookie(server.baseUrl, 'acme-user', 'acme-demo-password');
   globexUser = await signInForCookie(server.baseUrl, 'globex-user', 'globex-demo-password');
+  operator = await signInForCookie(server.baseUrl, 'operator', 'operator-demo-password');
 }, 60_000);
 afterAll(async () => {
   if (writer) await released(writer);
@@ -49,6 +51,8 @@ afterAll(async () => {
 });
 
 const get = (pathname: string, cookie: string) => fetch(`${server.baseUrl}${pathname}`, { headers: { cookie } });
+const sql = (tenant: string, statement: string) =>
+  fetch(`${server.baseUrl}/api/tenants/${tenant}/sql`, { method: 'POST', headers: { cookie: operator, origin: server.baseUrl, 'content-type': 'application/json' }, body: JSON.stringify({ sql: statement }) });
 const NEWEST = '/api/tenants/acme/objects/all_findings/rows?_sort=created_at&_desc=1&_size=50';
 const FILTERED = '/api/tenants/acme/objects/all_findings/rows?severity=high&_sort=created_at&_desc=1';
 
@@ -84,4 +88,38 @@ describe('a writer holding an exclusive lock on one tenant', () => {
     expect((await get(FILTERED, acmeUser)).status).toBe(200);
     expect((await get(NEWEST, acmeUser)).status).toBe(200);
   }, 30_000);
+
+  it('answers ad-hoc SQL and exports on that tenant 503 database_busy with Retry-After, and on another tenant as usual', async () => {
+    expect((await get(NEWEST, acmeUser)).status).toBe(200);
+    const acme = resolveContext(server.volumeDir, 'tenant/acme');
+    writer = await holdExclusiveLock(path.join(acme.dir, 'fleetfolio.sqlite.db'));
+
+    const [acmeSql, acmeCsv, acmeSearchCsv, globexSql, globexCsv] = await Promise.all([
+      sql('acme', 'SELECT count(*) AS n FROM all_findings'),
+      get('/api/tenants/acme/objects/all_findings/rows.csv?severity=high', acmeUser),
+      // A search's setup reads the database before the export's process starts.
+      get('/api/tenants/acme/objects/all_findings/rows.csv?_search=disk', acmeUser),
+      sql('globex', 'SELECT count(*) AS n FROM all_findings'),
+      get('/api/tenants/globex/objects/all_findings/rows.csv?severity=high', globexUser),
+    ]);
+    for (const [label, busy] of [['sql', acmeSql], ['csv', acmeCsv], ['csv with a search', acmeSearchCsv]] as const) {
+      const text = await busy.text();
+      expect(busy.status, `${label}: ${text.slice(0, 300)}`).toBe(503);
+      expect(busy.headers.get('retry-after'), label).toBe('1');
+      const body = JSON.parse(text);
+      expect(body.error.code, label).toBe('database_busy');
+      expect(body.error.message, label).toMatch(/locked by a writer.*try again/);
+    }
+    expect(globexSql.status).toBe(200);
+    expect((await globexSql.json()).rows[0].n).toBeGreaterThan(0);
+    expect(globexCsv.status).toBe(200);
+    expect((await globexCsv.text()).split('\n').length).toBeGreaterThan(2);
+
+    await released(writer);
+    writer = undefined;
+    expect((await sql('acme', 'SELECT count(*) AS n FROM all_findings')).status).toBe(200);
+    const csv = await get('/api/tenants/acme/objects/all_findings/rows.csv?severity=high', acmeUser);
+    expect(csv.status).toBe(200);
+    await csv.text();
+  }, 60_000);
 });

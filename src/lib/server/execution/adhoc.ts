@@ -6,6 +6,7 @@ import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { AdhocOutcome, AdhocTask } from './query-process.ts';
 import { lendNothing, type DescriptorLender, type QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
+import { busyWaitWithin } from '../composite/connect.ts';
 
 export type AdhocAnswer = Extract<AdhocOutcome, { ok: true }>;
 
@@ -30,7 +31,7 @@ export class AdhocSqlRunner {
     this.#turns = new PQueue({ concurrency });
   }
 
-  async run(task: Omit<AdhocTask, 'volumeDir' | 'kind'>, deadlineMs: number): Promise<AdhocAnswer> {
+  async run(task: Omit<AdhocTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadlineMs: number): Promise<AdhocAnswer> {
     // Refused statements never reach a process, nor the queue.
     assertReadOnlyQuery(task.sql, { allowExplain: true });
     const deadline = Date.now() + deadlineMs;
@@ -56,7 +57,7 @@ export class AdhocSqlRunner {
     }
   }
 
-  async #runInProcess(task: Omit<AdhocTask, 'volumeDir' | 'kind'>, deadline: number, deadlineMs: number): Promise<AdhocAnswer> {
+  async #runInProcess(task: Omit<AdhocTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadline: number, deadlineMs: number): Promise<AdhocAnswer> {
     const taking = Date.now();
     const returnDescriptors = this.lend(task.context);
     let child: ChildProcess;
@@ -83,7 +84,8 @@ export class AdhocSqlRunner {
         clearTimeout(timer);
         resolve('died');
       });
-      child.send({ ...task, kind: 'adhoc', volumeDir: this.volumeDir } satisfies AdhocTask);
+      // A writer's lock is waited for briefly, then answered 503 "busy, retry", not 504.
+      child.send({ ...task, kind: 'adhoc', volumeDir: this.volumeDir, busyTimeoutMs: busyWaitWithin(deadlineMs) } satisfies AdhocTask);
     });
     if (outcome === 'timeout') throw new QueryTimeoutError(`The query ran past its deadline of ${deadlineMs} ms and was stopped; narrow it (filters, LIMIT) and try again.`);
     if (outcome === 'died') throw new QueryError('The query process ended without an answer (out of memory?); narrow the query and try again.');

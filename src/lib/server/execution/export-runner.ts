@@ -5,6 +5,7 @@ import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
 import { lendNothing, type DescriptorLender, type QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
+import { busyWaitWithin } from '../composite/connect.ts';
 
 type Received = ExportMessage | { type: 'timeout' } | { type: 'died' };
 
@@ -30,7 +31,7 @@ export class ExportRunner {
     private readonly lend: DescriptorLender = lendNothing,
   ) {}
 
-  async stream(task: Omit<ExportTask, 'volumeDir' | 'kind'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
+  async stream(task: Omit<ExportTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
     const returnDescriptors = this.lend(task.context);
     let child: ChildProcess;
     try {
@@ -45,7 +46,8 @@ export class ExportRunner {
       if (child.exitCode === null) child.kill('SIGKILL');
       if (deadlineMissed) logger.warn({ context: task.context, object: task.object, pid: child.pid, deadlineMs }, deadlineMissed);
     };
-    child.send({ ...task, kind: 'export', volumeDir: this.volumeDir } satisfies ExportTask);
+    // A writer's lock is waited for briefly, then answered 503 "busy, retry", not 504.
+    child.send({ ...task, kind: 'export', volumeDir: this.volumeDir, busyTimeoutMs: busyWaitWithin(deadlineMs) } satisfies ExportTask);
     const first = await nextMessage(child, deadlineMs);
     if (first.type === 'problem') throw problemFromData(first.problem);
     if (first.type === 'timeout') {

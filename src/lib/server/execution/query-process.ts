@@ -1,5 +1,5 @@
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
-import { connectComposite } from '../composite/connect.ts';
+import { connectComposite, sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
 import { assertReadOnlyQuery } from '../query/guard.ts';
 import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
@@ -23,6 +23,8 @@ export interface AdhocTask {
   explain: boolean;
   rowCap: number;
   byteCap: number;
+  /** How long it waits for a writer's lock (busyWaitWithin its deadline), whatever composite.sql sets: then 503 database_busy. */
+  busyTimeoutMs: number;
 }
 
 export interface QueryPlanStep {
@@ -45,6 +47,8 @@ export interface ExportTask {
   params: string;
   format: ExportFormat;
   maxPageSize: number;
+  /** As AdhocTask's. */
+  busyTimeoutMs: number;
 }
 
 /** The export's answers, one at a time: the console asks for each next chunk (`{ more: true }`), so a slow download slows the reading. */
@@ -57,20 +61,20 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
   try {
     assertReadOnlyQuery(task.sql, { allowExplain: true });
     const context = resolveContext(task.volumeDir, task.context);
-    const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
+    const { db } = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: task.busyTimeoutMs });
     const plan = task.explain && !/^\s*explain\b/i.test(task.sql) ? (db.prepare(`EXPLAIN QUERY PLAN ${task.sql}`).all() as QueryPlanStep[]) : null;
     const result = runRead(db, task.sql, [], { rowCap: task.rowCap, byteCap: task.byteCap });
     db.close();
     return { ok: true, result, plan: plan?.map(({ id, parent, detail }) => ({ id, parent, detail })) ?? null };
   } catch (error) {
-    return { ok: false, problem: problemData(error) };
+    return { ok: false, problem: problemData(sqliteAsProblem(error)) };
   }
 }
 
 /** The export as text chunks of ROWS_PER_CHUNK rows; reading stops when the caller stops asking. */
 function* exportChunks(task: ExportTask): Generator<string> {
   const context = resolveContext(task.volumeDir, task.context);
-  const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
+  const { db } = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: task.busyTimeoutMs });
   try {
     const object = resolveObject(db, task.object);
     const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.maxPageSize, db);
@@ -111,7 +115,7 @@ async function runExportTask(task: ExportTask): Promise<void> {
     }
     process.send!({ type: 'end' } satisfies ExportMessage);
   } catch (error) {
-    process.send!({ type: 'problem', problem: problemData(error) } satisfies ExportMessage);
+    process.send!({ type: 'problem', problem: problemData(sqliteAsProblem(error)) } satisfies ExportMessage);
   }
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
 import { keptStatement } from '../sqlite/statements.ts';
+import { isDatabaseBusy, isDatabaseUnreadable } from '../composite/connect.ts';
 
 export interface ReadResult {
   columns: string[];
@@ -37,12 +38,21 @@ export class QueryError extends ProblemError {
   }
 }
 
+/**
+ * SQLite's refusal of a statement (bad SQL, a missing table) as a QueryError, 400. A writer's
+ * lock or a damaged file is not the statement's fault: it passes through as it is, for the
+ * caller to answer 503 (sqliteAsProblem).
+ */
+function statementError(error: unknown): unknown {
+  return isDatabaseBusy(error) || isDatabaseUnreadable(error) ? error : new QueryError((error as Error).message);
+}
+
 function prepareRead(db: Database.Database, sql: string, keep: boolean): Database.Statement {
   let statement: Database.Statement;
   try {
     statement = keep ? keptStatement(db, sql) : db.prepare(sql);
   } catch (error) {
-    throw new QueryError((error as Error).message);
+    throw statementError(error);
   }
   if (!statement.reader) throw new QueryError('only statements that return rows can be run here');
   return statement;
@@ -76,7 +86,7 @@ export function runRead(db: Database.Database, sql: string, params: unknown[] | 
       rows.push(row);
     }
   } catch (error) {
-    throw new QueryError((error as Error).message);
+    throw statementError(error);
   }
   return truncatedBy ? { columns, rows, truncated: true, truncatedBy } : { columns, rows, truncated: false };
 }
