@@ -1,6 +1,6 @@
 import { problemFromData, ProblemError } from '../core/errors.ts';
 import { busyWaitWithin } from '../composite/connect.ts';
-import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts';
+import { QueryError, QueryTimeoutError, type PlanStep, type ReadResult } from '../query/run.ts';
 import type { ConnectionLimits, ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
 import { ReadProcesses } from './read-processes.ts';
 
@@ -42,6 +42,11 @@ export class HeavyQueryExecutor {
 
   async run(query: HeavyQuery, deadlineMs: number): Promise<ReadResult> {
     return (await this.#run({ kind: 'read', context: query.context, sql: query.sql, params: query.params ?? [], rowCap: query.rowCap }, deadlineMs)) as ReadResult;
+  }
+
+  /** EXPLAIN QUERY PLAN of a statement on a context's composite. */
+  async plan(query: { context: string; sql: string }, deadlineMs: number): Promise<PlanStep[]> {
+    return (await this.#run({ kind: 'plan', ...query, rowCap: 0 /* a plan has a few rows, none of the listing's */ }, deadlineMs)) as PlanStep[];
   }
 
   /** A page with its object and parsed request, all read in a read process. */

@@ -2,7 +2,7 @@ import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { connectComposite, sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
 import { assertReadOnlyQuery } from '../query/guard.ts';
-import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
+import { explainQueryPlan, jsonRow, runRead, type PlanStep, type ReadResult } from '../query/run.ts';
 import { resolveObject } from '../query/objects.ts';
 import { exportRows, parseBrowseRequest } from '../query/browse.ts';
 import { csvText } from './csv.ts';
@@ -27,13 +27,7 @@ export interface AdhocTask {
   busyTimeoutMs: number;
 }
 
-export interface QueryPlanStep {
-  id: number;
-  parent: number;
-  detail: string;
-}
-
-export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | { ok: false; problem: ProblemData };
+export type AdhocOutcome = { ok: true; result: ReadResult; plan: PlanStep[] | null } | { ok: false; problem: ProblemData };
 
 export type ExportFormat = 'csv' | 'json';
 
@@ -62,10 +56,10 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
     assertReadOnlyQuery(task.sql, { allowExplain: true });
     const context = resolveContext(task.volumeDir, task.context);
     const { db } = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: task.busyTimeoutMs });
-    const plan = task.explain && !/^\s*explain\b/i.test(task.sql) ? (db.prepare(`EXPLAIN QUERY PLAN ${task.sql}`).all() as QueryPlanStep[]) : null;
+    const plan = task.explain && !/^\s*explain\b/i.test(task.sql) ? explainQueryPlan(db, task.sql) : null;
     const result = runRead(db, task.sql, [], { rowCap: task.rowCap, byteCap: task.byteCap });
     db.close();
-    return { ok: true, result, plan: plan?.map(({ id, parent, detail }) => ({ id, parent, detail })) ?? null };
+    return { ok: true, result, plan };
   } catch (error) {
     return { ok: false, problem: problemData(sqliteAsProblem(error)) };
   }

@@ -97,3 +97,34 @@ export function iterateRead(db: Database.Database, sql: string, params: unknown[
   const statement = prepareRead(db, sql, false);
   return { columns: statement.columns().map((column) => column.name), rows: statement.iterate(params) as IterableIterator<Record<string, unknown>> };
 }
+
+/** One step of SQLite's EXPLAIN QUERY PLAN. */
+export interface PlanStep {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+const MOST_PARAMETERS = 999;
+
+/**
+ * EXPLAIN QUERY PLAN of a read, with every parameter unbound (NULL): the plan does not depend
+ * on the values, so a statement kept with `?` for its literals is explained as it ran. A
+ * statement SQLite refuses is a QueryError; a lock or a damaged file passes through as it is.
+ */
+export function explainQueryPlan(db: Database.Database, sql: string): PlanStep[] {
+  let statement: Database.Statement;
+  try {
+    statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+  } catch (error) {
+    throw statementError(error);
+  }
+  for (let count = 0; count <= MOST_PARAMETERS; count++) {
+    try {
+      return (statement.all(...Array<null>(count).fill(null)) as Array<PlanStep & { notused: number }>).map(({ id, parent, detail }) => ({ id, parent, detail }));
+    } catch (error) {
+      if (!(error instanceof RangeError && /Too few/.test(error.message))) throw statementError(error);
+    }
+  }
+  throw new QueryError(`the statement has more than ${MOST_PARAMETERS} parameters, too many to explain`);
+}

@@ -10,7 +10,7 @@ import { ResultCache } from '../execution/result-cache.ts';
 import { FacetCache } from '../execution/facet-cache.ts';
 import type { Facet } from '../query/facets.ts';
 import { VolumeStatusIndex } from '../composite/status-index.ts';
-import type { ReadResult } from '../query/run.ts';
+import type { PlanStep, ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { contextPath } from '../auth/routes.ts';
@@ -55,6 +55,8 @@ export interface ConsoleRuntime {
   statusIndex: VolumeStatusIndex;
   /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
+  /** EXPLAIN QUERY PLAN of a statement in a read process under the page deadline (the slow-query page). */
+  queryPlan(context: string, sql: string): Promise<PlanStep[]>;
   /** The fleet analytics, read-only, from the last complete refresh. */
   analytics: AnalyticsReader;
   /** Refreshes of the analytics, each in a child process. */
@@ -143,6 +145,7 @@ export function getRuntime(): ConsoleRuntime {
       facets: new FacetCache<Facet>(settings.facetCacheEntries),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
+      queryPlan: (context, sql) => executor.plan({ context, sql }, settings.queryTimeoutMs),
       scopeFor,
       snapshotScopeFor: (actor) => snapshotScopeFor(settings, scopeFor(actor)),
       reads: new ReadTimer(getConsoleStore, settings.slowQueryMs),
