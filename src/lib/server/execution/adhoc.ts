@@ -1,10 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import PQueue from 'p-queue';
 import { logger } from '../core/log.ts';
 import { assertReadOnlyQuery } from '../query/guard.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { AdhocOutcome, AdhocTask } from './query-process.ts';
-import { lendNothing, type DescriptorLender, type QueryProcesses } from './processes.ts';
+import type { QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
 import { busyWaitWithin } from '../composite/connect.ts';
 
@@ -26,7 +25,6 @@ export class AdhocSqlRunner {
     private readonly volumeDir: string,
     private readonly processes: QueryProcesses,
     concurrency = 1,
-    private readonly lend: DescriptorLender = lendNothing,
   ) {
     this.#turns = new PQueue({ concurrency });
   }
@@ -59,15 +57,7 @@ export class AdhocSqlRunner {
 
   async #runInProcess(task: Omit<AdhocTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadline: number, deadlineMs: number): Promise<AdhocAnswer> {
     const taking = Date.now();
-    const returnDescriptors = this.lend(task.context);
-    let child: ChildProcess;
-    try {
-      child = await this.processes.take();
-    } catch (error) {
-      returnDescriptors();
-      throw error;
-    }
-    child.once('exit', returnDescriptors);
+    const child = await this.processes.take(task.context);
     // Waiting for a process to start is the server's doing, so it is not taken from the statement's time.
     const runUntil = deadline + (Date.now() - taking);
     const outcome = await new Promise<AdhocOutcome | 'timeout' | 'died'>((resolve) => {

@@ -3,7 +3,7 @@ import { firstEvent } from '../core/first-event.ts';
 import { logger } from '../core/log.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
-import { lendNothing, type DescriptorLender, type QueryProcesses } from './processes.ts';
+import type { QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
 import { busyWaitWithin } from '../composite/connect.ts';
 
@@ -28,19 +28,10 @@ export class ExportRunner {
   constructor(
     private readonly volumeDir: string,
     private readonly processes: QueryProcesses,
-    private readonly lend: DescriptorLender = lendNothing,
   ) {}
 
   async stream(task: Omit<ExportTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
-    const returnDescriptors = this.lend(task.context);
-    let child: ChildProcess;
-    try {
-      child = await this.processes.take();
-    } catch (error) {
-      returnDescriptors();
-      throw error;
-    }
-    child.once('exit', returnDescriptors);
+    const child = await this.processes.take(task.context);
     /** Kills the process; `deadlineMissed` says what to log when it was the deadline. */
     const stop = (deadlineMissed?: string) => {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -100,7 +100,8 @@ export function getRuntime(): ConsoleRuntime {
     const shares = descriptorShares(settings.fdBudget, settings.queryProcesses);
     // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
     const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: shares.server });
-    const processes = new QueryProcesses();
+    // The connections of ad-hoc SQL and export processes are lent descriptors from the server's share.
+    const processes = new QueryProcesses((context) => pool.lend(context));
     processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir, getConsoleStore);
     // Checking a large volume takes seconds the first time; start before anyone asks.
@@ -137,9 +138,8 @@ export function getRuntime(): ConsoleRuntime {
       pool,
       cursorSecret: crypto.randomBytes(32),
       executor,
-      // Their processes' connections are lent descriptors from the server's share.
-      adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses, (context) => pool.lend(context)),
-      exports: new ExportRunner(settings.volumeDir, processes, (context) => pool.lend(context)),
+      adhoc: new AdhocSqlRunner(settings.volumeDir, processes, settings.sqlProcesses),
+      exports: new ExportRunner(settings.volumeDir, processes),
       downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
       facets: new FacetCache<Facet>(settings.facetCacheEntries),
