@@ -9,9 +9,9 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { tsImport } from 'tsx/esm/api';
 import { handler } from './dist/server/entry.mjs';
 import { createConsoleServer, loadSettings } from './dist/front/server.mjs';
+import { startupProblem } from './dist/front/startup.mjs';
 
 let settings;
 try {
@@ -23,7 +23,6 @@ try {
 
 // A damaged console database stops the start with one line, rather than a server that
 // answers 500 on every route.
-const { startupProblem } = await tsImport('./src/lib/server/services/startup.ts', import.meta.url);
 const problem = startupProblem();
 if (problem) {
   console.error(`yard: ${problem}`);
