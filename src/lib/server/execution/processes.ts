@@ -79,7 +79,9 @@ export class QueryProcesses {
       returnDescriptors();
       throw error;
     }
-    child.once('exit', returnDescriptors);
+    // A standby that died while it waited has sent its 'exit' already.
+    if (child.exitCode !== null || child.signalCode !== null) returnDescriptors();
+    else child.once('exit', returnDescriptors);
     this.lastPid = child.pid;
     return child;
   }
