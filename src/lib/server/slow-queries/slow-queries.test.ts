@@ -77,7 +77,10 @@ describe('plans and index advice', () => {
     const sql = 'SELECT * FROM findings ORDER BY created_at DESC LIMIT ?';
     for (const context of ['tenant/gone', 'tenant/busy', 'tenant/damaged', 'tenant/broken', 'tenant/fine']) recordSlowQuery(store, { context, kind: 'page', durationMs: 900, sql, rows: 1, actor: null });
     recordSlowQuery(store, { context: 'tenant/fine', kind: 'page', durationMs: 800, sql: 'SELECT * FROM gone', rows: 1, actor: null });
+    recordSlowQuery(store, { context: 'tenant/fine', kind: 'page', durationMs: 700, sql, rows: 1, actor: null });
+    const asked: string[] = [];
     const planOf = async (context: string, statement: string): Promise<PlanStep[]> => {
+      asked.push(`${context} ${statement}`);
       if (context === 'tenant/busy') throw new DatabaseBusyError();
       if (context === 'tenant/damaged') throw new DatabaseUnreadableError('file is not a database');
       if (context === 'tenant/broken') throw Object.assign(new Error('unable to open database file /srv/volume/embedded/tenant/broken/x.db'), { code: 'SQLITE_MISUSE' });
@@ -91,5 +94,7 @@ describe('plans and index advice', () => {
     expect(problems[`tenant/damaged ${sql}`]).toMatch(/^No plan now: A database this composite attaches cannot be read \(file is not a database\)/);
     expect(problems[`tenant/gone ${sql}`]).toMatch(/^No plan now: The query on tenant\/gone did not finish within 1000 ms/);
     expect(problems[`tenant/broken ${sql}`]).toBe('No plan now: reading it failed on the server; it has been logged.');
+    // The statement slow twice on tenant/fine is explained once.
+    expect(asked.filter((key) => key === `tenant/fine ${sql}`)).toHaveLength(1);
   });
 });

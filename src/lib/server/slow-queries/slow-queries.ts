@@ -168,13 +168,20 @@ function planProblem(entry: SlowQuery, error: unknown): string {
  */
 export async function slowestWithPlans(store: ConsoleStore, planOf: (context: string, sql: string) => Promise<PlanStep[]>, now = new Date()): Promise<SlowQueryWithPlan[]> {
   const since = new Date(now.getTime() - RECENT_DAYS * 24 * 60 * 60 * 1000);
+  // The same statement is often slow many times: explained once per context.
+  const plans = new Map<string, Promise<PlanStep[]>>();
+  const planOnce = (context: string, sql: string) => {
+    const key = JSON.stringify([context, sql]);
+    if (!plans.has(key)) plans.set(key, planOf(context, sql));
+    return plans.get(key)!;
+  };
   return Promise.all(
     slowestSince(store, since, SLOWEST_SHOWN).map(async (entry): Promise<SlowQueryWithPlan> => {
       if (entry.kind === 'analytics') {
         return { ...entry, advice: { plan: [], suggestions: [], problem: 'Analytics SQL runs in DuckDB, not on a SQLite composite: see its plan with EXPLAIN on the analytics page.' } };
       }
       try {
-        return { ...entry, advice: adviseOnPlan(await planOf(entry.context, entry.sql), entry.sql) };
+        return { ...entry, advice: adviseOnPlan(await planOnce(entry.context, entry.sql), entry.sql) };
       } catch (error) {
         return { ...entry, advice: { plan: [], suggestions: [], problem: planProblem(entry, error) } };
       }
