@@ -39,6 +39,7 @@ const httpFront = {
  * answer without the exception. The build fails if Astro's code no longer reads as expected.
  */
 const ASTRO_ATTRIBUTE_URL_CHECK = 'value.includes("&") && isHttpUrl(value)';
+/** @type {import('vite').Plugin} */
 const attributeUrlCheckWithoutThrow = {
   name: 'truth-yard-attribute-url-check',
   transform(code, id) {
@@ -51,7 +52,7 @@ const attributeUrlCheckWithoutThrow = {
 export default defineConfig({
   output: 'server',
   // Middleware mode: server.mjs is the HTTP server, so only asset URLs are looked up on disk.
-  adapter: node({ mode: 'middleware' }),
+  adapter: node({ mode: 'middleware', experimentalDisableStreaming: true }),
   integrations: [httpFront],
   // The middleware refuses every state-changing request (forms and JSON alike) whose Origin
   // does not match; Astro's own check covers forms only and compares with a URL the Node

@@ -19,15 +19,12 @@ import {
   type SnapshotScope,
 } from '../lib/server/services/snapshots.ts';
 import { EXIT, printJson, printTable, progressBar, UsageError } from './output.ts';
+import { formatMib } from '../lib/server/core/format.ts';
 
 export interface OperationsCommandContext {
   settingsFor: () => Settings;
   scopeFor: (settings: Settings) => OperationsScope;
   reporting: <A extends unknown[]>(action: (...args: A) => number | Promise<number>) => (...args: A) => void | Promise<void>;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** A snapshot failure a person can act on is a problem (exit 1) with its message; anything else is a bug. */
@@ -76,7 +73,7 @@ export function registerOperationsCommands(program: Command, context: Operations
           progress.stop();
         }
         if (options.json) printJson(results);
-        else for (const r of results) process.stdout.write(r.ok ? `${r.context}: snapshot ${r.id} (${r.files} files, ${mib(r.totalBytes as number)}, ${r.tookMs} ms)\n` : `${r.context}: FAILED: ${r.error}\n`);
+        else for (const r of results) process.stdout.write(r.ok ? `${r.context}: snapshot ${r.id} (${r.files} files, ${formatMib(r.totalBytes as number)}, ${r.tookMs} ms)\n` : `${r.context}: FAILED: ${r.error}\n`);
         return results.every((r) => r.ok) ? EXIT.ok : EXIT.problems;
       }),
     );
@@ -93,7 +90,7 @@ export function registerOperationsCommands(program: Command, context: Operations
         else {
           printTable(
             ['ID', 'CONTEXT', 'TAKEN', 'BY', 'WHY', 'SIZE', 'STATE'],
-            snapshots.map((s) => [s.id, s.context, s.createdAt, s.createdBy, s.reason, mib(s.totalBytes), s.good ? (s.lastVerification ? 'verified' : 'good') : 'DAMAGED']),
+            snapshots.map((s) => [s.id, s.context, s.createdAt, s.createdBy, s.reason, formatMib(s.totalBytes), s.good ? (s.lastVerification ? 'verified' : 'good') : 'DAMAGED']),
           );
         }
         return EXIT.ok;

@@ -4,6 +4,11 @@ export function formatTime(iso: string | null | undefined): string {
   return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
 }
 
+/** Sizes in quota and snapshot messages, always in MiB so figures of one message compare at a glance. */
+export function formatMib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined) return '—';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

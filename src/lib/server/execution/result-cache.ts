@@ -37,9 +37,11 @@ export class ResultCache {
   }
 
   set(key: string, version: string, value: unknown): void {
+    // With reuse off nothing is kept, so nothing is measured (a walk of every row).
+    if (!this.#entries) return;
     const bytes = approximateBytes(value) + 2 * key.length;
     // A value larger than the whole cache would be refused by the LRU anyway.
-    if (this.#entries && bytes <= this.#entries.maxSize) this.#entries.set(key, { version, value, bytes });
+    if (bytes <= this.#entries.maxSize) this.#entries.set(key, { version, value, bytes });
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatMib } from '../core/format.ts';
 import type { Settings } from '../core/config.ts';
 import { listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
 import { worstOf, type HealthFinding, type HealthReport, type HealthSeverity } from '../composite/health.ts';
@@ -108,7 +109,7 @@ const QUOTA_LABELS: Record<QuotaName, string> = {
 };
 
 function amount(quota: QuotaName, value: number): string {
-  return quota === 'databases' ? String(value) : `${(value / MIB).toFixed(1)} MiB`;
+  return quota === 'databases' ? String(value) : formatMib(value);
 }
 
 /** One sentence of a quota's usage: `largest database 81% of quota (810.0 MiB of 1000.0 MiB, big.sqlite.db)`. */

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { fsyncPath } from '../core/fsync.ts';
 import { ProblemError } from '../core/errors.ts';
+import { formatMib } from '../core/format.ts';
 import { compositeSqlPath, listDatabaseFiles, resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
 import type { ConsoleStore } from '../store/database.ts';
@@ -182,10 +183,9 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
   const needed = sources.reduce((sum, source) => sum + sizeOrZero(source.path) + sizeOrZero(`${source.path}-wal`), 0) + SPACE_MARGIN_BYTES;
   const free = (scope.freeBytes ?? statfsFreeBytes)(scope.snapshotsDir);
   if (needed > free) {
-    const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
     const error = new SnapshotError(
       'snapshot_no_space',
-      `Not enough space for a snapshot of ${context.name}: it needs about ${mib(needed)} and the state folder's disk has ${mib(free)} free. Prune old snapshots (yard snapshot prune) or free space, then try again.`,
+      `Not enough space for a snapshot of ${context.name}: it needs about ${formatMib(needed)} and the state folder's disk has ${formatMib(free)} free. Prune old snapshots (yard snapshot prune) or free space, then try again.`,
       507,
     );
     auditSnapshot(scope, 'snapshot.create', context.name, 'error', { reason, error: error.message });
