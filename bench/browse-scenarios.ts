@@ -15,6 +15,13 @@ import { runCannon, runSequence } from './load-client.ts';
 import { recordCannon, type BenchRun } from './scenario.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
 import { ensureVolume, VOLUME_SPECS, type BenchVolume } from './volumes.ts';
+import { autoDbPath } from '../src/lib/server/volume/contexts.ts';
+import { connectComposite } from '../src/lib/server/composite/connect.ts';
+import { resolveObject } from '../src/lib/server/query/objects.ts';
+import { browseRows, countRows, parseBrowseRequest } from '../src/lib/server/query/browse.ts';
+import { loadSettings } from '../src/lib/server/core/config.ts';
+import { newCursorSecret } from './rows-page.ts';
+import { medianMs } from './stats.ts';
 
 const TENANT = 't00001';
 const CONTEXT = `tenant/${TENANT}`;
@@ -55,6 +62,29 @@ function ensureSearchIndexes(volume: BenchVolume): number {
     if (!result.ok) throw new Error(`regenerating ${CONTEXT} after indexing failed: ${JSON.stringify(result.problems)}`);
   }
   return built;
+}
+
+/**
+ * A search's SQL alone, in this process over the tenant's composite: the page as a read
+ * process reads it (request parsed, rows, snippets) and its capped count, which another
+ * read process reads meanwhile. Beside the HTTP figure, it says what the rest of the
+ * request (session, routing, the read processes' messages, JSON) costs.
+ */
+function searchSqlTimes(volume: BenchVolume, query: string): { pageMs: number; countMs: number } {
+  const context = resolveContext(volume.volumeDir, CONTEXT);
+  const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
+  try {
+    const { rowCap, countCap } = loadSettings(process.env);
+    const secret = newCursorSecret();
+    const params = new URLSearchParams(query);
+    const object = resolveObject(db, 'all_findings');
+    return {
+      pageMs: medianMs(SEARCH_REQUESTS, () => browseRows(db, object, parseBrowseRequest(params, object, rowCap, db), { contextName: context.name, secret, rowCap })),
+      countMs: medianMs(SEARCH_REQUESTS, () => countRows(db, object, parseBrowseRequest(params, object, rowCap, db), countCap)),
+    };
+  } finally {
+    db.close();
+  }
 }
 
 /** The SQL page's script as built, gzipped; and whether any other page loads it. */
@@ -126,7 +156,8 @@ export async function browseScenarios(run: BenchRun): Promise<void> {
     await facetLoad(run, server, 'api', '5 two facets JSON, reuse off, facet counts kept');
 
     for (const [kind, word] of Object.entries(SEARCH_WORDS)) {
-      const url = `${api}/rows?_search=${word}&_sort=created_at&_desc=1&_size=50`;
+      const query = `_search=${word}&_sort=created_at&_desc=1&_size=50`;
+      const url = `${api}/rows?${query}`;
       const answer = await fetch(url, { headers: server.headers });
       const first = (await answer.json()) as { rows?: unknown[]; count?: number | null; countCapped?: boolean };
       if (answer.status !== 200) throw new Error(`${url} answered ${answer.status}: ${JSON.stringify(first).slice(0, 300)}`);
@@ -136,6 +167,9 @@ export async function browseScenarios(run: BenchRun): Promise<void> {
       run.report.record({ scenario, metric: 'matching titles', value: first.count ?? null, unit: first.countCapped ? '(more than)' : '' });
       run.report.record({ scenario, metric: `p50, 1 client, ${SEARCH_REQUESTS} requests`, value: result.latency.p50, unit: 'ms', target: { op: '<=', value: ISSUE.searchP50Ms } });
       run.report.record({ scenario, metric: 'p95', value: result.latency.p95, unit: 'ms', note: Object.keys(result.statusCodes).some((code) => code !== '200') ? JSON.stringify(result.statusCodes) : undefined });
+      const sql = searchSqlTimes(volume, query);
+      run.report.record({ scenario, metric: `SQL alone: the page, median of ${SEARCH_REQUESTS}`, value: sql.pageMs, unit: 'ms' });
+      run.report.record({ scenario, metric: `SQL alone: the capped count (${loadSettings(process.env).countCap}), median of ${SEARCH_REQUESTS}`, value: sql.countMs, unit: 'ms', note: 'read by another read process while the page is read' });
     }
     await editorBundle(run, server.baseUrl, server.headers);
   } finally {

@@ -15,7 +15,7 @@ import { newCursorSecret, rowsPageJson } from './rows-page.ts';
 import { recordCannon, sleep, type BenchRun } from './scenario.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
 import { freePort } from '../src/testing/console-server.ts';
-import { median, summarizeLatencies } from './stats.ts';
+import { median, medianMs, summarizeLatencies } from './stats.ts';
 import { ensureVolume, VOLUME_SPECS, type BenchVolume } from './volumes.ts';
 
 const TENANT = 't00001';
@@ -150,17 +150,6 @@ async function otherPages(bench: RowsBench): Promise<void> {
   run.report.record({ scenario, metric: `throughput, median of ${EXPORT_DOWNLOADS}`, value: median(mbPerSec), unit: 'MB/s' });
 }
 
-/** Median milliseconds of `runs` calls of `work`, after as many unmeasured ones. */
-function medianMs(runs: number, work: () => void): number {
-  for (let n = 0; n < runs; n += 1) work();
-  const times: number[] = [];
-  for (let n = 0; n < runs; n += 1) {
-    const started = performance.now();
-    work();
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
 
 /** The raw query in this process: browseRows alone, and the whole of what the bare server does per request. */
 function rawQueryTimes(volume: BenchVolume): { browseRowsMs: number; bareHandlerMs: number } {

@@ -31,3 +31,15 @@ export function summarizeLatencies(values: readonly number[]): LatencySummary {
     max: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
   };
 }
+
+/** Median milliseconds of `runs` calls of `work`, after as many unmeasured ones. */
+export function medianMs(runs: number, work: () => void): number {
+  for (let n = 0; n < runs; n += 1) work();
+  const times: number[] = [];
+  for (let n = 0; n < runs; n += 1) {
+    const started = performance.now();
+    work();
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}

@@ -99,6 +99,18 @@ export function isDatabaseBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
+/**
+ * How long a read outside the server's thread (a read process, an ad-hoc SQL or export
+ * process) waits for a writer's lock: long enough for an ordinary commit to end, short
+ * enough that a tenant whose writer holds a lock for seconds does not keep processes shared
+ * by every tenant waiting, and well inside the read's deadline, so the answer is 503
+ * "busy, retry" rather than 504.
+ */
+const BUSY_WAIT_MS = 250;
+export function busyWaitWithin(deadlineMs: number): number {
+  return Math.min(BUSY_WAIT_MS, Math.floor(deadlineMs / 2));
+}
+
 /** A read that found a database locked by a writer and would not wait for it: 503, try again shortly. */
 export class DatabaseBusyError extends ProblemError {
   static readonly code = 'database_busy';
@@ -110,7 +122,7 @@ export class DatabaseBusyError extends ProblemError {
 }
 
 /** SQLite's answer when a file it reads is damaged, truncated, not a database or gone from under it. */
-function isDatabaseUnreadable(error: unknown): boolean {
+export function isDatabaseUnreadable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN)/.test(code);
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVolumeFixture, tenantWithFindings, type VolumeFixture } from '../../../testing/volume-fixture.ts';
 import { resolveContext, UnknownContextError } from '../volume/contexts.ts';
 import { regenerateComposite } from './regenerate.ts';
-import { CompositePool } from './pool.ts';
+import { CompositePool, DescriptorBudgetError, descriptorShares } from './pool.ts';
 import { CompositeUnavailableError } from './connect.ts';
 
 let fixture: VolumeFixture;
@@ -88,5 +88,48 @@ describe('connection pool', () => {
     expect(acme.db.open).toBe(true);
     expect(initech.db.open).toBe(true);
     pool.closeAll();
+  });
+
+  it('makes room for what it lends to other processes by closing its least recently used connections, and refuses a loan with no room', () => {
+    regenerateTenants(['acme', 'globex', 'initech']);
+    const pool = new CompositePool(fixture.volumeDir, 100, { fdBudget: 8 });
+    const acme = pool.acquire('tenant/acme');
+    const globex = pool.acquire('tenant/globex');
+    expect(pool.descriptors).toBe(6);
+    // An export of globex: its process's connection holds what globex's holds here.
+    const returnGlobex = pool.lend('tenant/globex');
+    expect(pool.lent).toBe(3);
+    expect(acme.db.open).toBe(false);
+    expect(globex.db.open).toBe(true);
+    // initech is not open here: it is lent what its folder's files could take, an auto.db and two databases.
+    const returnInitech = pool.lend('tenant/initech');
+    expect(pool.lent).toBe(6);
+    expect(globex.db.open).toBe(false);
+    expect(pool.descriptors + pool.lent).toBeLessThanOrEqual(8);
+    // A third has no room while the other two run: retry.
+    expect(() => pool.lend('tenant/acme')).toThrow(DescriptorBudgetError);
+    returnGlobex();
+    returnGlobex();
+    returnInitech();
+    expect(pool.lent).toBe(0);
+    // The first loan is made even beyond the budget, as the pool always keeps the connection in use.
+    const tiny = new CompositePool(fixture.volumeDir, 100, { fdBudget: 2 });
+    tiny.acquire('tenant/initech');
+    const returnTiny = tiny.lend('tenant/initech');
+    expect(tiny.size).toBe(0);
+    expect(() => tiny.lend('tenant/acme')).toThrow(DescriptorBudgetError);
+    returnTiny();
+    pool.closeAll();
+  });
+});
+
+describe('descriptor shares', () => {
+  it('gives each read process a part and the server the rest, never more than the budget in all', () => {
+    for (const [total, readProcesses] of [[512, 2], [64, 2], [16, 64], [1000, 3]] as const) {
+      const shares = descriptorShares(total, readProcesses);
+      expect(shares.server + shares.readProcess * readProcesses).toBe(total);
+      expect(shares.server).toBeGreaterThanOrEqual(2 * shares.readProcess);
+    }
+    expect(descriptorShares(512, 2)).toEqual({ server: 256, readProcess: 128 });
   });
 });

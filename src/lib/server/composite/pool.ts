@@ -1,10 +1,48 @@
 import fs from 'node:fs';
+import { ProblemError } from '../core/errors.ts';
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { attachmentsUnchanged, connectComposite, fileIdentity, sameIdentity, type CompositeConnection, type ConnectOptions } from './connect.ts';
 
 export interface PoolOptions extends ConnectOptions {
-  /** Most file descriptors the pool's connections may hold together (TRUTH_YARD_FD_BUDGET); unbounded when absent. */
+  /** Most file descriptors the pool's connections may hold together (its share of TRUTH_YARD_FD_BUDGET, see descriptorShares); unbounded when absent. */
   fdBudget?: number;
+}
+
+/**
+ * Most descriptors one composite connection can hold: its auto.db and at most 10 attached
+ * databases (SQLITE_MAX_ATTACHED), each with a -wal and a -shm file.
+ */
+export const MOST_DESCRIPTORS_PER_CONNECTION = 1 + 10 * 3;
+
+/** How TRUTH_YARD_FD_BUDGET is shared by the processes that keep composite connections. */
+export interface DescriptorShares {
+  /** The server's pool, together with what it lends the query processes it starts (ad-hoc SQL, exports) while they run. */
+  server: number;
+  /** The pool of each read process (TRUTH_YARD_QUERY_PROCESSES of them). */
+  readProcess: number;
+}
+
+/**
+ * One budget for every composite connection of the server and its children, split once at
+ * start and told to each: a read process gets one part, the server what is left (two parts or
+ * more), because it also lends descriptors to the ad-hoc SQL and export processes. A killed
+ * read process's spare takes its place, so no more than `readProcesses` hold connections at
+ * once. Each pool closes its least recently used connections to stay within its share.
+ * Regeneration, health checks and analytics refreshes open one composite at a time and close
+ * it; they, sockets, logs and pipes use the rest of the open-file limit the budget leaves.
+ */
+export function descriptorShares(total: number, readProcesses: number): DescriptorShares {
+  const part = Math.floor(total / (readProcesses + 2));
+  return { server: total - part * readProcesses, readProcess: part };
+}
+
+/** The budget has no room for another ad-hoc statement's or export's connection while others hold theirs. */
+export class DescriptorBudgetError extends ProblemError {
+  override readonly retryAfterSeconds = 1;
+
+  constructor() {
+    super('descriptor_budget', 'Too many downloads and SQL queries hold databases open right now (TRUTH_YARD_FD_BUDGET); try again in a moment.', 503);
+  }
 }
 
 /**
@@ -13,6 +51,27 @@ export interface PoolOptions extends ConnectOptions {
  */
 function descriptorsOf(connection: CompositeConnection): number {
   return 1 + connection.attached.reduce((sum, { file }) => sum + (fs.existsSync(`${file}-wal`) ? 3 : 1), 0);
+}
+
+/**
+ * What a connection to a context not open here would hold, at most: composites attach only
+ * files inside their context's folder, so its auto.db and every other file there (not a
+ * journal, -wal or -shm), each with a -wal and -shm when it has a -wal. A readdir, no open.
+ */
+function descriptorsOfFolder(dir: string): number {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return MOST_DESCRIPTORS_PER_CONNECTION;
+  }
+  const names = new Set(entries);
+  let count = 0;
+  for (const name of entries) {
+    if (/-(wal|shm|journal)$/.test(name) || name.endsWith('.sql') || name.includes('.tmp-')) continue;
+    count += names.has(`${name}-wal`) ? 3 : 1;
+  }
+  return Math.min(MOST_DESCRIPTORS_PER_CONNECTION, Math.max(1, count));
 }
 
 /** Whether this process has no file descriptor left right now (EMFILE). */
@@ -32,15 +91,17 @@ function outOfDescriptors(): boolean {
  * is reopened on its next use (a stat per file per acquire).
  *
  * Connections are bounded by count (TRUTH_YARD_CONNECTION_CACHE) and by the file
- * descriptors they hold together (TRUTH_YARD_FD_BUDGET, by default half of what the process
- * may open, leaving the rest to sockets and logs): the least recently used close first. If
- * the process runs out of descriptors anyway, half the pool is closed and the open retried.
+ * descriptors they hold together with what the pool lent (its share of TRUTH_YARD_FD_BUDGET,
+ * see descriptorShares): the least recently used close first. If the process runs out of
+ * descriptors anyway, half the pool is closed and the open retried.
  */
 export class CompositePool {
   readonly #connections = new Map<string, CompositeConnection>();
   readonly #descriptors = new Map<CompositeConnection, number>();
   /** Connections evicted while a statement was still iterating; closed once it is done. */
   readonly #retiring = new Set<CompositeConnection>();
+  /** Descriptors lent to connections of other processes (see lend), counted against this pool's budget while they are open. */
+  #lent = 0;
 
   constructor(
     readonly volumeDir: string,
@@ -72,9 +133,41 @@ export class CompositePool {
     }
     this.#connections.set(contextName, connection);
     this.#descriptors.set(connection, descriptorsOf(connection));
-    const budget = this.options.fdBudget ?? Infinity;
-    while (this.#connections.size > this.capacity || (this.#connections.size > 1 && this.descriptors > budget)) this.#closeOldest(1);
+    this.#fit(1);
     return connection;
+  }
+
+  /** Closes least recently used connections, keeping at least `keep`, until the pool is within its count and its budget less what it lent. */
+  #fit(keep: number): void {
+    const budget = this.options.fdBudget ?? Infinity;
+    while (this.#connections.size > this.capacity || (this.#connections.size > keep && this.descriptors + this.#lent > budget)) this.#closeOldest(1);
+  }
+
+  /**
+   * Takes from this pool's budget the descriptors a process started for one read of a context
+   * (an ad-hoc statement, an export) will hold: its own connection's count when this pool has
+   * that context open, else the most its folder's files can take. The least recently used of this
+   * pool's connections close to make room. With others lent already and no room left, it throws
+   * DescriptorBudgetError (503, retry); the first is always lent, as the pool always keeps the
+   * connection in use. Call the answer once the process has ended.
+   */
+  lend(contextName: string): () => void {
+    const cached = this.#connections.get(contextName);
+    const count = (cached && this.#descriptors.get(cached)) ?? descriptorsOfFolder(resolveContext(this.volumeDir, contextName).dir);
+    if (this.#lent > 0 && this.#lent + count > (this.options.fdBudget ?? Infinity)) throw new DescriptorBudgetError();
+    this.#lent += count;
+    this.#fit(0);
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      this.#lent -= count;
+    };
+  }
+
+  /** Descriptors lent to other processes' connections now. */
+  get lent(): number {
+    return this.#lent;
   }
 
   /** File descriptors the open connections hold (see descriptorsOf). */

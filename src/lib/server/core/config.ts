@@ -111,7 +111,11 @@ function openFilesLimit(): number | null {
   }
 }
 
-/** `auto`: half of what this process may open, leaving the rest to sockets, logs and child processes' pipes. */
+/**
+ * `auto`: half of what the server may open (its processes inherit the limit), leaving the rest
+ * to sockets, logs, pipes to its processes, and the one composite at a time that regeneration,
+ * health checks and analytics refreshes open; split between processes by descriptorShares.
+ */
 function parseFdBudget(raw: string, env: string): number {
   if (raw.trim() === 'auto') return Math.max(16, Math.floor((openFilesLimit() ?? 1024) / 2));
   return integerInRange(16, 1_000_000)(raw, env);
@@ -227,7 +231,8 @@ export const settingDefinitions = [
     key: 'fdBudget',
     env: 'TRUTH_YARD_FD_BUDGET',
     default: 'auto',
-    description: "Most file descriptors the composite connections of one process (the server, each read process) hold together; least recently used ones are closed beyond it. auto: half of the process's open-file limit (ulimit -n)",
+    description:
+      "Most file descriptors the composite connections of the server and all its processes hold together, in TRUTH_YARD_QUERY_PROCESSES + 2 parts: one for each read process, the rest for the server's own and those of the ad-hoc SQL and export processes it starts (lent while they run; none left: 503, retry); each closes its least recently used connections to stay within its part. auto: half of the server's open-file limit (ulimit -n), which its processes inherit",
     parse: parseFdBudget,
   },
   {

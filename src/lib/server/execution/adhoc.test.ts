@@ -7,6 +7,7 @@ import { regenerateComposite } from '../composite/regenerate.ts';
 import { AdhocSqlRunner } from './adhoc.ts';
 import { QueryProcesses } from './processes.ts';
 import { QueryError, QueryTimeoutError } from '../query/run.ts';
+import { DescriptorBudgetError } from '../composite/pool.ts';
 
 const RUNAWAY = 'WITH RECURSIVE forever(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM forever) SELECT count(*) FROM forever';
 
@@ -97,4 +98,27 @@ describe('ad-hoc SQL', () => {
     expect(first.result.rows).toEqual([{ n: 3 }]);
     expect(second.result.rows).toEqual([{ which: 'second' }]);
   });
+
+  it('borrows descriptors for each process until it has ended, also when it was killed at its deadline, and runs nothing without them', async () => {
+    const loans: string[] = [];
+    let refuse = false;
+    const lending = new QueryProcesses((context) => {
+      if (refuse) throw new DescriptorBudgetError();
+      loans.push(context);
+      return () => loans.splice(loans.indexOf(context), 1);
+    });
+    const borrowing = new AdhocSqlRunner(fixture.volumeDir, lending);
+    try {
+      await borrowing.run(task('SELECT 1 AS one'), 10_000);
+      await expect(borrowing.run(task(RUNAWAY), 300)).rejects.toThrow(QueryTimeoutError);
+      await expect.poll(() => loans, { timeout: 10_000 }).toEqual([]);
+      refuse = true;
+      const pid = lending.lastPid;
+      await expect(borrowing.run(task('SELECT 1 AS one'), 10_000)).rejects.toMatchObject({ code: 'descriptor_budget', status: 503, retryAfterSeconds: 1 });
+      expect(lending.lastPid).toBe(pid);
+    } finally {
+      await lending.close();
+      lending.killAll();
+    }
+  }, 30_000);
 });

@@ -5,6 +5,7 @@ import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { AdhocOutcome, AdhocTask } from './query-process.ts';
 import type { QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
+import { busyWaitWithin } from '../composite/connect.ts';
 
 export type AdhocAnswer = Extract<AdhocOutcome, { ok: true }>;
 
@@ -28,7 +29,7 @@ export class AdhocSqlRunner {
     this.#turns = new PQueue({ concurrency });
   }
 
-  async run(task: Omit<AdhocTask, 'volumeDir' | 'kind'>, deadlineMs: number): Promise<AdhocAnswer> {
+  async run(task: Omit<AdhocTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadlineMs: number): Promise<AdhocAnswer> {
     // Refused statements never reach a process, nor the queue.
     assertReadOnlyQuery(task.sql, { allowExplain: true });
     const deadline = Date.now() + deadlineMs;
@@ -54,9 +55,9 @@ export class AdhocSqlRunner {
     }
   }
 
-  async #runInProcess(task: Omit<AdhocTask, 'volumeDir' | 'kind'>, deadline: number, deadlineMs: number): Promise<AdhocAnswer> {
+  async #runInProcess(task: Omit<AdhocTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadline: number, deadlineMs: number): Promise<AdhocAnswer> {
     const taking = Date.now();
-    const child = await this.processes.take();
+    const child = await this.processes.take(task.context);
     // Waiting for a process to start is the server's doing, so it is not taken from the statement's time.
     const runUntil = deadline + (Date.now() - taking);
     const outcome = await new Promise<AdhocOutcome | 'timeout' | 'died'>((resolve) => {
@@ -73,7 +74,8 @@ export class AdhocSqlRunner {
         clearTimeout(timer);
         resolve('died');
       });
-      child.send({ ...task, kind: 'adhoc', volumeDir: this.volumeDir } satisfies AdhocTask);
+      // A writer's lock is waited for briefly, then answered 503 "busy, retry", not 504.
+      child.send({ ...task, kind: 'adhoc', volumeDir: this.volumeDir, busyTimeoutMs: busyWaitWithin(deadlineMs) } satisfies AdhocTask);
     });
     if (outcome === 'timeout') throw new QueryTimeoutError(`The query ran past its deadline of ${deadlineMs} ms and was stopped; narrow it (filters, LIMIT) and try again.`);
     if (outcome === 'died') throw new QueryError('The query process ended without an answer (out of memory?); narrow the query and try again.');

@@ -69,4 +69,10 @@ describe('heavy query executor', () => {
       executor.page({ ...listing, secret: crypto.randomBytes(32), params: `_sort=created_at&_size=1&_cursor=${encodeURIComponent(page.nextCursor!)}` }, 30_000),
     ).rejects.toMatchObject({ code: 'bad_cursor', status: 400 });
   });
+
+  it('explains a kept statement in a read process, its parameters unbound, and refuses one that no longer compiles', async () => {
+    const plan = await executor.plan({ context: 'tenant/acme', sql: 'SELECT * FROM all_findings WHERE severity = ? ORDER BY title LIMIT ?' }, 30_000);
+    expect(plan.map((step) => step.detail).join('\n')).toMatch(/SCAN|SEARCH/);
+    await expect(executor.plan({ context: 'tenant/acme', sql: 'SELECT * FROM gone' }, 30_000)).rejects.toMatchObject({ code: 'query_error', message: 'no such table: gone' });
+  });
 });

@@ -1,5 +1,6 @@
 import { problemFromData, ProblemError } from '../core/errors.ts';
-import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts';
+import { busyWaitWithin } from '../composite/connect.ts';
+import { QueryError, QueryTimeoutError, type PlanStep, type ReadResult } from '../query/run.ts';
 import type { ConnectionLimits, ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
 import { ReadProcesses } from './read-processes.ts';
 
@@ -22,17 +23,6 @@ export interface ListingQuery {
 type TaskOf<K> = K extends ReadTask['kind'] ? Omit<Extract<ReadTask, { kind: K }>, 'busyTimeoutMs'> : never;
 
 /**
- * How long a read in a read process may wait for a writer's lock: long enough for an
- * ordinary commit to end, short enough that a tenant whose writer holds a lock for seconds
- * does not keep the read processes (shared by every tenant) waiting, and well inside the
- * deadline so the answer is 503 "busy, retry" rather than 504.
- */
-const BUSY_WAIT_MS = 250;
-function busyTimeoutFor(deadlineMs: number): number {
-  return Math.min(BUSY_WAIT_MS, Math.floor(deadlineMs / 2));
-}
-
-/**
  * Runs reads that may take long in killable read processes (see ReadProcesses): counts,
  * facets and chart aggregations, pages that are not index walks, and any read whose
  * database was busy on the server's thread. A read past its deadline is answered with
@@ -42,7 +32,7 @@ export class HeavyQueryExecutor {
   readonly #processes: ReadProcesses;
 
   constructor(volumeDir: string, limits: ConnectionLimits, processes: number) {
-    this.#processes = new ReadProcesses(volumeDir, limits, processes, BUSY_WAIT_MS);
+    this.#processes = new ReadProcesses(volumeDir, limits, processes, busyWaitWithin(Infinity));
   }
 
   /** Process ids of the read processes, for tests that check what is left running. */
@@ -52,6 +42,11 @@ export class HeavyQueryExecutor {
 
   async run(query: HeavyQuery, deadlineMs: number): Promise<ReadResult> {
     return (await this.#run({ kind: 'read', context: query.context, sql: query.sql, params: query.params ?? [], rowCap: query.rowCap }, deadlineMs)) as ReadResult;
+  }
+
+  /** EXPLAIN QUERY PLAN of a statement on a context's composite. */
+  async plan(query: { context: string; sql: string }, deadlineMs: number): Promise<PlanStep[]> {
+    return (await this.#run({ kind: 'plan', ...query, rowCap: 0 /* a plan has a few rows, none of the listing's */ }, deadlineMs)) as PlanStep[];
   }
 
   /** A page with its object and parsed request, all read in a read process. */
@@ -69,7 +64,7 @@ export class HeavyQueryExecutor {
   }
 
   async #run(task: TaskOf<ReadTask['kind']>, deadlineMs: number): Promise<ReadAnswer> {
-    const settled = await this.#processes.run({ ...task, busyTimeoutMs: busyTimeoutFor(deadlineMs) } as ReadTask, deadlineMs);
+    const settled = await this.#processes.run({ ...task, busyTimeoutMs: busyWaitWithin(deadlineMs) } as ReadTask, deadlineMs);
     switch (settled.type) {
       case 'done':
         if (!settled.outcome.ok) throw problemFromData(settled.outcome.problem);

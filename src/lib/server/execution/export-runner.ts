@@ -5,6 +5,7 @@ import { QueryError, QueryTimeoutError } from '../query/run.ts';
 import type { ExportMessage, ExportTask } from './query-process.ts';
 import type { QueryProcesses } from './processes.ts';
 import { problemFromData } from '../core/errors.ts';
+import { busyWaitWithin } from '../composite/connect.ts';
 
 type Received = ExportMessage | { type: 'timeout' } | { type: 'died' };
 
@@ -29,14 +30,15 @@ export class ExportRunner {
     private readonly processes: QueryProcesses,
   ) {}
 
-  async stream(task: Omit<ExportTask, 'volumeDir' | 'kind'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
-    const child = await this.processes.take();
+  async stream(task: Omit<ExportTask, 'volumeDir' | 'kind' | 'busyTimeoutMs'>, deadlineMs: number): Promise<ReadableStream<Uint8Array>> {
+    const child = await this.processes.take(task.context);
     /** Kills the process; `deadlineMissed` says what to log when it was the deadline. */
     const stop = (deadlineMissed?: string) => {
       if (child.exitCode === null) child.kill('SIGKILL');
       if (deadlineMissed) logger.warn({ context: task.context, object: task.object, pid: child.pid, deadlineMs }, deadlineMissed);
     };
-    child.send({ ...task, kind: 'export', volumeDir: this.volumeDir } satisfies ExportTask);
+    // A writer's lock is waited for briefly, then answered 503 "busy, retry", not 504.
+    child.send({ ...task, kind: 'export', volumeDir: this.volumeDir, busyTimeoutMs: busyWaitWithin(deadlineMs) } satisfies ExportTask);
     const first = await nextMessage(child, deadlineMs);
     if (first.type === 'problem') throw problemFromData(first.problem);
     if (first.type === 'timeout') {

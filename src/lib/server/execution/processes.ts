@@ -4,22 +4,39 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 
 const ENTRY = path.join(PROJECT_ROOT, 'src/lib/server/execution/query-process.mjs');
-/** Query processes run at this niceness, so the kernel gives the server's own threads the CPU first. */
+/** Query processes (ad-hoc SQL, exports) run at this niceness: a few people aggregating millions of rows do not take the pages' CPU. */
 const QUERY_PROCESS_NICENESS = 10;
 
-function startProcess(): Promise<ChildProcess> {
+/**
+ * Takes from the server's descriptor budget what a query process's connection to a context
+ * will hold (CompositePool.lend); the answer gives it back once the process has ended.
+ */
+export type DescriptorLender = (context: string) => () => void;
+/** For runners outside the server (tests), where no budget is shared. */
+export const lendNothing: DescriptorLender = () => () => undefined;
+
+/**
+ * Forks one of the console's processes (`entry`, a .mjs that loads its TypeScript) and settles
+ * once it says it is ready, which takes most of a second; `niceness` lowers its priority, so
+ * the kernel gives the server's own threads the CPU first.
+ */
+export function forkWhenReady(entry: string, name: string, niceness = 0): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = fork(ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
-    try {
-      os.setPriority(child.pid!, QUERY_PROCESS_NICENESS);
-    } catch {
-      // Gone already: the exit handler below reports it.
+    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+    if (niceness !== 0) {
+      try {
+        os.setPriority(child.pid!, niceness);
+      } catch {
+        // Gone already: the exit handler below reports it.
+      }
     }
     child.once('message', () => resolve(child));
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the query process exited (${code}) before it was ready`)));
+    child.once('exit', (code) => reject(new Error(`the ${name} exited (${code}) before it was ready`)));
   });
 }
+
+const startProcess = () => forkWhenReady(ENTRY, 'query process', QUERY_PROCESS_NICENESS);
 
 /**
  * Processes for one query each (see query-process.ts). Starting one takes most of a second
@@ -27,6 +44,9 @@ function startProcess(): Promise<ChildProcess> {
  * pays for it.
  */
 export class QueryProcesses {
+  /** `lend`: the server's descriptor budget, which each process's connection borrows from while it lives. */
+  constructor(private readonly lend: DescriptorLender = lendNothing) {}
+
   #standby: Promise<ChildProcess> | null = null;
   /** Every process started and not yet ended, so a shutdown can stop them all. */
   readonly #living = new Set<ChildProcess>();
@@ -46,11 +66,22 @@ export class QueryProcesses {
     );
   }
 
-  async take(): Promise<ChildProcess> {
+  /** A process for one read of `context`, its connection's descriptors lent until it ends (DescriptorBudgetError when there is no room). */
+  async take(context: string): Promise<ChildProcess> {
+    const returnDescriptors = this.lend(context);
     const next = this.#standby ?? startProcess();
     this.#standby = null;
     this.prepare();
-    const child = await next;
+    let child: ChildProcess;
+    try {
+      child = await next;
+    } catch (error) {
+      returnDescriptors();
+      throw error;
+    }
+    // A standby that died while it waited has sent its 'exit' already.
+    if (child.exitCode !== null || child.signalCode !== null) returnDescriptors();
+    else child.once('exit', returnDescriptors);
     this.lastPid = child.pid;
     return child;
   }

@@ -1,8 +1,8 @@
 import { autoDbPath, resolveContext } from '../volume/contexts.ts';
-import { connectComposite } from '../composite/connect.ts';
+import { connectComposite, sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
 import { assertReadOnlyQuery } from '../query/guard.ts';
-import { jsonRow, runRead, type ReadResult } from '../query/run.ts';
+import { explainQueryPlan, jsonRow, runRead, type PlanStep, type ReadResult } from '../query/run.ts';
 import { resolveObject } from '../query/objects.ts';
 import { exportRows, parseBrowseRequest } from '../query/browse.ts';
 import { csvText } from './csv.ts';
@@ -23,15 +23,11 @@ export interface AdhocTask {
   explain: boolean;
   rowCap: number;
   byteCap: number;
+  /** How long it waits for a writer's lock (busyWaitWithin its deadline), whatever composite.sql sets: then 503 database_busy. */
+  busyTimeoutMs: number;
 }
 
-export interface QueryPlanStep {
-  id: number;
-  parent: number;
-  detail: string;
-}
-
-export type AdhocOutcome = { ok: true; result: ReadResult; plan: QueryPlanStep[] | null } | { ok: false; problem: ProblemData };
+export type AdhocOutcome = { ok: true; result: ReadResult; plan: PlanStep[] | null } | { ok: false; problem: ProblemData };
 
 export type ExportFormat = 'csv' | 'json';
 
@@ -45,6 +41,8 @@ export interface ExportTask {
   params: string;
   format: ExportFormat;
   maxPageSize: number;
+  /** As AdhocTask's. */
+  busyTimeoutMs: number;
 }
 
 /** The export's answers, one at a time: the console asks for each next chunk (`{ more: true }`), so a slow download slows the reading. */
@@ -57,20 +55,20 @@ export function runAdhocTask(task: AdhocTask): AdhocOutcome {
   try {
     assertReadOnlyQuery(task.sql, { allowExplain: true });
     const context = resolveContext(task.volumeDir, task.context);
-    const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
-    const plan = task.explain && !/^\s*explain\b/i.test(task.sql) ? (db.prepare(`EXPLAIN QUERY PLAN ${task.sql}`).all() as QueryPlanStep[]) : null;
+    const { db } = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: task.busyTimeoutMs });
+    const plan = task.explain && !/^\s*explain\b/i.test(task.sql) ? explainQueryPlan(db, task.sql) : null;
     const result = runRead(db, task.sql, [], { rowCap: task.rowCap, byteCap: task.byteCap });
     db.close();
-    return { ok: true, result, plan: plan?.map(({ id, parent, detail }) => ({ id, parent, detail })) ?? null };
+    return { ok: true, result, plan };
   } catch (error) {
-    return { ok: false, problem: problemData(error) };
+    return { ok: false, problem: problemData(sqliteAsProblem(error)) };
   }
 }
 
 /** The export as text chunks of ROWS_PER_CHUNK rows; reading stops when the caller stops asking. */
 function* exportChunks(task: ExportTask): Generator<string> {
   const context = resolveContext(task.volumeDir, task.context);
-  const { db } = connectComposite(context.name, context.dir, autoDbPath(context));
+  const { db } = connectComposite(context.name, context.dir, autoDbPath(context), { busyTimeoutMs: task.busyTimeoutMs });
   try {
     const object = resolveObject(db, task.object);
     const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.maxPageSize, db);
@@ -111,7 +109,7 @@ async function runExportTask(task: ExportTask): Promise<void> {
     }
     process.send!({ type: 'end' } satisfies ExportMessage);
   } catch (error) {
-    process.send!({ type: 'problem', problem: problemData(error) } satisfies ExportMessage);
+    process.send!({ type: 'problem', problem: problemData(sqliteAsProblem(error)) } satisfies ExportMessage);
   }
 }
 

@@ -1,7 +1,7 @@
 import { CompositePool } from '../composite/pool.ts';
 import { sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
-import { runRead, type ReadResult } from '../query/run.ts';
+import { explainQueryPlan, runRead, type PlanStep, type ReadResult } from '../query/run.ts';
 import { resolveObject, type BrowseObject } from '../query/objects.ts';
 import { browseRows, countRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 
@@ -29,7 +29,9 @@ export type ReadTask =
   /** How many rows of a listing match its filters, up to `countCap`. */
   | (TaskBase & { kind: 'count'; object: string; params: string; countCap: number })
   /** One row of a listing by the key its page gave it. */
-  | (TaskBase & { kind: 'row'; object: string; params: string; key: string; secret: Uint8Array });
+  | (TaskBase & { kind: 'row'; object: string; params: string; key: string; secret: Uint8Array })
+  /** EXPLAIN QUERY PLAN of a statement (the slow-query page): preparing it may wait for a lock or take long on a large schema. */
+  | (TaskBase & { kind: 'plan'; sql: string });
 
 /** A page with what the server would otherwise have read itself: the object and the parsed request. */
 export interface ListingPage {
@@ -38,7 +40,7 @@ export interface ListingPage {
   page: BrowsePage;
 }
 
-export type ReadAnswer = ReadResult | ListingPage | { count: number; capped: boolean } | Record<string, unknown> | null;
+export type ReadAnswer = ReadResult | ListingPage | PlanStep[] | { count: number; capped: boolean } | Record<string, unknown> | null;
 
 /** Errors lose their class between processes, so a read answers with data. */
 export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData };
@@ -59,6 +61,7 @@ function run(task: ReadTask): ReadAnswer {
   const { db } = pool.acquire(task.context);
   db.pragma(`busy_timeout = ${task.busyTimeoutMs}`);
   if (task.kind === 'read') return runRead(db, task.sql, task.params, { rowCap: task.rowCap });
+  if (task.kind === 'plan') return explainQueryPlan(db, task.sql);
   const object = resolveObject(db, task.object);
   const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap, db);
   if (task.kind === 'count') return countRows(db, object, request, task.countCap);

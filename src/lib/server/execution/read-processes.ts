@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { forkWhenReady } from './processes.ts';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { logger } from '../core/log.ts';
@@ -104,16 +105,10 @@ export class ReadProcesses {
     this.#spare = null;
   }
 
-  #spawn(): Promise<ChildProcess> {
-    return new Promise((resolve, reject) => {
-      const child = fork(ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
-      child.once('message', () => {
-        child.send({ kind: 'volume', volumeDir: this.volumeDir, limits: this.limits, busyTimeoutMs: this.busyTimeoutMs } satisfies ReadMessage);
-        resolve(child);
-      });
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`the read process exited (${code}) before it was ready`)));
-    });
+  async #spawn(): Promise<ChildProcess> {
+    const child = await forkWhenReady(ENTRY, 'read process');
+    child.send({ kind: 'volume', volumeDir: this.volumeDir, limits: this.limits, busyTimeoutMs: this.busyTimeoutMs } satisfies ReadMessage);
+    return child;
   }
 
   #prepareSpare(): void {

@@ -4,7 +4,7 @@ import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
 import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
-import { listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource } from './search.ts';
+import { ARM_COLUMN, ARM_ROWID_COLUMN, indexCountSource, listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource, type MatchWindow } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const ROWID = 'rowid';
@@ -66,6 +66,18 @@ export class RowBudgetExceeded extends Error {
     this.name = 'RowBudgetExceeded';
   }
 }
+
+/**
+ * A searched window (see Listing.readWindowed) starts at this many rows per row of the page
+ * (a word in one title of 8 fills it 2 times over on average), grows this many times
+ * over while the page is not full, up to MAX_WINDOW_ROWS (reading the window's rowids
+ * costs about 0.2 µs a row, collecting a match about 0.09 µs). Rowids spread over more
+ * than SCATTERED_ROWIDS times the window's rows give no range worth reading.
+ */
+const WINDOW_ROWS_PER_ROW = 16;
+const WINDOW_GROWTH = 8;
+const MAX_WINDOW_ROWS = 65_536;
+const SCATTERED_ROWIDS = 16;
 
 export const DEFAULT_FACET_SIZE = 10;
 const MAX_FACET_SIZE = 100;
@@ -193,6 +205,9 @@ class Listing {
           : { sql: `${this.sort} ${ascending ? '>=' : '<='} ?`, params: [from] };
     const direction = ascending ? 'ASC' : 'DESC';
     const budget = this.context.rowBudget;
+    const { window } = this.source;
+    const windowed = window && segment === 'values' ? this.readWindowed(window, extra, ascending, select, limit, offset) : null;
+    if (windowed) return windowed;
     // A search reads its own source (see listingSource), which chooses how to walk.
     if (budget === undefined || this.request.filters.length === 0 || select !== this.selectList || this.request.search !== null) {
       const body = this.fromWhere([extra]);
@@ -217,6 +232,68 @@ class Listing {
       if (walkedRows === budget) throw new RowBudgetExceeded();
     }
     return rows;
+  }
+
+  /**
+   * Each arm's lowest and highest rowid among the listing's rows under `conditions`, read
+   * unsearched (see MatchWindow); null when they are not safe integers, or when they spread
+   * over more than SCATTERED_ROWIDS times those rows, so that the range would hold most of
+   * the matches anyway. An arm without such rows gets an empty range.
+   */
+  private armBounds(window: MatchWindow, conditions: SqlFragment[]): Array<[number, number]> | null {
+    const where = whereClause([], conditions);
+    const spans = runRead(this.db, `SELECT ${ARM_COLUMN} AS arm, min(${ARM_ROWID_COLUMN}) AS lo, max(${ARM_ROWID_COLUMN}) AS hi, count(*) AS n FROM ${window.armRows} ${where.sql} GROUP BY ${ARM_COLUMN}`, where.params, {
+      rowCap: window.arms,
+    }).rows as Array<{ arm: number; lo: unknown; hi: unknown; n: number }>;
+    const bounds: Array<[number, number]> = Array.from({ length: window.arms }, () => [1, 0]);
+    let span = 0;
+    let rows = 0;
+    for (const { arm, lo, hi, n } of spans) {
+      if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) return null;
+      bounds[arm] = [lo as number, hi as number];
+      span += (hi as number) - (lo as number) + 1;
+      rows += n;
+    }
+    return span > rows * SCATTERED_ROWIDS ? null : bounds;
+  }
+
+  /** `FROM … WHERE …` of the searched listing under `conditions`, each arm keeping its matches within `bounds`. */
+  private fromWhereWithin(window: MatchWindow, bounds: Array<[number, number]>, conditions: SqlFragment[]): SqlFragment {
+    const source = window.within(bounds);
+    const where = whereClause(this.request.filters, source.condition ? [source.condition, ...conditions] : conditions);
+    return { sql: `FROM ${source.from.sql} ${where.sql}`, params: [...source.from.params, ...where.params] };
+  }
+
+  /**
+   * Searched rows read from a window of the listing (see MatchWindow): the rows from `from`
+   * (a keyset condition) to the `rows`-th, ties with it included, read unsearched for each
+   * arm's lowest and highest rowid, then read searched with each arm keeping its matches
+   * within them. The window grows until it holds `limit` rows or reaches the end of the
+   * listing; null (read every match) when it cannot grow further or its rowids are
+   * scattered (see armBounds).
+   */
+  private readWindowed(window: MatchWindow, from: SqlFragment, ascending: boolean, select: string, limit: number, offset: number): Record<string, unknown>[] | null {
+    const direction = ascending ? 'ASC' : 'DESC';
+    for (let rows = limit * WINDOW_ROWS_PER_ROW; rows <= MAX_WINDOW_ROWS; rows *= WINDOW_GROWTH) {
+      const [last] = runRead(this.db, `SELECT ${this.sort} AS v FROM ${qualifiedName(this.object)} WHERE ${from.sql} ORDER BY ${this.sort} ${direction} LIMIT 1 OFFSET ?`, [...from.params, rows + offset - 1], { rowCap: 1 }).rows as Array<{ v: SortValue }>;
+      const inWindow = last === undefined ? [from] : [from, { sql: `${this.sort} ${ascending ? '<=' : '>='} ?`, params: [last.v] }];
+      const bounds = this.armBounds(window, inWindow);
+      if (!bounds) return null;
+      const body = this.fromWhereWithin(window, bounds, inWindow);
+      const read = runRead(this.db, `SELECT ${select} ${body.sql} ORDER BY ${this.sort} ${direction} LIMIT ? OFFSET ?`, [...body.params, limit, offset], { rowCap: Math.min(limit, this.context.rowCap + 1) }).rows;
+      if (read.length === limit || last === undefined) return read;
+    }
+    return null;
+  }
+
+  /** How many rows of the listing hold the sort value `value`; a search's counted within the group's rowids where it can. */
+  private countTied(value: SortValue): number {
+    const tied = value === null ? { sql: `${this.sort} IS NULL`, params: [] } : { sql: `${this.sort} = ?`, params: [value] };
+    const { window } = this.source;
+    const bounds = window ? this.armBounds(window, [tied]) : null;
+    if (!window || !bounds) return this.count([tied]);
+    const body = this.fromWhereWithin(window, bounds, [tied]);
+    return runRead(this.db, `SELECT count(*) AS n ${body.sql}`, body.params, { rowCap: 1 }).rows[0].n as number;
   }
 
   /** Up to `limit` rows in order from a position (or the start), each with its own position. */
@@ -258,18 +335,25 @@ class Listing {
       if (segment === ownSegment && segment === 'nulls') continue;
       if (segment === ownSegment) {
         const ascending = !this.request.desc;
-        const body = this.fromWhere([{ sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] }]);
-        values = this.db
-          .prepare(`SELECT ${this.sort} AS v ${body.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
-          .pluck()
-          .all(...body.params, needed) as SortValue[];
+        const before = { sql: `${this.sort} ${ascending ? '<' : '>'} ?`, params: [position.value] };
+        const { window } = this.source;
+        const windowed = window ? this.readWindowed(window, before, !ascending, `${this.sort} AS v`, needed, 0) : null;
+        if (windowed) {
+          values = windowed.map((row) => row.v as SortValue);
+        } else {
+          const body = this.fromWhere([before]);
+          values = this.db
+            .prepare(`SELECT ${this.sort} AS v ${body.sql} ORDER BY ${this.sort} ${ascending ? 'DESC' : 'ASC'} LIMIT ?`)
+            .pluck()
+            .all(...body.params, needed) as SortValue[];
+        }
       } else {
         values = this.query(segment, undefined, true, `${this.sort} AS v`, needed, 0).map((row) => row.v as SortValue);
       }
       if (values.length >= needed) {
         const landing = values[needed - 1];
         const landedInGroup = values.filter((value) => value === landing).length;
-        const groupSize = this.count([landing === null ? { sql: `${this.sort} IS NULL`, params: [] } : { sql: `${this.sort} = ?`, params: [landing] }]);
+        const groupSize = this.countTied(landing);
         return { value: landing, tieIndex: groupSize - landedInGroup };
       }
       needed -= values.length;
@@ -325,9 +409,12 @@ export function selection(db: Database.Database, object: BrowseObject, request: 
   return { sql: `FROM ${source.from.sql} ${where.sql}`, params: [...source.from.params, ...where.params] };
 }
 
-/** The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a small one. */
+/**
+ * The query counting matching rows up to `cap + 1`, so a huge table answers as fast as a
+ * small one; an unfiltered search counted in its indexes where it can (see indexCountSource).
+ */
 export function countQuery(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): SqlFragment {
-  const selected = selection(db, object, request);
+  const selected = (request.search !== null && indexCountSource(db, object, request.search, request.filters.length > 0)) || selection(db, object, request);
   return { sql: `SELECT count(*) AS n FROM (SELECT 1 ${selected.sql} LIMIT ?)`, params: [...selected.params, cap + 1] };
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
 import { keptStatement } from '../sqlite/statements.ts';
+import { isDatabaseBusy, isDatabaseUnreadable } from '../composite/connect.ts';
 
 export interface ReadResult {
   columns: string[];
@@ -37,12 +38,21 @@ export class QueryError extends ProblemError {
   }
 }
 
+/**
+ * SQLite's refusal of a statement (bad SQL, a missing table) as a QueryError, 400. A writer's
+ * lock or a damaged file is not the statement's fault: it passes through as it is, for the
+ * caller to answer 503 (sqliteAsProblem).
+ */
+function statementError(error: unknown): unknown {
+  return isDatabaseBusy(error) || isDatabaseUnreadable(error) ? error : new QueryError((error as Error).message);
+}
+
 function prepareRead(db: Database.Database, sql: string, keep: boolean): Database.Statement {
   let statement: Database.Statement;
   try {
     statement = keep ? keptStatement(db, sql) : db.prepare(sql);
   } catch (error) {
-    throw new QueryError((error as Error).message);
+    throw statementError(error);
   }
   if (!statement.reader) throw new QueryError('only statements that return rows can be run here');
   return statement;
@@ -76,7 +86,7 @@ export function runRead(db: Database.Database, sql: string, params: unknown[] | 
       rows.push(row);
     }
   } catch (error) {
-    throw new QueryError((error as Error).message);
+    throw statementError(error);
   }
   return truncatedBy ? { columns, rows, truncated: true, truncatedBy } : { columns, rows, truncated: false };
 }
@@ -86,4 +96,35 @@ export function iterateRead(db: Database.Database, sql: string, params: unknown[
   // The caller holds this iteration open across ticks, so the statement is its own.
   const statement = prepareRead(db, sql, false);
   return { columns: statement.columns().map((column) => column.name), rows: statement.iterate(params) as IterableIterator<Record<string, unknown>> };
+}
+
+/** One step of SQLite's EXPLAIN QUERY PLAN. */
+export interface PlanStep {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+const MOST_PARAMETERS = 999;
+
+/**
+ * EXPLAIN QUERY PLAN of a read, with every parameter unbound (NULL): the plan does not depend
+ * on the values, so a statement kept with `?` for its literals is explained as it ran. A
+ * statement SQLite refuses is a QueryError; a lock or a damaged file passes through as it is.
+ */
+export function explainQueryPlan(db: Database.Database, sql: string): PlanStep[] {
+  let statement: Database.Statement;
+  try {
+    statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+  } catch (error) {
+    throw statementError(error);
+  }
+  for (let count = 0; count <= MOST_PARAMETERS; count++) {
+    try {
+      return (statement.all(...Array<null>(count).fill(null)) as Array<PlanStep & { notused: number }>).map(({ id, parent, detail }) => ({ id, parent, detail }));
+    } catch (error) {
+      if (!(error instanceof RangeError && /Too few/.test(error.message))) throw statementError(error);
+    }
+  }
+  throw new QueryError(`the statement has more than ${MOST_PARAMETERS} parameters, too many to explain`);
 }

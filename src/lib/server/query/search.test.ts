@@ -55,19 +55,19 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function read(objectName: string, query: string) {
-  const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(new URLSearchParams(query), object, 100, db);
-  return { object, request, page: browseRows(db, object, request, context) };
+function read(objectName: string, query: string, on = db) {
+  const object = resolveObject(on, objectName);
+  const request = parseBrowseRequest(new URLSearchParams(query), object, 100, on);
+  return { object, request, page: browseRows(on, object, request, context) };
 }
 
 /** Every row of a listing, page after page by keyset. */
-function walk(objectName: string, query: string) {
+function walk(objectName: string, query: string, on = db) {
   const rows: Array<Record<string, unknown>> = [];
   const snippets: string[] = [];
   let cursor: string | null = null;
   do {
-    const { page } = read(objectName, cursor ? `${query}&_cursor=${cursor}` : query);
+    const { page } = read(objectName, cursor ? `${query}&_cursor=${cursor}` : query, on);
     rows.push(...page.rows);
     snippets.push(...(page.snippets ?? []));
     cursor = page.nextCursor;
@@ -226,5 +226,125 @@ describe('full-text search', () => {
     expect(page.searchNote).toContain(`CREATE VIRTUAL TABLE "findings_fts" USING fts5("title", "severity", content='findings');`);
     expect(page.searchNote).toContain("INSERT INTO \"findings_fts\"(\"findings_fts\") VALUES ('rebuild');");
     expect(() => read('plain_findings', '_search=x&_sort=_rank')).toThrow(/needs a _search over a full-text index/);
+  });
+});
+
+describe('full-text search of a common word, newest first', () => {
+  let recentDir: string;
+  let recent: Database.Database;
+  const executed: string[] = [];
+
+  /**
+   * Two findings databases written over time: rowids mostly follow created_at (a few rows
+   * backdated, ties, some without a date) but not updated_at; `common` in three titles of
+   * four, `filed` only in the older half, `sparse` in one of forty. A view over both, and
+   * one over that view.
+   */
+  beforeAll(() => {
+    recentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-search-recent-'));
+    for (const [name, count] of [['north', 6000], ['south', 3000]] as const) {
+      const file = new Database(path.join(recentDir, `${name}.sqlite.db`));
+      file.exec(`CREATE TABLE findings (id INTEGER PRIMARY KEY, title TEXT, severity TEXT, created_at TEXT, updated_at TEXT);
+        CREATE INDEX idx_created ON findings(created_at); CREATE INDEX idx_updated ON findings(updated_at);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
+        INSERT INTO findings SELECT i,
+          concat_ws(' ', CASE WHEN i % 4 != 0 THEN 'common' END, CASE WHEN i <= ${count / 2} THEN 'filed' END, CASE WHEN i % 40 = 0 THEN 'sparse' END, '${name}', i),
+          CASE i % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'low' ELSE 'medium' END,
+          CASE WHEN i % 97 = 0 THEN NULL WHEN i % 50 = 0 THEN printf('2025-%05d', i) ELSE printf('2026-%05d', i * ${name === 'north' ? 1 : 2} / 3) END,
+          printf('%05d', i * 7919 % ${count})
+        FROM n;
+        CREATE VIRTUAL TABLE findings_fts USING fts5(title, content='findings', content_rowid='id'); INSERT INTO findings_fts(findings_fts) VALUES ('rebuild');`);
+      file.close();
+    }
+    fs.writeFileSync(path.join(recentDir, 'main.db'), '');
+    recent = new Database(path.join(recentDir, 'main.db'), { readonly: true });
+    for (const name of ['north', 'south']) recent.prepare(`ATTACH DATABASE ? AS ${name}`).run(path.join(recentDir, `${name}.sqlite.db`));
+    recent.exec(`CREATE TEMP VIEW recent_findings AS SELECT 'north' AS source, * FROM north.findings UNION ALL SELECT 'south' AS source, id, title, severity, created_at, updated_at FROM south.findings;
+      CREATE TEMP VIEW recent_urgent AS SELECT source, id, title, severity, created_at FROM recent_findings WHERE severity != 'medium';`);
+    // Which statements run (compiled ones are kept and run again), to tell how a page was read.
+    const prepare = recent.prepare.bind(recent);
+    recent.prepare = ((sql: string) => {
+      const statement = prepare(sql);
+      for (const run of ['all', 'get', 'iterate'] as const) {
+        const original = statement[run].bind(statement) as (...params: unknown[]) => unknown;
+        Object.assign(statement, { [run]: (...params: unknown[]) => (executed.push(sql), original(...params)) });
+      }
+      return statement;
+    }) as typeof recent.prepare;
+  });
+  afterAll(() => {
+    recent.close();
+    fs.rmSync(recentDir, { recursive: true, force: true });
+  });
+
+  const readRecent = (objectName: string, query: string) => read(objectName, query, recent).page;
+
+  const key = (row: Record<string, unknown>) => `${row.source ?? ''}:${row.id}`;
+
+  it('reads the same rows in the same order as a query over every match, across pages, with a filter, either way', () => {
+    // A word in thousands of titles is read a window at a time (the matches within a range of
+    // rowids), unless the sort scatters rowids (updated_at); a rarer word by all its matches.
+    const cases: Array<{ objectName: string; word: string; filter?: string; sort?: string; asc?: boolean; size?: number; window: boolean }> = [
+      { objectName: 'recent_findings', word: 'common', window: true },
+      { objectName: 'recent_findings', word: 'common', filter: 'severity=high', window: true },
+      { objectName: 'recent_findings', word: 'common', asc: true, window: true },
+      { objectName: 'recent_findings', word: 'filed', window: true },
+      { objectName: 'recent_findings', word: 'sparse', window: false },
+      { objectName: 'recent_findings', word: 'common', filter: 'severity=high', sort: 'updated_at', size: 8, window: false },
+      { objectName: 'recent_urgent', word: 'common', filter: 'severity=low', window: true },
+      { objectName: 'north.findings', word: 'common', window: true },
+      { objectName: 'north.findings', word: 'filed', filter: 'severity=medium', window: true },
+    ];
+    for (const { objectName, word, filter, sort = 'created_at', asc = false, size = 40, window } of cases) {
+      executed.length = 0;
+      const query = `_search=${word}&_sort=${sort}${asc ? '' : '&_desc=1'}&_size=${size}${filter ? `&${filter}` : ''}`;
+      const { rows, snippets } = walk(objectName, query, recent);
+      const where = filter ? `AND ${filter.replace('=', " = '")}'` : '';
+      const table = objectName.includes('.') ? `(SELECT NULL AS source, * FROM ${objectName})` : objectName;
+      const expected = recent
+        .prepare(`SELECT source, id, ${sort} AS sorted FROM ${table} WHERE (' ' || title || ' ') LIKE '% ${word} %' ${where} ORDER BY ${sort} ${asc ? 'ASC' : 'DESC'}`)
+        .all() as Array<Record<string, unknown>>;
+      const label = `${objectName} ${query}`;
+      expect(rows.length, label).toBe(expected.length);
+      expect(rows.map((r) => r[sort]), label).toEqual(expected.map((r) => r.sorted));
+      expect(rows.map(key).sort(), label).toEqual(expected.map(key).sort());
+      expect(snippets.every((s) => s.includes(`${MATCH_START}${word}${MATCH_END}`)), label).toBe(true);
+      expect(executed.some((sql) => sql.includes('rowid BETWEEN')), label).toBe(window);
+    }
+  });
+
+  it('pages back to the same rows it paged forward through, across ties and rows without a date', () => {
+    for (const query of ['_search=common&severity=high&_sort=created_at&_desc=1&_size=40', '_search=common&severity=high&_sort=created_at&_size=40']) {
+      const forward = [readRecent('recent_findings', query)];
+      while (forward.at(-1)!.nextCursor) forward.push(readRecent('recent_findings', `${query}&_cursor=${forward.at(-1)!.nextCursor}`));
+      for (let i = forward.length - 1; i > 0; i -= 1) {
+        const back = readRecent('recent_findings', `${query}&_cursor=${forward[i].prevCursor}&_dir=prev`);
+        expect(back.rows, `${query}, back from page ${i + 1}`).toEqual(forward[i - 1].rows);
+      }
+    }
+  });
+
+  it('reads the newest rows of a word that the newest titles do not have', () => {
+    const page = readRecent('recent_findings', '_search=filed&_sort=created_at&_desc=1&_size=10');
+    const expected = recent.prepare("SELECT created_at FROM recent_findings WHERE title LIKE '%filed%' ORDER BY created_at DESC LIMIT 10").pluck().all();
+    expect(page.rows.map((row) => row.created_at)).toEqual(expected);
+  });
+
+  it('counts the rows a search selects, in the indexes or, where a view or filter keeps some rows only, in the rows', () => {
+    const cases: Array<[string, string, string]> = [
+      ['recent_findings', 'common', ''],
+      ['recent_findings', 'filed', 'severity=high'],
+      ['recent_urgent', 'common', ''],
+      ['north.findings', 'common', ''],
+      ['north.findings', 'sparse', 'severity=low'],
+    ];
+    for (const [objectName, word, filter] of cases) {
+      const object = resolveObject(recent, objectName);
+      const request = parseBrowseRequest(new URLSearchParams(`_search=${word}${filter ? `&${filter}` : ''}`), object, 100, recent);
+      const where = filter ? `AND ${filter.replace('=', " = '")}'` : '';
+      const expected = recent.prepare(`SELECT count(*) FROM ${objectName} WHERE title LIKE '%${word}%' ${where}`).pluck().get() as number;
+      expect(countRows(recent, object, request, 100_000), `${objectName} ${word} ${filter}`).toEqual({ count: expected, capped: false });
+      expect(countRows(recent, object, request, 100), `${objectName} ${word} ${filter}`).toEqual({ count: Math.min(expected, 100), capped: expected > 100 });
+    }
   });
 });

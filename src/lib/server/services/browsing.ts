@@ -402,8 +402,12 @@ const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = { csv: 'text/csv; cha
  */
 export async function exportResponse(runtime: ConsoleRuntime, locals: App.Locals, params: Record<string, string | undefined>, url: URL, format: ExportFormat): Promise<Response> {
   const handle = routeComposite(locals, params.ctx);
-  const object = readHere(() => resolveObject(handle.connection().db, objectNameOf(locals, handle, params.object)));
-  const request = parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, handle.connection().db);
+  // Resolving the object and a search's setup read the database: one locked by a writer is 503, retry.
+  const { object, request } = readHere(() => {
+    const { db } = handle.connection();
+    const object = resolveObject(db, objectNameOf(locals, handle, params.object));
+    return { object, request: parseBrowseRequest(url.searchParams, object, runtime.settings.rowCap, db) };
+  });
   const release = runtime.downloads.take(locals.user!.id);
   let stream: ReadableStream<Uint8Array>;
   try {

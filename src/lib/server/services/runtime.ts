@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { getSettings, type Settings } from '../core/config.ts';
-import { CompositePool } from '../composite/pool.ts';
+import { CompositePool, descriptorShares } from '../composite/pool.ts';
 import { HeavyQueryExecutor } from '../execution/executor.ts';
 import { AdhocSqlRunner } from '../execution/adhoc.ts';
 import { ExportRunner } from '../execution/export-runner.ts';
@@ -10,7 +10,7 @@ import { ResultCache } from '../execution/result-cache.ts';
 import { FacetCache } from '../execution/facet-cache.ts';
 import type { Facet } from '../query/facets.ts';
 import { VolumeStatusIndex } from '../composite/status-index.ts';
-import type { ReadResult } from '../query/run.ts';
+import type { PlanStep, ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
 import { resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { contextPath } from '../auth/routes.ts';
@@ -55,6 +55,8 @@ export interface ConsoleRuntime {
   statusIndex: VolumeStatusIndex;
   /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
   heavyRead(context: string, sql: string, params?: unknown[]): Promise<ReadResult>;
+  /** EXPLAIN QUERY PLAN of a statement in a read process under the page deadline (the slow-query page). */
+  queryPlan(context: string, sql: string): Promise<PlanStep[]>;
   /** The fleet analytics, read-only, from the last complete refresh. */
   analytics: AnalyticsReader;
   /** Refreshes of the analytics, each in a child process. */
@@ -95,14 +97,16 @@ export function getRuntime(): ConsoleRuntime {
     const settings = getSettings();
     // Opened now, so a damaged console database is reported before anything else.
     getConsoleStore();
+    const shares = descriptorShares(settings.fdBudget, settings.queryProcesses);
     // No busy timeout on this thread: a wait for a writer's lock would hold up every request.
-    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: settings.fdBudget });
-    const processes = new QueryProcesses();
+    const pool = new CompositePool(settings.volumeDir, settings.connectionCacheSize, { busyTimeoutMs: 0, fdBudget: shares.server });
+    // The connections of ad-hoc SQL and export processes are lent descriptors from the server's share.
+    const processes = new QueryProcesses((context) => pool.lend(context));
     processes.prepare();
     const statusIndex = new VolumeStatusIndex(settings.volumeDir, getConsoleStore);
     // Checking a large volume takes seconds the first time; start before anyone asks.
     statusIndex.checkSoon();
-    const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: settings.fdBudget }, settings.queryProcesses);
+    const executor = new HeavyQueryExecutor(settings.volumeDir, { connections: settings.connectionCacheSize, fdBudget: shares.readProcess }, settings.queryProcesses);
     const analyticsRefresher = new AnalyticsRefresher({ volumeDir: settings.volumeDir, stateDir: settings.stateDir, memoryMb: settings.analyticsMemoryMb });
     analyticsRefresher.startPeriodic(settings.analyticsRefreshSeconds);
     startServerMetrics({ enabled: settings.metricsEnabled, volumeDir: settings.volumeDir, perContextLimit: settings.metricsContexts, openConnections: () => pool.size });
@@ -141,6 +145,7 @@ export function getRuntime(): ConsoleRuntime {
       facets: new FacetCache<Facet>(settings.facetCacheEntries),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
+      queryPlan: (context, sql) => executor.plan({ context, sql }, settings.queryTimeoutMs),
       scopeFor,
       snapshotScopeFor: (actor) => snapshotScopeFor(settings, scopeFor(actor)),
       reads: new ReadTimer(getConsoleStore, settings.slowQueryMs),

@@ -4,9 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from '../store/database.ts';
-import { slowestSince } from '../store/slow-queries.ts';
-import { adviseOnPlan, ReadTimer, redactLiterals } from './slow-queries.ts';
-import { QueryTimeoutError } from '../query/run.ts';
+import { recordSlowQuery, slowestSince } from '../store/slow-queries.ts';
+import { adviseOnPlan, ReadTimer, redactLiterals, slowestWithPlans } from './slow-queries.ts';
+import { explainQueryPlan, QueryTimeoutError, type PlanStep } from '../query/run.ts';
+import { DatabaseBusyError, DatabaseUnreadableError } from '../composite/connect.ts';
 
 let stateDir: string;
 let store: ConsoleStore;
@@ -56,9 +57,10 @@ describe('timing reads', () => {
 describe('plans and index advice', () => {
   const db = new Database(':memory:');
   db.exec('CREATE TABLE findings (id INTEGER PRIMARY KEY, severity TEXT, title TEXT, created_at TEXT); CREATE INDEX idx_created ON findings(created_at);');
+  const advise = (sql: string) => adviseOnPlan(explainQueryPlan(db, sql), sql);
 
   it('suggests an index for a full scan under a filter and for a sort done in a temp B-tree', () => {
-    const advice = adviseOnPlan(db, 'SELECT * FROM findings WHERE ("severity" = ?) ORDER BY "title" ASC LIMIT ?');
+    const advice = advise('SELECT * FROM findings WHERE ("severity" = ?) ORDER BY "title" ASC LIMIT ?');
     expect(advice.plan.map((step) => step.detail)).toEqual(['SCAN findings', 'USE TEMP B-TREE FOR ORDER BY']);
     expect(advice.suggestions).toHaveLength(2);
     expect(advice.suggestions[0]).toContain('CREATE INDEX idx_findings_severity ON findings(severity)');
@@ -66,12 +68,33 @@ describe('plans and index advice', () => {
   });
 
   it('suggests nothing when an index serves the sort', () => {
-    const advice = adviseOnPlan(db, 'SELECT * FROM findings ORDER BY created_at DESC LIMIT ?');
+    const advice = advise('SELECT * FROM findings ORDER BY created_at DESC LIMIT ?');
     expect(advice.plan[0]!.detail).toMatch(/SCAN findings USING INDEX idx_created/);
     expect(advice.suggestions).toEqual([]);
   });
 
-  it('says so when the statement no longer compiles', () => {
-    expect(adviseOnPlan(db, 'SELECT * FROM gone').problem).toMatch(/no longer compiles.*no such table: gone/);
+  it('says in words why a plan cannot be shown, with no server path and no driver text beyond what the other pages show', async () => {
+    const sql = 'SELECT * FROM findings ORDER BY created_at DESC LIMIT ?';
+    for (const context of ['tenant/gone', 'tenant/busy', 'tenant/damaged', 'tenant/broken', 'tenant/fine']) recordSlowQuery(store, { context, kind: 'page', durationMs: 900, sql, rows: 1, actor: null });
+    recordSlowQuery(store, { context: 'tenant/fine', kind: 'page', durationMs: 800, sql: 'SELECT * FROM gone', rows: 1, actor: null });
+    recordSlowQuery(store, { context: 'tenant/fine', kind: 'page', durationMs: 700, sql, rows: 1, actor: null });
+    const asked: string[] = [];
+    const planOf = async (context: string, statement: string): Promise<PlanStep[]> => {
+      asked.push(`${context} ${statement}`);
+      if (context === 'tenant/busy') throw new DatabaseBusyError();
+      if (context === 'tenant/damaged') throw new DatabaseUnreadableError('file is not a database');
+      if (context === 'tenant/broken') throw Object.assign(new Error('unable to open database file /srv/volume/embedded/tenant/broken/x.db'), { code: 'SQLITE_MISUSE' });
+      if (context === 'tenant/gone') throw new QueryTimeoutError('The query on tenant/gone did not finish within 1000 ms; narrow it with filters and try again.');
+      return explainQueryPlan(db, statement);
+    };
+    const problems = Object.fromEntries((await slowestWithPlans(store, planOf)).map((entry) => [`${entry.context} ${entry.sql}`, entry.advice.problem]));
+    expect(problems[`tenant/fine ${sql}`]).toBeNull();
+    expect(problems['tenant/fine SELECT * FROM gone']).toBe('The statement no longer compiles here: no such table: gone');
+    expect(problems[`tenant/busy ${sql}`]).toMatch(/^No plan now: A database this reads is locked by a writer/);
+    expect(problems[`tenant/damaged ${sql}`]).toMatch(/^No plan now: A database this composite attaches cannot be read \(file is not a database\)/);
+    expect(problems[`tenant/gone ${sql}`]).toMatch(/^No plan now: The query on tenant\/gone did not finish within 1000 ms/);
+    expect(problems[`tenant/broken ${sql}`]).toBe('No plan now: reading it failed on the server; it has been logged.');
+    // The statement slow twice on tenant/fine is explained once.
+    expect(asked.filter((key) => key === `tenant/fine ${sql}`)).toHaveLength(1);
   });
 });

@@ -1,9 +1,9 @@
-import type Database from 'better-sqlite3';
 import { cstVisitor } from 'sql-parser-cst';
 import { parse } from '../sqlite/sql-parser.ts';
 import type { ConsoleStore } from '../store/database.ts';
 import { recordSlowQuery, slowestSince, type SlowQuery } from '../store/slow-queries.ts';
-import { QueryTimeoutError } from '../query/run.ts';
+import { QueryError, QueryTimeoutError, type PlanStep } from '../query/run.ts';
+import { problemOf } from '../core/errors.ts';
 import { countDeadline, observeQuery, type QueryKind } from '../metrics/metrics.ts';
 import { logger } from '../core/log.ts';
 
@@ -83,33 +83,12 @@ export class ReadTimer {
   }
 }
 
-export interface PlanStep {
-  id: number;
-  parent: number;
-  detail: string;
-}
-
 export interface PlanAdvice {
   plan: PlanStep[];
   /** Advisory only: the console never creates an index in a source database. */
   suggestions: string[];
-  /** Why there is no plan, when the statement no longer compiles (a view or table changed). */
+  /** Why there is no plan (the statement no longer compiles, the composite cannot be read now), in words for the page. */
   problem: string | null;
-}
-
-const MAX_PARAMETERS = 999;
-
-/** EXPLAIN QUERY PLAN with every parameter unbound (NULL): the plan does not depend on the values. */
-function explain(db: Database.Database, sql: string): PlanStep[] {
-  const statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
-  for (let count = 0; count <= MAX_PARAMETERS; count++) {
-    try {
-      return (statement.all(...Array<null>(count).fill(null)) as Array<PlanStep & { notused: number }>).map(({ id, parent, detail }) => ({ id, parent, detail }));
-    } catch (error) {
-      if (!(error instanceof RangeError && /Too few/.test(error.message))) throw error;
-    }
-  }
-  throw new Error('the statement has more parameters than can be explained');
 }
 
 const OPERATOR = /(?:"([^"]+)"|\b([A-Za-z_][A-Za-z0-9_]*))\s*(?:=|==|<>|!=|<=|>=|<|>|\bIN\b|\bLIKE\b|\bGLOB\b|\bIS\b|\bBETWEEN\b)/gi;
@@ -137,13 +116,7 @@ function sortColumns(sql: string): string[] {
  * The plan of a kept statement and, where it shows a full scan under a filter or a temp
  * B-tree for a sort, the index that would let SQLite search or read in order instead.
  */
-export function adviseOnPlan(db: Database.Database, sql: string): PlanAdvice {
-  let plan: PlanStep[];
-  try {
-    plan = explain(db, sql);
-  } catch (error) {
-    return { plan: [], suggestions: [], problem: `The statement no longer compiles here: ${(error as Error).message}` };
-  }
+export function adviseOnPlan(plan: PlanStep[], sql: string): PlanAdvice {
   const suggestions = new Set<string>();
   const filters = filteredColumns(sql);
   const sorts = sortColumns(sql);
@@ -174,22 +147,44 @@ export const RECENT_DAYS = 7;
 const SLOWEST_SHOWN = 50;
 
 /**
- * The slowest recent reads, each with its plan as it would run now on its context's
- * composite (`connectionOf`), and index advice. A context that is gone or cannot be
- * opened says so in place of a plan.
+ * Why a plan cannot be shown, in the words the other pages use: SQLite's message when it
+ * refuses the statement (as the SQL page shows it), a problem's public message (a busy or
+ * damaged database, a composite that cannot be opened, a deadline), and for anything else
+ * nothing of the error itself, which may name a server path; that goes to the log.
  */
-export function slowestWithPlans(store: ConsoleStore, connectionOf: (context: string) => Database.Database, now = new Date()): SlowQueryWithPlan[] {
+function planProblem(entry: SlowQuery, error: unknown): string {
+  if (error instanceof QueryError) return `The statement no longer compiles here: ${error.message}`;
+  const problem = problemOf(error);
+  if (problem && problem.code !== 'internal_error') return `No plan now: ${problem.publicMessage}`;
+  logger.error({ err: error, context: entry.context }, 'slow-query plan failed');
+  return 'No plan now: reading it failed on the server; it has been logged.';
+}
+
+/**
+ * The slowest recent reads, each with its plan as it would run now on its context's
+ * composite (`planOf`: in a read process under the page deadline, as preparing a statement
+ * may wait for a lock or take long on a large schema), and index advice. A context that is
+ * gone, busy or cannot be opened says so in place of a plan.
+ */
+export async function slowestWithPlans(store: ConsoleStore, planOf: (context: string, sql: string) => Promise<PlanStep[]>, now = new Date()): Promise<SlowQueryWithPlan[]> {
   const since = new Date(now.getTime() - RECENT_DAYS * 24 * 60 * 60 * 1000);
-  return slowestSince(store, since, SLOWEST_SHOWN).map((entry) => {
-    if (entry.kind === 'analytics') {
-      return { ...entry, advice: { plan: [], suggestions: [], problem: 'Analytics SQL runs in DuckDB, not on a SQLite composite: see its plan with EXPLAIN on the analytics page.' } };
-    }
-    let db: Database.Database;
-    try {
-      db = connectionOf(entry.context);
-    } catch (error) {
-      return { ...entry, advice: { plan: [], suggestions: [], problem: `The composite of ${entry.context} cannot be opened now: ${(error as Error).message}` } };
-    }
-    return { ...entry, advice: adviseOnPlan(db, entry.sql) };
-  });
+  // The same statement is often slow many times: explained once per context.
+  const plans = new Map<string, Promise<PlanStep[]>>();
+  const planOnce = (context: string, sql: string) => {
+    const key = JSON.stringify([context, sql]);
+    if (!plans.has(key)) plans.set(key, planOf(context, sql));
+    return plans.get(key)!;
+  };
+  return Promise.all(
+    slowestSince(store, since, SLOWEST_SHOWN).map(async (entry): Promise<SlowQueryWithPlan> => {
+      if (entry.kind === 'analytics') {
+        return { ...entry, advice: { plan: [], suggestions: [], problem: 'Analytics SQL runs in DuckDB, not on a SQLite composite: see its plan with EXPLAIN on the analytics page.' } };
+      }
+      try {
+        return { ...entry, advice: adviseOnPlan(await planOnce(entry.context, entry.sql), entry.sql) };
+      } catch (error) {
+        return { ...entry, advice: { plan: [], suggestions: [], problem: planProblem(entry, error) } };
+      }
+    }),
+  );
 }

@@ -4,7 +4,7 @@ import { slowestWithPlans, RECENT_DAYS } from '../../../lib/server/slow-queries/
 import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 /** The slowest reads of the last days with their query plans and index advice (admins; routes.ts). */
-export const GET: APIRoute = () => {
+export const GET: APIRoute = async () => {
   const runtime = getRuntime();
-  return jsonOk({ days: RECENT_DAYS, thresholdMs: runtime.settings.slowQueryMs, queries: slowestWithPlans(runtime.store, (context) => runtime.pool.acquire(context).db) });
+  return jsonOk({ days: RECENT_DAYS, thresholdMs: runtime.settings.slowQueryMs, queries: await slowestWithPlans(runtime.store, runtime.queryPlan) });
 };
