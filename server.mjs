@@ -33,8 +33,15 @@ export const server = createConsoleServer(handler, path.join(import.meta.dirname
 
 /** Requests answered or being answered now; a shutdown waits for them. */
 let inFlight = 0;
+/** Connections taken whose first request has not been read yet: their clients have sent it, so a shutdown waits for them too. */
+const unread = new Set();
 let shuttingDown = false;
+server.on('connection', (socket) => {
+  unread.add(socket);
+  socket.once('close', () => unread.delete(socket));
+});
 server.prependListener('request', (request, response) => {
+  unread.delete(request.socket);
   inFlight += 1;
   response.once('close', () => (inFlight -= 1));
   // A keep-alive client is told to reconnect elsewhere once this server is shutting down.
@@ -57,11 +64,29 @@ function shutDown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
   if (inFlight > 0) console.error(`yard: ${signal}: finishing ${inFlight} request(s) in flight (at most ${settings.shutdownMs} ms), then exiting`);
-  // Connections the kernel has queued but this process has not taken yet would be reset
-  // when the listening socket closes: a turn of the event loop takes them first. Then it
-  // stops listening only: http's own close() would also drop the connections it counts as
-  // idle, among them one just taken whose request has not been read yet.
-  setTimeout(() => net.Server.prototype.close.call(server), 0);
+  // Connections the kernel has completed but this process has not taken yet are reset when
+  // the listening socket closes, and their clients have sent their requests: to them that
+  // is a request cut. So the accept queue is first shrunk to its least (listen() again with
+  // a backlog of 0: Linux then holds at most one connection and leaves further ones waiting
+  // to be refused). After QUEUE_SHRUNK_MS every connection queued before has been taken,
+  // and the socket closes just after the next one is taken, when the queue is empty, or
+  // QUEUE_SHRUNK_MS later when none comes. It stops listening only: http's own close()
+  // would also drop the connections it counts as idle, among them one just taken whose
+  // request has not been read yet.
+  const shrunk = typeof server._handle?.listen === 'function' && server._handle.listen(0) === 0;
+  let stopped = false;
+  const stopListening = () => {
+    if (stopped) return;
+    stopped = true;
+    net.Server.prototype.close.call(server);
+  };
+  if (!shrunk) setTimeout(stopListening, 0);
+  else {
+    setTimeout(() => {
+      server.once('connection', stopListening);
+      setTimeout(stopListening, QUEUE_SHRUNK_MS);
+    }, QUEUE_SHRUNK_MS);
+  }
   void drain(Date.now() + settings.shutdownMs).then(() => {
     if (inFlight > 0) console.error(`yard: ${inFlight} request(s) still running after ${settings.shutdownMs} ms; exiting anyway`);
     server.closeAllConnections();
@@ -69,12 +94,15 @@ function shutDown(signal) {
   });
 }
 
-/** Settles when no request has been in flight for two checks in a row (a connection just taken is read in between), or at the deadline. */
+/** How long a shutdown gives the event loop to take what was queued before the queue shrank, and then to take the one connection the shrunk queue may hold. */
+const QUEUE_SHRUNK_MS = 50;
+
+/** Settles when the server no longer listens and no request is in flight or unread, for two checks in a row, or at the deadline. */
 async function drain(deadline) {
   let quietChecks = 0;
   while (quietChecks < 2 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    quietChecks = inFlight === 0 ? quietChecks + 1 : 0;
+    quietChecks = inFlight === 0 && unread.size === 0 && !server.listening ? quietChecks + 1 : 0;
   }
 }
 
