@@ -1,7 +1,7 @@
 import { problemFromData, ProblemError } from '../core/errors.ts';
 import { busyWaitWithin } from '../composite/connect.ts';
 import { QueryError, QueryTimeoutError, type PlanStep, type ReadResult } from '../query/run.ts';
-import type { ConnectionLimits, ListingPage, ReadAnswer, ReadTask } from './read-process.ts';
+import type { ConnectionLimits, ListingPage, ReadAnswer, ReadTask, TimedCount } from './read-process.ts';
 import { ReadProcesses } from './read-processes.ts';
 
 export interface HeavyQuery {
@@ -54,8 +54,8 @@ export class HeavyQueryExecutor {
     return (await this.#run({ kind: 'page', ...query }, deadlineMs)) as ListingPage;
   }
 
-  async count(query: Omit<ListingQuery, 'secret'> & { countCap: number }, deadlineMs: number): Promise<{ count: number; capped: boolean }> {
-    return (await this.#run({ kind: 'count', ...query }, deadlineMs)) as { count: number; capped: boolean };
+  async count(query: Omit<ListingQuery, 'secret'> & { countCap: number }, deadlineMs: number): Promise<TimedCount> {
+    return (await this.#run({ kind: 'count', ...query }, deadlineMs)) as TimedCount;
   }
 
   /** A row by its key, or null when it no longer exists. */

@@ -40,7 +40,14 @@ export interface ListingPage {
   page: BrowsePage;
 }
 
-export type ReadAnswer = ReadResult | ListingPage | PlanStep[] | { count: number; capped: boolean } | Record<string, unknown> | null;
+export type ReadAnswer = ReadResult | ListingPage | PlanStep[] | TimedCount | Record<string, unknown> | null;
+
+/** A count, and how long its statement ran in the read process (the wait for the process left out). */
+export interface TimedCount {
+  count: number;
+  capped: boolean;
+  tookMs: number;
+}
 
 /** Errors lose their class between processes, so a read answers with data. */
 export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData };
@@ -64,7 +71,11 @@ function run(task: ReadTask): ReadAnswer {
   if (task.kind === 'plan') return explainQueryPlan(db, task.sql);
   const object = resolveObject(db, task.object);
   const request = parseBrowseRequest(new URLSearchParams(task.params), object, task.rowCap, db);
-  if (task.kind === 'count') return countRows(db, object, request, task.countCap);
+  if (task.kind === 'count') {
+    const started = performance.now();
+    const counted = countRows(db, object, request, task.countCap);
+    return { ...counted, tookMs: performance.now() - started };
+  }
   const listing = { contextName: task.context, secret: Buffer.from(task.secret), rowCap: task.rowCap };
   if (task.kind === 'page') return { object, request, page: browseRows(db, object, request, listing) };
   return getRow(db, object, task.key, request, listing);
