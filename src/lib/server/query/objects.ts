@@ -117,6 +117,11 @@ export function listObjects(db: Database.Database): BrowseObject[] {
   return cached.objects;
 }
 
+/** The schema version at which listObjects last read this connection's list (it checks it on every call). */
+export function objectListVersion(db: Database.Database): string | undefined {
+  return objectLists.get(db)?.schemaVersion;
+}
+
 /** The object a URL names, or a 404-style BrowseError that says where to look. */
 export function resolveObject(db: Database.Database, name: string): BrowseObject {
   const object = listObjects(db).find((candidate) => candidate.name === name);

@@ -1,7 +1,7 @@
 import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
-import { listObjects, qualifiedName, resolveObject, type BrowseObject } from '../query/objects.ts';
+import { listObjects, objectListVersion, qualifiedName, resolveObject, type BrowseObject } from '../query/objects.ts';
 import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, sortsByRowid, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
@@ -164,7 +164,8 @@ const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
  */
 function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): { known: FacetSample; ready: Promise<FacetSample> } {
   const connection = handle.connection();
-  const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${schemaVersion(connection.db)}`;
+  // The object was just resolved through listObjects, which read the schema version already.
+  const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${objectListVersion(connection.db) ?? schemaVersion(connection.db)}`;
   let entry = samples.get(key);
   if (!entry) {
     const sampling: { known: FacetSample; ready: Promise<FacetSample> } = {

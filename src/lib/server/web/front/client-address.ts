@@ -34,7 +34,8 @@ function isTrusted(proxies: net.BlockList, address: string): boolean {
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, proxies: net.BlockList): string {
   let address = plainAddress(peer ?? '');
-  if (!isTrusted(proxies, address) || forwardedFor === undefined) return address;
+  // Without the header there is nothing to believe, and no need to ask whether the peer may say it.
+  if (forwardedFor === undefined || !isTrusted(proxies, address)) return address;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
     .split(',')
     .map((hop) => plainAddress(hop.trim()))
