@@ -103,7 +103,7 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
     runtime.results.set(countKey, version, count);
     return count;
   };
-  const sample = facetSamples(runtime, handle, object);
+  const sample = facetSamples(runtime, handle.context.name, db, object, listing);
   const readFacet = async (column: string): Promise<Facet> => {
     const { queryTimeoutMs, rowCap } = runtime.settings;
     // A count kept for others may finish after this page has gone, within its own deadline.
@@ -151,7 +151,7 @@ function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promi
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Samples per context, composite file, object and schema: they change only with the schema. */
+/** Samples per listing (context, composite file, object) and schema: they change only with the schema. */
 const samples = new LRUCache<string, { known: FacetSample; ready: Promise<FacetSample> }>({ max: 1000 });
 const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
 
@@ -162,16 +162,16 @@ const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
  * one pass. Data changes do not renew them, since few distinct values stay few, and a value
  * the sample missed only sends the count to GROUP BY.
  */
-function facetSamples(runtime: ConsoleRuntime, handle: CompositeHandle, object: BrowseObject): { known: FacetSample; ready: Promise<FacetSample> } {
-  const connection = handle.connection();
+function facetSamples(runtime: ConsoleRuntime, contextName: string, db: Database.Database, object: BrowseObject, listing: string): { known: FacetSample; ready: Promise<FacetSample> } {
+  // The page's own connection and listing key: asking the handle again would stat the auto.db and every attachment once more.
   // The object was just resolved through listObjects, which read the schema version already.
-  const key = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}\0${objectListVersion(connection.db) ?? schemaVersion(connection.db)}`;
+  const key = `${listing}\0${objectListVersion(db) ?? schemaVersion(db)}`;
   let entry = samples.get(key);
   if (!entry) {
     const sampling: { known: FacetSample; ready: Promise<FacetSample> } = {
       known: NOTHING_SAMPLED,
       ready: runtime
-        .heavyRead(handle.context.name, suggestionQuery(object))
+        .heavyRead(contextName, suggestionQuery(object))
         .then((result) => (sampling.known = facetSample(object, result.rows[0] ?? {})))
         // A sample past the deadline suggests nothing; the next schema version tries again.
         .catch(() => NOTHING_SAMPLED),
