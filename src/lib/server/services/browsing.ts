@@ -70,7 +70,9 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const version = dataVersion(db);
   // The auto.db's identity: a regenerated composite may define the same view differently.
   const listing = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}`;
-  const pageKey = `page\0${listing}\0${params.toString()}`;
+  // What a read process is sent for this listing; its params text is the page's key too.
+  const inReadProcess = listingQuery(runtime, handle, object.name, params);
+  const pageKey = `page\0${listing}\0${inReadProcess.params}`;
   const selectionKey = `${listing}\0${JSON.stringify(request.filters)}\0${request.search ?? ''}`;
   const countKey = `count\0${selectionKey}`;
   const readPage = async (): Promise<BrowsePage> => {
@@ -78,7 +80,7 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
       { kind: 'page', context: handle.context.name, sql: pageSql(object, request), actor: handle.actor },
       async () => {
         const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
-        return here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(listingQuery(runtime, handle, object.name, params), runtime.settings.queryTimeoutMs))).page;
+        return here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(inReadProcess, runtime.settings.queryTimeoutMs))).page;
       },
       (read) => read.rows.length,
     );
@@ -95,7 +97,7 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
       return count;
     }
     const timed = { kind: 'count', context: handle.context.name, sql: countQuery(db, object, request, runtime.settings.countCap).sql, actor: handle.actor } as const;
-    const counted = await countOrNull(runtime, handle, object.name, params, { key: countKey, version }, timed);
+    const counted = await countOrNull(runtime, inReadProcess, { key: countKey, version }, timed);
     if (!counted) return null;
     // Judged by the statement's own time: under load a quick count waits for a read process far longer than it runs.
     if (request.filters.length === 0 && request.search === null && counted.tookMs < QUICK_COUNT_MS) quickCounts.add(object);
@@ -249,10 +251,10 @@ async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHan
 }
 
 /** The listing's count, read in a read process; null when it did not finish by the deadline or its database was busy. */
-async function countOrNull(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams, read: { key: string; version: string }, timed: TimedRead): Promise<TimedCount | null> {
+async function countOrNull(runtime: ConsoleRuntime, listing: ListingQuery, read: { key: string; version: string }, timed: TimedRead): Promise<TimedCount | null> {
   try {
     return await runtime.reads.time(timed, () =>
-      lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listingQuery(runtime, handle, objectName, params), countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs)),
+      lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listing, countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs)),
     );
   } catch (error) {
     if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
