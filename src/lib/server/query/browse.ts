@@ -461,18 +461,19 @@ const orderVerdicts = new WeakMap<BrowseObject, Map<string, boolean>>();
  */
 export function readsInIndexOrder(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'sortColumn' | 'desc'>): boolean {
   if (request.sortColumn === RANK_SORT) return false;
-  const sort = sortsByRowid(object, request.sortColumn) ? ROWID : quoteIdentifier(request.sortColumn);
-  const sql = `SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`;
   let verdicts = orderVerdicts.get(object);
   if (!verdicts) {
     verdicts = new Map();
     orderVerdicts.set(object, verdicts);
   }
-  let verdict = verdicts.get(sql);
+  // Keyed by the sort alone (the map is the object's): the statement is built only to be explained, once.
+  const key = `${request.desc ? 'DESC' : 'ASC'} ${request.sortColumn}`;
+  let verdict = verdicts.get(key);
   if (verdict === undefined) {
-    const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>;
+    const sort = sortsByRowid(object, request.sortColumn) ? ROWID : quoteIdentifier(request.sortColumn);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM ${qualifiedName(object)} ORDER BY ${sort} ${request.desc ? 'DESC' : 'ASC'} LIMIT 1`).all() as Array<{ detail: string }>;
     verdict = !plan.some((step) => /\bTEMP B-TREE\b/.test(step.detail));
-    verdicts.set(sql, verdict);
+    verdicts.set(key, verdict);
   }
   return verdict;
 }
