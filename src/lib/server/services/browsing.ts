@@ -317,7 +317,7 @@ export async function rowDetail(runtime: ConsoleRuntime, handle: CompositeHandle
     const object = resolveObject(db, objectName);
     const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
     const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => getRow(db, object, key, request, context));
-    return { object, request, here };
+    return { object, here };
   });
   if (here) return { object, row: here.value };
   return { object, row: await runtime.executor.row({ ...listingQuery(runtime, handle, object.name, params), key }, runtime.settings.queryTimeoutMs) };
