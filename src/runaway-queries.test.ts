@@ -14,6 +14,10 @@ import { regenerateComposite } from './lib/server/composite/regenerate.ts';
 const ENDLESS_VIEW = `
 CREATE VIEW endless AS
   WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers) SELECT n FROM numbers;
+-- Its plan walks the created_at index (no TEMP B-TREE), yet its subquery never ends.
+CREATE VIEW endless_walk AS
+  SELECT created_at, title FROM qualityfolio.findings
+  WHERE (WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers) SELECT count(*) FROM numbers) > 0;
 `;
 const ENDLESS_SQL = 'WITH RECURSIVE forever(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM forever) SELECT count(*) FROM forever';
 
@@ -43,6 +47,15 @@ describe('a runaway view', () => {
     // Replacements of killed read processes take a moment to load; after that the server and
     // everything it started are idle (before: threads kept running the statements at 100 %).
     await expect.poll(() => cpuShare(server.pid), { timeout: 15_000, interval: 200 }).toBeLessThan(0.3);
+  }, 30_000);
+
+  it('answers 504 for a view read in index order whose subquery never ends, and keeps serving the others', async () => {
+    const get = (pathname: string) => fetch(`${server.baseUrl}${pathname}`, { headers: { cookie: operator } });
+    // Read where the deadline can stop it (before: on the server's thread, which it froze for good).
+    const answer = await get('/api/tenants/acme/objects/endless_walk/rows?_size=5');
+    expect(answer.status).toBe(504);
+    expect((await answer.json()).error.code).toBe('query_timeout');
+    await expect.poll(async () => (await get('/api/tenants/globex/objects/all_findings/rows?severity=high')).status, { timeout: 15_000 }).toBe(200);
   }, 30_000);
 });
 

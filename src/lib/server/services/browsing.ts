@@ -79,8 +79,17 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
     const page = await runtime.reads.time(
       { kind: 'page', context: handle.context.name, sql: pageSql(object, request), actor: handle.actor },
       async () => {
+        const started = performance.now();
         const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));
-        return here ? here.value : (await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(inReadProcess, runtime.settings.queryTimeoutMs))).page;
+        if (here) {
+          // A page here that a read process would have been stopped at: there next time.
+          if (performance.now() - started > runtime.settings.queryTimeoutMs) pagedInTime.delete(object);
+          return here.value;
+        }
+        const { page } = await lateListings.unlessLate(pageKey, version, () => runtime.executor.page(inReadProcess, runtime.settings.queryTimeoutMs));
+        // It ended within the deadline; only a page this thread would otherwise have read vouches for the view.
+        if (request.search === null && readsInIndexOrder(db, object, request)) pagedInTime.add(object);
+        return page;
       },
       (read) => read.rows.length,
     );
@@ -278,6 +287,15 @@ const QUICK_COUNT_MS = 2;
 /** Views (as listed on a connection: a new schema lists them anew) whose unfiltered count came back quickly. */
 const quickCounts = new WeakSet<BrowseObject>();
 
+/**
+ * Views (as listed on a connection: a new schema lists them anew) of which a read process
+ * read a page in index order within the deadline. Index order bounds what a table's page
+ * reads, not a view's: a subquery in the view may run without end (a recursive CTE) under
+ * a plan with no TEMP B-TREE. So a view's page is read on this thread only once a read
+ * process, which the deadline stops, has ended one.
+ */
+const pagedInTime = new WeakSet<BrowseObject>();
+
 /** Most rows of a listing a filtered page walks in index order on this thread before it is read in a read process instead. */
 const ROW_BUDGET = 3000;
 
@@ -288,8 +306,8 @@ const ROW_BUDGET = 3000;
  * at most ROW_BUDGET rows, which holds the page unless the filter is rare.
  */
 function readHereIfCheap<T>(db: Database.Database, object: BrowseObject, request: BrowseRequest, context: BrowseContext, read: (context: BrowseContext) => T): { value: T } | null {
-  // A search reads its matches, which may be many: in a read process.
-  if (request.search !== null || !readsInIndexOrder(db, object, request)) return null;
+  // A search reads its matches, which may be many: in a read process; so does a view no read process has paged in time.
+  if (request.search !== null || (object.kind === 'view' && !pagedInTime.has(object)) || !readsInIndexOrder(db, object, request)) return null;
   if (request.filters.length === 0) return { value: read(context) };
   if (request.direction !== 'next') return null;
   try {
