@@ -52,13 +52,13 @@ export interface TimedCount {
 /** Errors lose their class between processes, so a read answers with data. */
 export type ReadOutcome = { ok: true; answer: ReadAnswer } | { ok: false; problem: ProblemData };
 
-/** What the server sends: the process's volume once, then numbered tasks. */
 /** How many connections a process keeps, and the file descriptors they may hold together. */
 export interface ConnectionLimits {
   connections: number;
   fdBudget?: number;
 }
 
+/** What the server sends: the process's volume once, then numbered tasks. */
 export type ReadMessage = { kind: 'volume'; volumeDir: string; limits: ConnectionLimits; busyTimeoutMs: number } | { kind: 'task'; id: number; task: ReadTask };
 
 let pool: CompositePool | undefined;
