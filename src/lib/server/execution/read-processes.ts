@@ -16,6 +16,8 @@ interface Waiting {
   task: ReadTask;
   deadline: number;
   settle: (settlement: ReadSettlement) => void;
+  /** Gives up the turn if no process took it by the deadline; cleared once one does. */
+  giveUp?: NodeJS.Timeout;
 }
 
 interface Slot {
@@ -69,8 +71,7 @@ export class ReadProcesses {
     return new Promise((resolve) => {
       const waiting: Waiting = { task, deadline: Date.now() + deadlineMs, settle: resolve };
       this.#queue.push(waiting);
-      // Gives up the turn if no process took it by the deadline.
-      setTimeout(() => {
+      waiting.giveUp = setTimeout(() => {
         const index = this.#queue.indexOf(waiting);
         if (index >= 0) {
           this.#queue.splice(index, 1);
@@ -152,6 +153,8 @@ export class ReadProcesses {
     for (const slot of this.#slots) {
       if (slot.running || this.#queue.length === 0) continue;
       const waiting = this.#queue.shift()!;
+      // Taken: the slot's own timer below stops it at the deadline, so the queue's is not left pending per read.
+      clearTimeout(waiting.giveUp);
       const id = this.#nextId++;
       const timer = setTimeout(() => {
         logger.warn({ context: waiting.task.context, kind: waiting.task.kind, pid: slot.child.pid }, 'read process killed at the deadline');
