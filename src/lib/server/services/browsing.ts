@@ -12,6 +12,7 @@ import { dataVersion, schemaVersion } from '../query/versions.ts';
 import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery, type Facet, type FacetSample } from '../query/facets.ts';
 import { snippetSegments } from '../query/search.ts';
 import { LRUCache } from 'lru-cache';
+import { RETRY_FAILED_AFTER_MS } from '../execution/facet-cache.ts';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, quoteIdentifier, readHere, sqliteAsProblem } from '../composite/connect.ts';
 import { pacedByClient } from './downloads.ts';
@@ -162,8 +163,15 @@ function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promi
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+interface Sampling {
+  known: FacetSample;
+  ready: Promise<FacetSample>;
+  /** When the sample failed (past its deadline, a busy database), to try again after RETRY_FAILED_AFTER_MS. */
+  failedAt?: number;
+}
+
 /** Samples per listing (context, composite file, object) and schema: they change only with the schema. */
-const samples = new LRUCache<string, { known: FacetSample; ready: Promise<FacetSample> }>({ max: 1000 });
+const samples = new LRUCache<string, Sampling>({ max: 1000 });
 const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
 
 /**
@@ -171,21 +179,26 @@ const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
  * page of the object is first asked for: the page never waits for them (`known` is empty
  * until then) and shows them once known; a facet count waits for them (`ready`) to count in
  * one pass. Data changes do not renew them, since few distinct values stay few, and a value
- * the sample missed only sends the count to GROUP BY.
+ * the sample missed only sends the count to GROUP BY. A sample that failed (the read
+ * processes busy at start, a writer's lock) is tried again after a minute, not only at the
+ * next schema version.
  */
-function facetSamples(runtime: ConsoleRuntime, contextName: string, db: Database.Database, object: BrowseObject, listing: string): { known: FacetSample; ready: Promise<FacetSample> } {
+function facetSamples(runtime: ConsoleRuntime, contextName: string, db: Database.Database, object: BrowseObject, listing: string): Sampling {
   // The page's own connection and listing key: asking the handle again would stat the auto.db and every attachment once more.
   // The object was just resolved through listObjects, which read the schema version already.
   const key = `${listing}\0${objectListVersion(db) ?? schemaVersion(db)}`;
   let entry = samples.get(key);
-  if (!entry) {
-    const sampling: { known: FacetSample; ready: Promise<FacetSample> } = {
+  if (!entry || (entry.failedAt !== undefined && Date.now() - entry.failedAt >= RETRY_FAILED_AFTER_MS)) {
+    const sampling: Sampling = {
       known: NOTHING_SAMPLED,
       ready: runtime
         .heavyRead(contextName, suggestionQuery(object))
         .then((result) => (sampling.known = facetSample(object, result.rows[0] ?? {})))
-        // A sample past the deadline suggests nothing; the next schema version tries again.
-        .catch(() => NOTHING_SAMPLED),
+        // A failed sample suggests nothing for a while, then is tried again, as a failed facet count is.
+        .catch(() => {
+          sampling.failedAt = Date.now();
+          return NOTHING_SAMPLED;
+        }),
     };
     entry = sampling;
     samples.set(key, entry);
