@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../core/project-root.ts';
 import { fsyncPath } from '../core/fsync.ts';
 import { ProblemError } from '../core/errors.ts';
 import { formatMib } from '../core/format.ts';
+import { measureContext } from '../quotas/quotas.ts';
 import { compositeSqlPath, listDatabaseFiles, resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
 import type { ConsoleStore } from '../store/database.ts';
@@ -116,18 +117,9 @@ function onWorker<K extends SnapshotTask['kind']>(task: Extract<SnapshotTask, { 
   });
 }
 
-
 function statfsFreeBytes(dir: string): number {
   const stats = fs.statfsSync(dir);
   return stats.bavail * stats.bsize;
-}
-
-function sizeOrZero(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
 }
 
 /** composite.sql's digest as the composite's manifest records it (sourceDigest), so the two compare; null when the file is gone. */
@@ -180,7 +172,7 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
   removeAbandonedPartials(scope.snapshotsDir);
 
   // A copy is at most the database and the part of its log not yet checkpointed.
-  const needed = sources.reduce((sum, source) => sum + sizeOrZero(source.path) + sizeOrZero(`${source.path}-wal`), 0) + SPACE_MARGIN_BYTES;
+  const needed = measureContext(context).databases.reduce((sum, database) => sum + database.bytes + database.walBytes, 0) + SPACE_MARGIN_BYTES;
   const free = (scope.freeBytes ?? statfsFreeBytes)(scope.snapshotsDir);
   if (needed > free) {
     const error = new SnapshotError(
