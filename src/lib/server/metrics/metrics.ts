@@ -1,7 +1,7 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { scanVolume } from '../volume/contexts.ts';
 import { measureContext } from '../quotas/quotas.ts';
+import { mapInSlices } from '../core/time-slices.ts';
 
 /**
  * The console's Prometheus metrics (prom-client), in one registry of their own. Label
@@ -89,8 +89,6 @@ export interface VolumeSample {
 
 /** Sizes are measured again, in the background, when a scrape finds them older than this. */
 const SIZES_MAX_AGE_MS = 30_000;
-/** Measuring ten thousand contexts takes a while of stat calls: done in slices this long. */
-const SLICE_MS = 10;
 
 /**
  * The size gauges: every context's databases measured with `stat` (see measureContext), in
@@ -145,16 +143,10 @@ class VolumeSizeMetrics {
     this.#measuring ??= (async () => {
       try {
         const scan = scanVolume(this.volumeDir);
-        const sizes: VolumeSample['sizes'] = [];
-        let sliceStarted = performance.now();
-        for (const context of scan.contexts) {
+        const { results: sizes } = await mapInSlices(scan.contexts, (context) => {
           const measured = measureContext(context).databases;
-          sizes.push({ context: context.name, databaseBytes: measured.reduce((sum, d) => sum + d.bytes, 0), walBytes: measured.reduce((sum, d) => sum + d.walBytes, 0) });
-          if (performance.now() - sliceStarted >= SLICE_MS) {
-            await nextTurn();
-            sliceStarted = performance.now();
-          }
-        }
+          return { context: context.name, databaseBytes: measured.reduce((sum, d) => sum + d.bytes, 0), walBytes: measured.reduce((sum, d) => sum + d.walBytes, 0) };
+        });
         sizes.sort((a, b) => b.databaseBytes + b.walBytes - (a.databaseBytes + a.walBytes));
         this.#latest = { takenAt: new Date(), contexts: scan.contexts.length, sizes };
         return this.#latest;
