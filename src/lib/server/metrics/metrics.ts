@@ -82,8 +82,7 @@ export function countHealthRun(outcome: 'ok' | 'warn' | 'error'): void {
 
 export interface VolumeSample {
   takenAt: Date;
-  contexts: number;
-  /** Every context's database and WAL bytes, largest first. */
+  /** Every context's database and WAL bytes, largest first: one entry per context of the volume. */
   sizes: Array<{ context: string; databaseBytes: number; walBytes: number }>;
 }
 
@@ -130,7 +129,7 @@ class VolumeSizeMetrics {
     perContext('yard_context_wal_bytes', "Bytes of a context's write-ahead logs (the largest contexts only)", (size) => size.walBytes);
     total('yard_volume_database_bytes', 'Bytes of every database of the volume', (sample) => sample.sizes.reduce((sum, s) => sum + s.databaseBytes, 0));
     total('yard_volume_wal_bytes', 'Bytes of every write-ahead log of the volume', (sample) => sample.sizes.reduce((sum, s) => sum + s.walBytes, 0));
-    total('yard_contexts', 'Contexts in the volume', (sample) => sample.contexts);
+    total('yard_contexts', 'Contexts in the volume', (sample) => sample.sizes.length);
   }
 
   async sample(): Promise<VolumeSample> {
@@ -148,7 +147,7 @@ class VolumeSizeMetrics {
           return { context: context.name, databaseBytes: measured.reduce((sum, d) => sum + d.bytes, 0), walBytes: measured.reduce((sum, d) => sum + d.walBytes, 0) };
         });
         sizes.sort((a, b) => b.databaseBytes + b.walBytes - (a.databaseBytes + a.walBytes));
-        this.#latest = { takenAt: new Date(), contexts: scan.contexts.length, sizes };
+        this.#latest = { takenAt: new Date(), sizes };
         return this.#latest;
       } finally {
         this.#measuring = null;
