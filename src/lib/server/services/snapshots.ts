@@ -9,7 +9,7 @@ import { formatMib } from '../core/format.ts';
 import { measureContext } from '../quotas/quotas.ts';
 import { compositeSqlPath, listDatabaseFiles, resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
-import type { ConsoleStore } from '../store/database.ts';
+import { isDiskFull, type ConsoleStore } from '../store/database.ts';
 import { regenerateContextOnWorker, type OperationsScope } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { sourceDigest } from '../composite/manifest.ts';
@@ -216,8 +216,7 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
     return manifest;
   } catch (error) {
     removeFolder(partial);
-    const full = (error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC';
-    const failure = full
+    const failure = isDiskFull(error)
       ? new SnapshotError('snapshot_no_space', `The disk of the state folder filled up while the snapshot of ${context.name} was written; nothing of it was kept. Free space or prune old snapshots, then try again.`, 507)
       : new SnapshotError(
           'snapshot_failed',

@@ -35,10 +35,15 @@ export class ConsoleStoreFullError extends ProblemError {
   }
 }
 
+/** Whether SQLite (SQLITE_FULL) or the file system (ENOSPC) said a write found its disk full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
+
 /** The error as the problem it is when SQLite said the console database's disk is full; any other error as it is. */
 export function storeAsProblem(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException | null)?.code === 'ENOSPC' ? new ConsoleStoreFullError() : error;
+  return isDiskFull(error) ? new ConsoleStoreFullError() : error;
 }
 
 /**
