@@ -161,10 +161,11 @@ export function registerOperationsCommands(program: Command, context: Operations
     .option('--all', 'every context with snapshots')
     .option('--json', 'machine-readable output')
     .action(
-      context.reporting((name: string | undefined, options: { all?: boolean; json?: boolean }) => {
+      context.reporting(async (name: string | undefined, options: { all?: boolean; json?: boolean }) => {
         if (!!options.all === !!name) throw new UsageError('give a context or --all');
         const scope = snapshotScope();
-        const results = (options.all ? contextsWithSnapshots(scope) : [name!]).map((contextName) => pruneSnapshots(scope, contextName));
+        const results = [];
+        for (const contextName of options.all ? contextsWithSnapshots(scope) : [name!]) results.push(await pruneSnapshots(scope, contextName));
         if (options.json) printJson(results);
         else for (const r of results) process.stdout.write(`${r.context}: removed ${r.removed.length}, kept ${r.kept.length}\n`);
         return EXIT.ok;
