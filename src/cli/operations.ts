@@ -208,9 +208,9 @@ export function registerOperationsCommands(program: Command, context: Operations
     .description('prune regeneration and health history, slow-query entries and expired sessions (TRUTH_YARD_HISTORY_*, TRUTH_YARD_SLOW_QUERY_KEEP)')
     .option('--json', 'machine-readable output')
     .action(
-      context.reporting((options: { json?: boolean }) => {
+      context.reporting(async (options: { json?: boolean }) => {
         const settings = context.settingsFor();
-        const counts = pruneHistory(openConsoleStore(settings.stateDir), settings);
+        const counts = await pruneHistory(openConsoleStore(settings.stateDir), settings);
         if (options.json) printJson(counts);
         else process.stdout.write(`pruned ${counts.regenerations} regenerations, ${counts.healthRuns} health runs, ${counts.slowQueries} slow queries, ${counts.sessions} expired sessions\n`);
         return EXIT.ok;
