@@ -246,21 +246,13 @@ function readManifest(dir: string): SnapshotManifest | null {
 }
 
 /**
- * Manifests already read, by snapshot folder. A manifest is written once, read-only, before
- * its folder is renamed into place, and never changed, so a list reads each from disk once
- * rather than every context's manifests on every request; the folders listed decide what is
- * kept, so a snapshot removed (by this process or another) is dropped.
+ * The manifests of the last list of each snapshots folder, by snapshot id. A manifest is
+ * written once, read-only, before its folder is renamed into place, and never changed, so a
+ * list reads each from disk once rather than every context's manifests on every request;
+ * each list keeps only the folders it found, so a snapshot removed (here or by another
+ * process) is dropped.
  */
-const listedManifests = new Map<string, SnapshotManifest>();
-
-function listedManifest(dir: string): SnapshotManifest | null {
-  let manifest = listedManifests.get(dir);
-  if (!manifest) {
-    manifest = readManifest(dir) ?? undefined;
-    if (manifest) listedManifests.set(dir, manifest);
-  }
-  return manifest ?? null;
-}
+const listedManifests = new Map<string, Map<string, SnapshotManifest>>();
 
 function lastVerifications(store: ConsoleStore, ids: string[]): Map<string, SnapshotVerification> {
   const found = new Map<string, SnapshotVerification>();
@@ -280,11 +272,15 @@ export function listSnapshots(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store
   } catch {
     return [];
   }
-  const dirs = new Set(names.map((name) => path.join(scope.snapshotsDir, name)));
-  for (const dir of listedManifests.keys()) if (path.dirname(dir) === scope.snapshotsDir && !dirs.has(dir)) listedManifests.delete(dir);
-  const manifests = [...dirs]
-    .map((dir) => listedManifest(dir))
-    .filter((manifest): manifest is SnapshotManifest => manifest !== null && (contextName === null || manifest.context === contextName))
+  const before = listedManifests.get(scope.snapshotsDir);
+  const listed = new Map<string, SnapshotManifest>();
+  for (const name of names) {
+    const manifest = before?.get(name) ?? readManifest(path.join(scope.snapshotsDir, name));
+    if (manifest) listed.set(name, manifest);
+  }
+  listedManifests.set(scope.snapshotsDir, listed);
+  const manifests = [...listed.values()]
+    .filter((manifest) => contextName === null || manifest.context === contextName)
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   const verifications = lastVerifications(scope.store, manifests.map((m) => m.id));
   return manifests.map((manifest) => {
