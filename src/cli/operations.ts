@@ -161,10 +161,11 @@ export function registerOperationsCommands(program: Command, context: Operations
     .option('--all', 'every context with snapshots')
     .option('--json', 'machine-readable output')
     .action(
-      context.reporting((name: string | undefined, options: { all?: boolean; json?: boolean }) => {
+      context.reporting(async (name: string | undefined, options: { all?: boolean; json?: boolean }) => {
         if (!!options.all === !!name) throw new UsageError('give a context or --all');
         const scope = snapshotScope();
-        const results = (options.all ? contextsWithSnapshots(scope) : [name!]).map((contextName) => pruneSnapshots(scope, contextName));
+        const results = [];
+        for (const contextName of options.all ? contextsWithSnapshots(scope) : [name!]) results.push(await pruneSnapshots(scope, contextName));
         if (options.json) printJson(results);
         else for (const r of results) process.stdout.write(`${r.context}: removed ${r.removed.length}, kept ${r.kept.length}\n`);
         return EXIT.ok;
@@ -207,9 +208,9 @@ export function registerOperationsCommands(program: Command, context: Operations
     .description('prune regeneration and health history, slow-query entries and expired sessions (TRUTH_YARD_HISTORY_*, TRUTH_YARD_SLOW_QUERY_KEEP)')
     .option('--json', 'machine-readable output')
     .action(
-      context.reporting((options: { json?: boolean }) => {
+      context.reporting(async (options: { json?: boolean }) => {
         const settings = context.settingsFor();
-        const counts = pruneHistory(openConsoleStore(settings.stateDir), settings);
+        const counts = await pruneHistory(openConsoleStore(settings.stateDir), settings);
         if (options.json) printJson(counts);
         else process.stdout.write(`pruned ${counts.regenerations} regenerations, ${counts.healthRuns} health runs, ${counts.slowQueries} slow queries, ${counts.sessions} expired sessions\n`);
         return EXIT.ok;

@@ -208,9 +208,9 @@ export function connectComposite(contextName: string, contextDir: string, autoDb
   } catch (error) {
     db.close();
     if (error instanceof CompositeUnavailableError) throw error;
-    // A writer's lock is not the composite's fault: it is answered as busy.
-    if (isDatabaseBusy(error)) throw new DatabaseBusyError();
-    if (isDatabaseUnreadable(error)) throw new DatabaseUnreadableError((error as Error).message);
+    // A writer's lock is not the composite's fault: it is answered as busy (a damaged file as unreadable).
+    const problem = sqliteAsProblem(error);
+    if (problem !== error) throw problem;
     if (error instanceof ManifestError) throw new CompositeUnavailableError(contextName, error.message, 'its manifest cannot be read');
     throw new CompositeUnavailableError(contextName, `cannot open the composite of ${contextName}: ${(error as Error).message}; check composite.sql and regenerate`, 'SQLite cannot open it');
   }

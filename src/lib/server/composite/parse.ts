@@ -110,10 +110,9 @@ const TAG = /^--\s*@(\w+)\s*(.*)$/;
  * it) and `-- @column name: what the column means`, one per column.
  */
 export function describedBy(
-  text: string,
+  lines: readonly string[],
   statementLine: number,
 ): { description: DescriptionComment | null; columns: Record<string, DescriptionComment>; problems: Array<{ line: number; message: string }> } {
-  const lines = text.split('\n');
   let first = statementLine - 1;
   while (first > 0 && lines[first - 1].trim().startsWith('--')) first -= 1;
   let description: DescriptionComment | null = null;
@@ -148,12 +147,16 @@ class PlanBuilder {
   readonly plan: CompositePlan = { attachments: [], connectionPragmas: [], expectations: [], views: [], expectedIndexes: [], searchIndexes: [] };
   readonly problems: CompositeProblem[] = [];
   readonly #schemaChecks: Array<{ schema: string; location: SourceLocation; what: string }> = [];
+  /** The text's lines, split once: each view reads the comments above it, and a split per view made a long file quadratic. */
+  readonly #lines: string[];
 
   constructor(
     private readonly text: string,
     private readonly locate: (offset: number) => SourceLocation,
     private readonly signs: Map<number, -1 | 1>,
-  ) {}
+  ) {
+    this.#lines = text.split('\n');
+  }
 
   refuse(node: Node, message: string): void {
     this.problems.push({ ...this.locate(startOf(node)), message });
@@ -247,7 +250,7 @@ class PlanBuilder {
       return this.refuse(statement, `CREATE VIEW ${name} needs AS SELECT …`);
     }
     const [from, to] = (body as Located).range!;
-    const described = describedBy(this.text, location.line);
+    const described = describedBy(this.#lines, location.line);
     for (const problem of described.problems) this.problems.push({ ...location, line: problem.line, column: 1, message: problem.message });
     this.plan.views.push({ name, selectSql: this.text.slice(from, to), location, description: described.description, columnDescriptions: described.columns });
   }
@@ -277,7 +280,7 @@ class PlanBuilder {
 
   /** `-- @fts schema.table: index` lines, wherever they stand. */
   searchIndexes(): void {
-    this.text.split('\n').forEach((text, index) => {
+    this.#lines.forEach((text, index) => {
       const declared = /^\s*--\s*@fts\b\s*(.*)$/.exec(text);
       if (!declared) return;
       const location = { ...this.locate(0), line: index + 1, column: 1 };

@@ -44,6 +44,7 @@ describe('the contexts status index after a restart', () => {
     expect(kept.current).toBe(false);
     expect(kept.checkedAt).toEqual(first.checkedAt);
     const globex = kept.scan.contexts.find((context) => context.name === 'tenant/globex')!;
+    expect(kept.stateOf(globex).status).toBe('fresh');
 
     // The check it started finds the change, and keeps it for the next restart too.
     await settle();

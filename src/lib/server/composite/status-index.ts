@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { mapInSlices } from '../core/time-slices.ts';
 import { scanVolume, type VolumeContext, type VolumeScan } from '../volume/contexts.ts';
 import { compositeState, forgetCompositeStatesExcept, lastKnownCompositeState, type CompositeState } from './status.ts';
 import { persistContextStatuses, persistedContextStatuses, type PersistedStatus } from '../store/context-statuses.ts';
@@ -6,8 +7,6 @@ import type { ConsoleStore } from '../store/database.ts';
 
 /** A volume checked this fast is checked again on every request, so its list is always exact. */
 const CHECK_ON_REQUEST_BUDGET_MS = 25;
-/** A larger volume is checked in slices of this long, letting requests run in between. */
-const SLICE_MS = 10;
 /** A larger volume's statuses are checked again, in the background, when older than this. */
 const RECHECK_AFTER_MS = 2_000;
 /** Unchanged statuses are written to the console store again (their check time) at most this often. */
@@ -194,19 +193,11 @@ export class VolumeStatusIndex {
   #checkInBackground(): Promise<void> {
     this.#checking ??= (async () => {
       try {
-        let busyMs = 0;
-        let sliceStarted = performance.now();
+        const started = performance.now();
         const scan = scanVolume(this.volumeDir);
-        const states: CompositeState[] = [];
-        for (const context of scan.contexts) {
-          states.push(compositeState(context));
-          if (performance.now() - sliceStarted >= SLICE_MS) {
-            busyMs += performance.now() - sliceStarted;
-            await nextTurn();
-            sliceStarted = performance.now();
-          }
-        }
-        this.#publish(scan, states, busyMs + performance.now() - sliceStarted);
+        const scanMs = performance.now() - started;
+        const { results: states, busyMs } = await mapInSlices(scan.contexts, (context) => compositeState(context));
+        this.#publish(scan, states, scanMs + busyMs);
       } finally {
         this.#checking = null;
       }

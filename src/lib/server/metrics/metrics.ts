@@ -1,7 +1,7 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { scanVolume } from '../volume/contexts.ts';
 import { measureContext } from '../quotas/quotas.ts';
+import { mapInSlices } from '../core/time-slices.ts';
 
 /**
  * The console's Prometheus metrics (prom-client), in one registry of their own. Label
@@ -82,15 +82,12 @@ export function countHealthRun(outcome: 'ok' | 'warn' | 'error'): void {
 
 export interface VolumeSample {
   takenAt: Date;
-  contexts: number;
-  /** Every context's database and WAL bytes, largest first. */
+  /** Every context's database and WAL bytes, largest first: one entry per context of the volume. */
   sizes: Array<{ context: string; databaseBytes: number; walBytes: number }>;
 }
 
 /** Sizes are measured again, in the background, when a scrape finds them older than this. */
 const SIZES_MAX_AGE_MS = 30_000;
-/** Measuring ten thousand contexts takes a while of stat calls: done in slices this long. */
-const SLICE_MS = 10;
 
 /**
  * The size gauges: every context's databases measured with `stat` (see measureContext), in
@@ -132,7 +129,7 @@ class VolumeSizeMetrics {
     perContext('yard_context_wal_bytes', "Bytes of a context's write-ahead logs (the largest contexts only)", (size) => size.walBytes);
     total('yard_volume_database_bytes', 'Bytes of every database of the volume', (sample) => sample.sizes.reduce((sum, s) => sum + s.databaseBytes, 0));
     total('yard_volume_wal_bytes', 'Bytes of every write-ahead log of the volume', (sample) => sample.sizes.reduce((sum, s) => sum + s.walBytes, 0));
-    total('yard_contexts', 'Contexts in the volume', (sample) => sample.contexts);
+    total('yard_contexts', 'Contexts in the volume', (sample) => sample.sizes.length);
   }
 
   async sample(): Promise<VolumeSample> {
@@ -145,18 +142,12 @@ class VolumeSizeMetrics {
     this.#measuring ??= (async () => {
       try {
         const scan = scanVolume(this.volumeDir);
-        const sizes: VolumeSample['sizes'] = [];
-        let sliceStarted = performance.now();
-        for (const context of scan.contexts) {
+        const { results: sizes } = await mapInSlices(scan.contexts, (context) => {
           const measured = measureContext(context).databases;
-          sizes.push({ context: context.name, databaseBytes: measured.reduce((sum, d) => sum + d.bytes, 0), walBytes: measured.reduce((sum, d) => sum + d.walBytes, 0) });
-          if (performance.now() - sliceStarted >= SLICE_MS) {
-            await nextTurn();
-            sliceStarted = performance.now();
-          }
-        }
+          return { context: context.name, databaseBytes: measured.reduce((sum, d) => sum + d.bytes, 0), walBytes: measured.reduce((sum, d) => sum + d.walBytes, 0) };
+        });
         sizes.sort((a, b) => b.databaseBytes + b.walBytes - (a.databaseBytes + a.walBytes));
-        this.#latest = { takenAt: new Date(), contexts: scan.contexts.length, sizes };
+        this.#latest = { takenAt: new Date(), sizes };
         return this.#latest;
       } finally {
         this.#measuring = null;

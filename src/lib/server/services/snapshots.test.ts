@@ -205,7 +205,7 @@ describe('retention', () => {
   it('removes pruned snapshots from disk and keeps the rest listed', async () => {
     const first = await createSnapshot(scope, CONTEXT);
     const second = await createSnapshot(scope, CONTEXT);
-    const result = pruneSnapshots({ ...scope, retention: { keep: 1, maxAgeDays: 30 } }, CONTEXT);
+    const result = await pruneSnapshots({ ...scope, retention: { keep: 1, maxAgeDays: 30 } }, CONTEXT);
     expect(result.removed).toEqual([first.id]);
     expect(fs.existsSync(path.join(scope.snapshotsDir, first.id))).toBe(false);
     expect(listSnapshots(scope, CONTEXT).map((s) => s.id)).toEqual([second.id]);

@@ -6,9 +6,10 @@ import { PROJECT_ROOT } from '../core/project-root.ts';
 import { fsyncPath } from '../core/fsync.ts';
 import { ProblemError } from '../core/errors.ts';
 import { formatMib } from '../core/format.ts';
+import { measureContext } from '../quotas/quotas.ts';
 import { compositeSqlPath, listDatabaseFiles, resolveContext, type VolumeContext } from '../volume/contexts.ts';
 import { recordAudit } from '../store/audit.ts';
-import type { ConsoleStore } from '../store/database.ts';
+import { isDiskFull, type ConsoleStore } from '../store/database.ts';
 import { regenerateContextOnWorker, type OperationsScope } from './operations.ts';
 import type { RegenerationResult } from '../composite/regenerate.ts';
 import { sourceDigest } from '../composite/manifest.ts';
@@ -116,18 +117,9 @@ function onWorker<K extends SnapshotTask['kind']>(task: Extract<SnapshotTask, { 
   });
 }
 
-
 function statfsFreeBytes(dir: string): number {
   const stats = fs.statfsSync(dir);
   return stats.bavail * stats.bsize;
-}
-
-function sizeOrZero(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
 }
 
 /** composite.sql's digest as the composite's manifest records it (sourceDigest), so the two compare; null when the file is gone. */
@@ -139,19 +131,23 @@ function compositeSqlDigest(context: VolumeContext): string | null {
   }
 }
 
-function removeFolder(dir: string): void {
+/**
+ * Removes a snapshot folder without holding the event loop: freeing the blocks of copies
+ * of large databases takes the file system a while (some 190 ms for 320 MB here).
+ */
+async function removeFolder(dir: string): Promise<void> {
   // Snapshot files are read-only: give write permission back first so a non-root service can remove them.
   try {
-    fs.chmodSync(dir, 0o755);
-    for (const name of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, name), 0o644);
+    await fs.promises.chmod(dir, 0o755);
+    for (const name of await fs.promises.readdir(dir)) await fs.promises.chmod(path.join(dir, name), 0o644);
   } catch {
-    // Gone already, or not ours to change: rmSync says which.
+    // Gone already, or not ours to change: rm says which.
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  await fs.promises.rm(dir, { recursive: true, force: true });
 }
 
 /** Removes `.partial-*` folders left by a process that died while taking a snapshot. */
-function removeAbandonedPartials(snapshotsDir: string): void {
+async function removeAbandonedPartials(snapshotsDir: string): Promise<void> {
   let names: string[];
   try {
     names = fs.readdirSync(snapshotsDir);
@@ -161,7 +157,7 @@ function removeAbandonedPartials(snapshotsDir: string): void {
   for (const name of names) {
     if (!name.startsWith(PARTIAL_PREFIX)) continue;
     const dir = path.join(snapshotsDir, name);
-    if (Date.now() - fs.statSync(dir).mtimeMs > ABANDONED_PARTIAL_MS) removeFolder(dir);
+    if (Date.now() - fs.statSync(dir).mtimeMs > ABANDONED_PARTIAL_MS) await removeFolder(dir);
   }
 }
 
@@ -177,10 +173,10 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
   const sources = sourceFiles(context);
   if (sources.length === 0) throw new SnapshotError('snapshot_empty', `${context.name} has no databases (*.sqlite.db) to snapshot.`, 409);
   fs.mkdirSync(scope.snapshotsDir, { recursive: true, mode: 0o700 });
-  removeAbandonedPartials(scope.snapshotsDir);
+  await removeAbandonedPartials(scope.snapshotsDir);
 
   // A copy is at most the database and the part of its log not yet checkpointed.
-  const needed = sources.reduce((sum, source) => sum + sizeOrZero(source.path) + sizeOrZero(`${source.path}-wal`), 0) + SPACE_MARGIN_BYTES;
+  const needed = measureContext(context).databases.reduce((sum, database) => sum + database.bytes + database.walBytes, 0) + SPACE_MARGIN_BYTES;
   const free = (scope.freeBytes ?? statfsFreeBytes)(scope.snapshotsDir);
   if (needed > free) {
     const error = new SnapshotError(
@@ -223,9 +219,8 @@ export async function createSnapshot(scope: SnapshotScope, contextName: string, 
     auditSnapshot(scope, 'snapshot.create', context.name, 'ok', { snapshot: id, reason, files: files.length, totalBytes: manifest.totalBytes });
     return manifest;
   } catch (error) {
-    removeFolder(partial);
-    const full = (error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC';
-    const failure = full
+    await removeFolder(partial);
+    const failure = isDiskFull(error)
       ? new SnapshotError('snapshot_no_space', `The disk of the state folder filled up while the snapshot of ${context.name} was written; nothing of it was kept. Free space or prune old snapshots, then try again.`, 507)
       : new SnapshotError(
           'snapshot_failed',
@@ -250,6 +245,15 @@ function readManifest(dir: string): SnapshotManifest | null {
   }
 }
 
+/**
+ * The manifests of the last list of each snapshots folder, by snapshot id. A manifest is
+ * written once, read-only, before its folder is renamed into place, and never changed, so a
+ * list reads each from disk once rather than every context's manifests on every request;
+ * each list keeps only the folders it found, so a snapshot removed (here or by another
+ * process) is dropped.
+ */
+const listedManifests = new Map<string, Map<string, SnapshotManifest>>();
+
 function lastVerifications(store: ConsoleStore, ids: string[]): Map<string, SnapshotVerification> {
   const found = new Map<string, SnapshotVerification>();
   const latest = store.prepare('SELECT at, ok, problems FROM snapshot_verifications WHERE snapshot_id = ? ORDER BY id DESC LIMIT 1');
@@ -268,9 +272,15 @@ export function listSnapshots(scope: Pick<SnapshotScope, 'snapshotsDir' | 'store
   } catch {
     return [];
   }
-  const manifests = names
-    .map((name) => readManifest(path.join(scope.snapshotsDir, name)))
-    .filter((manifest): manifest is SnapshotManifest => manifest !== null && (contextName === null || manifest.context === contextName))
+  const before = listedManifests.get(scope.snapshotsDir);
+  const listed = new Map<string, SnapshotManifest>();
+  for (const name of names) {
+    const manifest = before?.get(name) ?? readManifest(path.join(scope.snapshotsDir, name));
+    if (manifest) listed.set(name, manifest);
+  }
+  listedManifests.set(scope.snapshotsDir, listed);
+  const manifests = [...listed.values()]
+    .filter((manifest) => contextName === null || manifest.context === contextName)
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   const verifications = lastVerifications(scope.store, manifests.map((m) => m.id));
   return manifests.map((manifest) => {
@@ -374,10 +384,10 @@ export function snapshotsToPrune(snapshots: SnapshotSummary[], retention: Snapsh
 }
 
 /** Applies retention to one context's snapshots. */
-export function pruneSnapshots(scope: SnapshotScope, contextName: string, now = new Date()): PruneResult {
+export async function pruneSnapshots(scope: SnapshotScope, contextName: string, now = new Date()): Promise<PruneResult> {
   const snapshots = listSnapshots(scope, contextName);
   const removed = snapshotsToPrune(snapshots, scope.retention, now);
-  for (const id of removed) removeFolder(path.join(scope.snapshotsDir, id));
+  for (const id of removed) await removeFolder(path.join(scope.snapshotsDir, id));
   if (removed.length > 0) auditSnapshot(scope, 'snapshot.prune', contextName, 'ok', { removed });
   return { context: contextName, removed, kept: snapshots.map((s) => s.id).filter((id) => !removed.includes(id)) };
 }
@@ -385,7 +395,7 @@ export function pruneSnapshots(scope: SnapshotScope, contextName: string, now = 
 /** Takes a snapshot and then applies retention to the context's snapshots, as every caller wants. */
 export async function takeSnapshot(scope: SnapshotScope, contextName: string): Promise<{ snapshot: SnapshotManifest; pruned: string[] }> {
   const snapshot = await createSnapshot(scope, contextName);
-  return { snapshot, pruned: pruneSnapshots(scope, snapshot.context).removed };
+  return { snapshot, pruned: (await pruneSnapshots(scope, snapshot.context)).removed };
 }
 
 /** Reads the confirmation a restore needs: the context's name, typed or sent back, so a stray request restores nothing. */

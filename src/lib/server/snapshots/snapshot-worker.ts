@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { fsyncPath } from '../core/fsync.ts';
+import { isDatabaseBusy } from '../composite/connect.ts';
 
 /**
  * The slow parts of snapshots, on a worker thread so the server's event loop keeps serving
@@ -38,8 +39,6 @@ async function sha256Of(file: string): Promise<string> {
   for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
-
-
 
 function integrityProblems(db: Database.Database): string[] {
   const results = (db.pragma(`integrity_check(${INTEGRITY_PROBLEM_LIMIT})`) as Array<Record<string, string>>).map((row) => Object.values(row)[0]!);
@@ -137,7 +136,7 @@ function lockTargets(targets: string[]): { held: HeldTarget[]; busy: string[] } 
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       db.close();
-      if (!String((error as { code?: string }).code).startsWith('SQLITE_BUSY') && !String((error as { code?: string }).code).startsWith('SQLITE_LOCKED')) {
+      if (!isDatabaseBusy(error)) {
         release(held);
         throw error;
       }

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { getSettings } from '../core/config.ts';
 import { ProblemError } from '../core/errors.ts';
 import { linkExistingAuditEvents } from './audit.ts';
+import { keptStatement } from '../sqlite/statements.ts';
 
 /**
  * The console's own database: users, sessions, audit events, regeneration records and
@@ -35,10 +36,15 @@ export class ConsoleStoreFullError extends ProblemError {
   }
 }
 
+/** Whether SQLite (SQLITE_FULL) or the file system (ENOSPC) said a write found its disk full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
+
 /** The error as the problem it is when SQLite said the console database's disk is full; any other error as it is. */
 export function storeAsProblem(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException | null)?.code === 'ENOSPC' ? new ConsoleStoreFullError() : error;
+  return isDiskFull(error) ? new ConsoleStoreFullError() : error;
 }
 
 /**
@@ -383,6 +389,17 @@ export function getConsoleStore(): ConsoleStore {
   const file = path.join(stateDir, CONSOLE_DB_FILE);
   processStore = { db, file, ino: inodeOf(file)! };
   return db;
+}
+
+/**
+ * A token that changes with every commit to the console store: SQLite's `data_version`
+ * changes when another connection (a `yard` command) commits, `total_changes()` when this
+ * one writes a row (a regeneration or health run recorded by the server). What is read
+ * from the store and kept in memory is kept until it changes.
+ */
+export function storeVersion(db: ConsoleStore): string {
+  const { data, changes } = keptStatement(db, 'SELECT (SELECT data_version FROM pragma_data_version) AS data, total_changes() AS changes').get() as { data: number; changes: number };
+  return `${data}:${changes}`;
 }
 
 /** Closes the process's console database; the next getConsoleStore() opens it again. */

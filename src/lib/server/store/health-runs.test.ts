@@ -42,6 +42,22 @@ describe('health runs', () => {
     expect(latest.get('tenant/acme')).toBeUndefined();
   });
 
+  it('give the latest run of every context as recorded since, here or by another process', () => {
+    const run = (status: 'fresh' | 'stale', day: string) => ({ context: 'admin', status, worstSeverity: status === 'fresh' ? ('ok' as const) : ('warn' as const), full: false, report: { findings: [] }, at: new Date(`2025-04-${day}T08:00:00Z`) });
+    recordHealthRun(db, run('fresh', '01'));
+    expect(latestHealthRuns(db).get('admin')).toMatchObject({ status: 'fresh' });
+    recordHealthRun(db, run('stale', '02'));
+    expect(latestHealthRuns(db).get('admin')).toMatchObject({ status: 'stale' });
+    // A `yard health` run commits through a connection of its own.
+    const cli = openConsoleStore(tempDir);
+    try {
+      recordHealthRun(cli, run('fresh', '03'));
+    } finally {
+      cli.close();
+    }
+    expect(latestHealthRuns(db).get('admin')).toMatchObject({ status: 'fresh', at: '2025-04-03T08:00:00.000Z' });
+  });
+
   it('list a context history newest first, up to the limit', () => {
     for (const day of ['01', '02', '03']) {
       recordHealthRun(db, { context: 'admin', status: 'fresh', worstSeverity: 'ok', full: false, report: {}, at: new Date(`2025-04-${day}T08:00:00Z`) });

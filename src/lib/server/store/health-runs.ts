@@ -1,5 +1,5 @@
 import type { CompositeStatus } from '../composite/status.ts';
-import type { ConsoleStore } from './database.ts';
+import { storeVersion, type ConsoleStore } from './database.ts';
 import type { HealthSeverity } from '../composite/health.ts';
 import { keptStatement } from '../sqlite/statements.ts';
 
@@ -56,8 +56,18 @@ export function recordHealthRun<Report>(db: ConsoleStore, run: NewHealthRun<Repo
   return toRecord(row);
 }
 
-/** The latest health run of every context that has one, keyed by context name. */
-export function latestHealthRuns<Report = unknown>(db: ConsoleStore): Map<string, HealthRunRecord<Report>> {
+const keptLatest = new WeakMap<ConsoleStore, { version: string; runs: ReadonlyMap<string, HealthRunRecord<unknown>> }>();
+
+/**
+ * The latest health run of every context that has one, keyed by context name. Read again
+ * only when the console store changed (storeVersion): at ten thousand tenants, reading and
+ * parsing every latest report held the event loop for some 400 ms on each dashboard
+ * request. The map and its records are shared by every caller: read them, never change them.
+ */
+export function latestHealthRuns<Report = unknown>(db: ConsoleStore): ReadonlyMap<string, HealthRunRecord<Report>> {
+  const version = storeVersion(db);
+  const kept = keptLatest.get(db);
+  if (kept?.version === version) return kept.runs as ReadonlyMap<string, HealthRunRecord<Report>>;
   const rows = db
     .prepare(
       `SELECT ${COLUMNS} FROM (
@@ -65,7 +75,9 @@ export function latestHealthRuns<Report = unknown>(db: ConsoleStore): Map<string
        ) WHERE rank = 1 ORDER BY context`,
     )
     .all() as HealthRunRow[];
-  return new Map(rows.map((row) => [row.context, toRecord<Report>(row)]));
+  const runs = new Map(rows.map((row) => [row.context, toRecord<Report>(row)]));
+  keptLatest.set(db, { version, runs });
+  return runs;
 }
 
 /** Newest first. */

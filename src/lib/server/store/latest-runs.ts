@@ -1,8 +1,7 @@
-import type { ConsoleStore } from './database.ts';
+import { storeVersion, type ConsoleStore } from './database.ts';
 import { latestRegeneration, type RegenerationRecord } from './regenerations.ts';
 import { healthHistory, type HealthRunRecord } from './health-runs.ts';
 import type { HealthReport } from '../composite/health.ts';
-import { keptStatement } from '../sqlite/statements.ts';
 
 export interface LatestRuns {
   regeneration: RegenerationRecord | null;
@@ -13,16 +12,6 @@ export interface LatestRuns {
 const KEPT_CONTEXTS = 2_000;
 
 const keptByStore = new WeakMap<ConsoleStore, { version: string; runs: Map<string, LatestRuns> }>();
-
-/**
- * A token that changes with every commit to the console store: SQLite's `data_version`
- * changes when another connection (a `yard` command) commits, `total_changes()` when this
- * one writes a row (a regeneration or health run recorded by the server).
- */
-function storeVersion(db: ConsoleStore): string {
-  const { data, changes } = keptStatement(db, 'SELECT (SELECT data_version FROM pragma_data_version) AS data, total_changes() AS changes').get() as { data: number; changes: number };
-  return `${data}:${changes}`;
-}
 
 /**
  * The latest regeneration and health run of a context, as a list shows them: read once per

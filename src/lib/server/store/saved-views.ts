@@ -98,20 +98,27 @@ function browseTarget(value: string): string {
   return value;
 }
 
-/** Stores a view and audits the save, whether it worked or not. */
+/**
+ * Stores a view and audits the save, whether it worked or not. The view and its audit event
+ * are one IMMEDIATE transaction: a view is never kept without the event that says who saved
+ * it (nor reported as failed while it was kept), and the save costs one commit, not two.
+ */
 export function saveView(db: ConsoleStore, input: NewSavedView): SavedView {
   try {
     const name = text(input.name, 'name', MAX_NAME, true);
     const description = text(input.description, 'description', MAX_DESCRIPTION, false);
     if (input.kind !== 'browse' && input.kind !== 'sql') throw new SavedViewInputError('kind must be "browse" (a page of rows) or "sql" (a statement).');
-    const raw = text(input.target, input.kind === 'sql' ? 'statement' : 'target', MAX_TARGET, true);
-    const target = input.kind === 'browse' ? browseTarget(raw) : raw;
+    const kind = input.kind;
+    const raw = text(input.target, kind === 'sql' ? 'statement' : 'target', MAX_TARGET, true);
+    const target = kind === 'browse' ? browseTarget(raw) : raw;
     const shared = input.shared === true || input.shared === 'on' || input.shared === '1' || input.shared === 'true';
-    const { id } = db
-      .prepare('INSERT INTO saved_views (context, owner_id, name, description, kind, target, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
-      .get(input.context, input.owner.id, name, description, input.kind, target, shared ? 1 : 0, new Date().toISOString()) as { id: number };
-    recordAudit(db, { actor: input.owner.username, action: 'view.save', target: input.context, outcome: 'ok', detail: { id, name, kind: input.kind, shared } });
-    return getViewById(db, id)!;
+    return db.transaction(() => {
+      const { id } = db
+        .prepare('INSERT INTO saved_views (context, owner_id, name, description, kind, target, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
+        .get(input.context, input.owner.id, name, description, kind, target, shared ? 1 : 0, new Date().toISOString()) as { id: number };
+      recordAudit(db, { actor: input.owner.username, action: 'view.save', target: input.context, outcome: 'ok', detail: { id, name, kind, shared } });
+      return getViewById(db, id)!;
+    }).immediate();
   } catch (error) {
     recordAudit(db, { actor: input.owner.username, action: 'view.save', target: input.context, outcome: 'error', detail: { error: (error as Error).message } });
     throw error;

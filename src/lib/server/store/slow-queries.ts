@@ -48,7 +48,7 @@ export function recordSlowQuery(db: ConsoleStore, entry: NewSlowQuery): void {
   );
 }
 
-/** The slowest entries recorded since `since`, slowest first; `contexts` limits them to contexts a user may see. */
+/** The slowest entries recorded since `since`, slowest first, of every context (the page that shows them is an admin's). */
 export function slowestSince(db: ConsoleStore, since: Date, limit: number): SlowQuery[] {
   const rows = db.prepare(`SELECT ${COLUMNS} FROM slow_queries WHERE at >= ? ORDER BY duration_ms DESC LIMIT ?`).all(since.toISOString(), limit) as SlowQueryRow[];
   return rows.map(toSlowQuery);
