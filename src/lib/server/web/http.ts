@@ -47,6 +47,23 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 }
 
 /**
+ * The body of the SQL endpoints, `{"sql": "SELECT …", "explain": true}`; anything else is a
+ * 400 that says what to send. `explainGives` says what "explain" asks for on that endpoint.
+ */
+export async function readSqlRequest(request: Request, explainGives: string): Promise<{ sql: string; explain: boolean }> {
+  const body = await readJsonObject(request);
+  if (typeof body.sql !== 'string') throw new RequestError('bad_json', `Send {"sql": "SELECT …"}; "explain": true ${explainGives}.`);
+  return { sql: body.sql, explain: optionalBoolean(body, 'explain') };
+}
+
+/** A field of a JSON body that may be left out (false) or be true or false; anything else is a 400. */
+export function optionalBoolean(body: Record<string, unknown>, field: string): boolean {
+  const value = body[field];
+  if (value !== undefined && typeof value !== 'boolean') throw new RequestError('bad_json', `"${field}" must be true or false.`);
+  return value === true;
+}
+
+/**
  * A state-changing request is allowed only from this console's own pages: its Origin must
  * be the console's origin in full, scheme, host and port. That is TRUTH_YARD_PUBLIC_ORIGIN
  * when set (the address behind a TLS proxy); otherwise `http://` and the Host header the
