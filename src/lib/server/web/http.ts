@@ -31,7 +31,23 @@ export function errorResponse(error: unknown, path: string): Response {
   const problem = problemOf(error);
   if (problem) return problemResponse(problem);
   logger.error({ err: error, path }, 'request failed');
-  return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+  return jsonError(500, 'internal_error', SERVER_FAULT_MESSAGE);
+}
+
+const SERVER_FAULT_MESSAGE = 'Something went wrong on the server; it has been logged.';
+
+/**
+ * The same for a page that failed before it could render: the words as plain text. Astro
+ * would otherwise answer a page's fault with an empty 500 (the console has no 500 page,
+ * which would run the middleware a second time).
+ */
+export function pageErrorResponse(error: unknown, path: string): Response {
+  const problem = problemOf(error);
+  if (!problem) logger.error({ err: error, path }, 'request failed');
+  return new Response(`${problem?.publicMessage ?? SERVER_FAULT_MESSAGE}\n`, {
+    status: problem?.status ?? 500,
+    headers: { 'content-type': 'text/plain; charset=utf-8', ...(problem ? retryHeaders(problem) : {}) },
+  });
 }
 
 /** Parses a JSON request body that must be an object; anything else is a 400 saying so. */
