@@ -4,8 +4,8 @@ import { getLucia } from './lib/server/auth/lucia.ts';
 import { classifyRoute, metricsAccess, refusalFor, routeLabel } from './lib/server/auth/routes.ts';
 import { observeHttp } from './lib/server/metrics/metrics.ts';
 import { compositeHandle } from './lib/server/services/runtime.ts';
-import { errorResponse, isStateChanging, jsonError, originAllowed, problemResponse } from './lib/server/web/http.ts';
-import { NOT_FOUND_MESSAGE, problemOf } from './lib/server/core/errors.ts';
+import { errorResponse, isStateChanging, jsonError, originAllowed, pageErrorResponse, problemResponse } from './lib/server/web/http.ts';
+import { NOT_FOUND_MESSAGE } from './lib/server/core/errors.ts';
 import { storeAsProblem } from './lib/server/store/database.ts';
 import { UnknownContextError } from './lib/server/volume/contexts.ts';
 import { getSettings } from './lib/server/core/config.ts';
@@ -28,14 +28,13 @@ export const onRequest = defineMiddleware(async (context, next) => {
     return response;
   } catch (error) {
     // The console's own database gone, damaged or on a full disk (the session lookup meets
-    // it first) is said plainly, for pages as for the API, never as an empty 500.
-    const problem = problemOf(storeAsProblem(error));
-    if (!problem) throw error;
-    status = problem.status;
-    if (isApi(context.url.pathname)) return problemResponse(problem);
-    return new Response(`${problem.publicMessage}\n`, { status: problem.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    // it first) is said plainly, and anything else is a logged fault: for pages as for the
+    // API, never an empty 500.
+    const failed = storeAsProblem(error);
+    const response = isApi(context.url.pathname) ? errorResponse(failed, context.url.pathname) : pageErrorResponse(failed, context.url.pathname);
+    status = response.status;
+    return response;
   } finally {
-    // A page that throws is answered 500 by Astro, and counted so here.
     observeHttp(routeLabel(context.locals.route, isApi(context.url.pathname)), status, (performance.now() - started) / 1000);
   }
 });

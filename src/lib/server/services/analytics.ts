@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
 import type { ConsoleRuntime } from './runtime.ts';
+import { pacedByClient } from './downloads.ts';
 import { refreshHistory, type RefreshRecord } from '../store/analytics-refreshes.ts';
 import type { ReadResult } from '../query/run.ts';
 import type { AnalyticsOverview } from '../analytics/reader.ts';
@@ -33,4 +36,25 @@ export function runAnalyticsSql(runtime: ConsoleRuntime, sql: string, explain: b
     () => runtime.analytics.sql(sql, { explain, rowCap, byteCap: sqlByteCap, timeoutMs: analyticsSqlTimeoutMs }),
     (result) => result.rows.length,
   );
+}
+
+/**
+ * One analytics table as a Parquet attachment, written by DuckDB to a file that is removed
+ * however the download ends. The file is read at the client's pace (see pacedByClient):
+ * Astro's adapter writes a streamed body without waiting for the socket, so a client that
+ * stopped reading made the server hold the whole table in memory.
+ */
+export async function parquetDownload(runtime: ConsoleRuntime, output: Writable | undefined, table: string): Promise<Response> {
+  const { file, done } = await runtime.analytics.parquetOf(table);
+  const stream = fs.createReadStream(file);
+  stream.once('close', done);
+  // The file's own stream ends the download (and removes the file) when it closes, cancelled or read to the end.
+  const body = pacedByClient(Readable.toWeb(stream) as ReadableStream<Uint8Array>, output, runtime.settings.exportStallMs, () => undefined);
+  return new Response(body, {
+    headers: {
+      'content-type': 'application/vnd.apache.parquet',
+      'content-length': String(fs.statSync(file).size),
+      'content-disposition': `attachment; filename="${table}.parquet"`,
+    },
+  });
 }

@@ -31,7 +31,23 @@ export function errorResponse(error: unknown, path: string): Response {
   const problem = problemOf(error);
   if (problem) return problemResponse(problem);
   logger.error({ err: error, path }, 'request failed');
-  return jsonError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+  return jsonError(500, 'internal_error', SERVER_FAULT_MESSAGE);
+}
+
+const SERVER_FAULT_MESSAGE = 'Something went wrong on the server; it has been logged.';
+
+/**
+ * The same for a page that failed before it could render: the words as plain text. Astro
+ * would otherwise answer a page's fault with an empty 500 (the console has no 500 page,
+ * which would run the middleware a second time).
+ */
+export function pageErrorResponse(error: unknown, path: string): Response {
+  const problem = problemOf(error);
+  if (!problem) logger.error({ err: error, path }, 'request failed');
+  return new Response(`${problem?.publicMessage ?? SERVER_FAULT_MESSAGE}\n`, {
+    status: problem?.status ?? 500,
+    headers: { 'content-type': 'text/plain; charset=utf-8', ...(problem ? retryHeaders(problem) : {}) },
+  });
 }
 
 /** Parses a JSON request body that must be an object; anything else is a 400 saying so. */
@@ -44,6 +60,23 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError('bad_json', 'the request body must be a JSON object');
   return body as Record<string, unknown>;
+}
+
+/**
+ * The body of the SQL endpoints, `{"sql": "SELECT …", "explain": true}`; anything else is a
+ * 400 that says what to send. `explainGives` says what "explain" asks for on that endpoint.
+ */
+export async function readSqlRequest(request: Request, explainGives: string): Promise<{ sql: string; explain: boolean }> {
+  const body = await readJsonObject(request);
+  if (typeof body.sql !== 'string') throw new RequestError('bad_json', `Send {"sql": "SELECT …"}; "explain": true ${explainGives}.`);
+  return { sql: body.sql, explain: optionalBoolean(body, 'explain') };
+}
+
+/** A field of a JSON body that may be left out (false) or be true or false; anything else is a 400. */
+export function optionalBoolean(body: Record<string, unknown>, field: string): boolean {
+  const value = body[field];
+  if (value !== undefined && typeof value !== 'boolean') throw new RequestError('bad_json', `"${field}" must be true or false.`);
+  return value === true;
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { APIRoute } from 'astro';
-import { jsonOk, readJsonObject } from '../../../lib/server/web/http.ts';
-import { RequestError } from '../../../lib/server/core/errors.ts';
+import { jsonOk, optionalBoolean, readJsonObject } from '../../../lib/server/web/http.ts';
 import { getRuntime } from '../../../lib/server/services/runtime.ts';
 
 /**
@@ -10,9 +9,8 @@ import { getRuntime } from '../../../lib/server/services/runtime.ts';
  */
 export const POST: APIRoute = async ({ locals, request, redirect }) => {
   const form = request.headers.get('content-type')?.startsWith('application/x-www-form-urlencoded') ?? false;
-  const body = form ? { full: (await request.formData()).get('full') === 'on' } : await readJsonObject(request);
-  if (body.full !== undefined && typeof body.full !== 'boolean') throw new RequestError('bad_json', '"full" must be true or false.');
+  const full = form ? (await request.formData()).get('full') === 'on' : optionalBoolean(await readJsonObject(request), 'full');
   const runtime = getRuntime();
-  runtime.analyticsRefresher.start(locals.user!.username, body.full === true);
+  runtime.analyticsRefresher.start(locals.user!.username, full);
   return form ? redirect('/analytics', 303) : jsonOk({ refresh: runtime.analyticsRefresher.status() }, 202);
 };
