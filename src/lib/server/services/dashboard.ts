@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { contextsVisibleTo, listContexts, type ContextListing, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
-import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
+import { resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
+import { measureContext } from '../quotas/quotas.ts';
 import { latestHealthRuns } from '../store/health-runs.ts';
 import type { HealthReport, HealthSeverity } from '../composite/health.ts';
 import type { SeverityByMonth } from '../query/findings.ts';
@@ -108,10 +107,9 @@ async function fleetCharts(runtime: ConsoleRuntime): Promise<Charts> {
   };
 }
 
+/** Measured as quotas measure them: a database removed between the listing and its stat counts as empty, not a failed page. */
 function sizesOf(contexts: VolumeContext[]): Dashboard['databaseSizes'] {
-  return contexts.flatMap((context) =>
-    listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
-  );
+  return contexts.flatMap((context) => measureContext(context).databases.map(({ file, bytes }) => ({ context: context.name, file, bytes })));
 }
 
 function resolvable(volumeDir: string, names: string[]): VolumeContext[] {
