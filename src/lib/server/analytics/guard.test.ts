@@ -95,3 +95,22 @@ describe('analytics SQL guard', () => {
     expect((await reader.sql('SELECT count(*)::INTEGER AS n FROM all_findings', caps)).rows).toEqual([{ n: 60 }]);
   });
 });
+
+describe('a table as a Parquet download', () => {
+  const downloads = () => fs.readdirSync(path.join(root, 'state', 'analytics', 'downloads'));
+
+  it('is written for the client and removed once sent', async () => {
+    const { file, done } = await reader.parquetOf('all_findings');
+    expect(fs.statSync(file).size).toBeGreaterThan(0);
+    done();
+    expect(downloads()).toEqual([]);
+  });
+
+  it('is not written for a client that went away, and leaves no file behind', async () => {
+    const client = new AbortController();
+    const download = reader.parquetOf('all_findings', client.signal);
+    client.abort();
+    await expect(download).rejects.toMatchObject({ code: 'download_abandoned' });
+    expect(downloads()).toEqual([]);
+  });
+});
