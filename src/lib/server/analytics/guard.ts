@@ -6,7 +6,7 @@ import { QueryError } from '../query/run.ts';
  * DuckDB's own parser decides: the text must be exactly one statement that DuckDB can
  * serialize as a SELECT (COPY, ATTACH, INSTALL, LOAD, SET, RESET, PRAGMA, CALL and every
  * write cannot be), and the statement may not name a table function or a file that reads
- * from disk, nor one of DuckDB's catalog views (pg_settings, duckdb_views, information_schema, …:
+ * from disk, nor one of DuckDB's catalog views (pg_settings, duckdb_views, information_schema.views, …:
  * views over the refused table functions, which tell settings and the server's disk paths).
  * Behind this, the connection itself has external access disabled and its configuration
  * locked (reader.ts), so a way around the guard still reads nothing else.
@@ -36,8 +36,9 @@ function* nodes(value: unknown): Generator<AstNode> {
 
 /**
  * DuckDB's own catalog views that an unqualified name reaches (duckdb_*, sqlite_*, pg_*): the
- * same for every database of this DuckDB, so read once. information_schema's (tables, columns,
- * …) are refused by their schema instead, so a rollup may still be called "tables".
+ * same for every database of this DuckDB, so read once. Of information_schema's, only `views`
+ * tells more than names and types (each view's SQL, with the data files' paths); `columns`
+ * and the rest describe the analytics tables, and a rollup may still be called "tables".
  */
 let catalogViews: Set<string> | undefined;
 async function catalogViewNames(connection: DuckDBConnection): Promise<Set<string>> {
@@ -48,7 +49,8 @@ async function catalogViewNames(connection: DuckDBConnection): Promise<Set<strin
 }
 
 function isCatalogView(node: AstNode, catalog: Set<string>): boolean {
-  return String(node.schema_name ?? '').toLowerCase() === 'information_schema' || catalog.has(String(node.table_name ?? '').toLowerCase());
+  const table = String(node.table_name ?? '').toLowerCase();
+  return String(node.schema_name ?? '').toLowerCase() === 'information_schema' ? table === 'views' : catalog.has(table);
 }
 
 function functionName(node: AstNode): string {
