@@ -71,6 +71,11 @@ describe('analytics SQL guard', () => {
     ['RESET of a setting', () => 'RESET enable_external_access', /only a SELECT/],
     ['PRAGMA', () => 'PRAGMA enable_profiling', /only a SELECT/],
     ['reading a setting', () => `SELECT current_setting('allowed_directories')`, /current_setting\(\) is refused/],
+    ['reading the settings through the catalog', () => `SELECT setting FROM pg_settings WHERE name = 'allowed_directories'`, /DuckDB's catalog/],
+    ['the catalog by its full name', () => `SELECT setting FROM system.pg_catalog.PG_SETTINGS`, /DuckDB's catalog/],
+    ['the database file’s path', () => 'SELECT path FROM duckdb_databases', /DuckDB's catalog/],
+    ['the views’ SQL, which names the data files', () => `SELECT view_definition FROM INFORMATION_SCHEMA.views`, /DuckDB's catalog/],
+    ['the catalog inside a subquery', () => `SELECT (SELECT max(sql) FROM sqlite_master) AS s`, /DuckDB's catalog/],
     ['CREATE TABLE', () => 'CREATE TABLE x AS SELECT 1', /only a SELECT/],
     ['INSERT', () => `INSERT INTO tenant_findings VALUES ('x', 'high', 'open', 1)`, /only a SELECT/],
     ['DELETE', () => 'DELETE FROM tenant_findings', /only a SELECT/],
@@ -88,5 +93,24 @@ describe('analytics SQL guard', () => {
   it('interrupts a runaway statement at its deadline and keeps answering', async () => {
     await expect(reader.sql('SELECT count(*) FROM range(1000000000000) a', { ...caps, timeoutMs: 300 })).rejects.toBeInstanceOf(QueryTimeoutError);
     expect((await reader.sql('SELECT count(*)::INTEGER AS n FROM all_findings', caps)).rows).toEqual([{ n: 60 }]);
+  });
+});
+
+describe('a table as a Parquet download', () => {
+  const downloads = () => fs.readdirSync(path.join(root, 'state', 'analytics', 'downloads'));
+
+  it('is written for the client and removed once sent', async () => {
+    const { file, done } = await reader.parquetOf('all_findings');
+    expect(fs.statSync(file).size).toBeGreaterThan(0);
+    done();
+    expect(downloads()).toEqual([]);
+  });
+
+  it('is not written for a client that went away, and leaves no file behind', async () => {
+    const client = new AbortController();
+    const download = reader.parquetOf('all_findings', client.signal);
+    client.abort();
+    await expect(download).rejects.toMatchObject({ code: 'download_abandoned' });
+    expect(downloads()).toEqual([]);
   });
 });

@@ -6,8 +6,10 @@ import { QueryError } from '../query/run.ts';
  * DuckDB's own parser decides: the text must be exactly one statement that DuckDB can
  * serialize as a SELECT (COPY, ATTACH, INSTALL, LOAD, SET, RESET, PRAGMA, CALL and every
  * write cannot be), and the statement may not name a table function or a file that reads
- * from disk. Behind this, the connection itself has external access disabled and its
- * configuration locked (reader.ts), so a way around the guard still reads nothing else.
+ * from disk, nor one of DuckDB's catalog views (pg_settings, duckdb_views, information_schema.views, …:
+ * views over the refused table functions, which tell settings and the server's disk paths).
+ * Behind this, the connection itself has external access disabled and its configuration
+ * locked (reader.ts), so a way around the guard still reads nothing else.
  */
 
 /** Table functions that compute rather than read: everything else (read_csv, read_parquet, glob, query, duckdb_settings, …) is refused. */
@@ -32,6 +34,25 @@ function* nodes(value: unknown): Generator<AstNode> {
   }
 }
 
+/**
+ * DuckDB's own catalog views that an unqualified name reaches (duckdb_*, sqlite_*, pg_*): the
+ * same for every database of this DuckDB, so read once. Of information_schema's, only `views`
+ * tells more than names and types (each view's SQL, with the data files' paths); `columns`
+ * and the rest describe the analytics tables, and a rollup may still be called "tables".
+ */
+let catalogViews: Set<string> | undefined;
+async function catalogViewNames(connection: DuckDBConnection): Promise<Set<string>> {
+  catalogViews ??= new Set(
+    (await connection.runAndReadAll(`SELECT DISTINCT lower(view_name) FROM duckdb_views() WHERE internal AND schema_name <> 'information_schema'`)).getRows().map((row) => String(row[0])),
+  );
+  return catalogViews;
+}
+
+function isCatalogView(node: AstNode, catalog: Set<string>): boolean {
+  const table = String(node.table_name ?? '').toLowerCase();
+  return String(node.schema_name ?? '').toLowerCase() === 'information_schema' ? table === 'views' : catalog.has(table);
+}
+
 function functionName(node: AstNode): string {
   return String(node.function_name ?? '').toLowerCase();
 }
@@ -53,6 +74,7 @@ export async function assertAnalyticsQuery(connection: DuckDBConnection, sql: st
     }
     throw refused(`DuckDB cannot parse this: ${tree.error_message ?? 'unknown error'}`);
   }
+  const catalog = await catalogViewNames(connection);
   for (const node of nodes(tree.statements)) {
     if (node.type === 'TABLE_FUNCTION') {
       const name = functionName((node.function ?? {}) as AstNode);
@@ -61,6 +83,8 @@ export async function assertAnalyticsQuery(connection: DuckDBConnection, sql: st
       throw refused(`${functionName(node)}() is refused: analytics SQL reads the analytics tables only`);
     } else if (node.type === 'BASE_TABLE' && /[./\\:]/.test(String(node.table_name ?? ''))) {
       throw refused(`"${String(node.table_name)}" looks like a file; analytics SQL reads the analytics tables only (list them on the analytics page)`);
+    } else if (node.type === 'BASE_TABLE' && isCatalogView(node, catalog)) {
+      throw refused(`"${String(node.table_name)}" is DuckDB's catalog, which tells settings and server paths; analytics SQL reads the analytics tables only (the analytics page lists them and their columns)`);
     }
   }
 }

@@ -6,7 +6,7 @@ import { QueryError, QueryTimeoutError, type ReadResult } from '../query/run.ts'
 import { fileIdentity, quoteIdentifier, sameIdentity, type FileIdentity } from '../composite/connect.ts';
 import { assertAnalyticsQuery } from './guard.ts';
 import { AnalyticsMissingError } from './export.ts';
-import { ProblemError } from '../core/errors.ts';
+import { ProblemError, RequestError } from '../core/errors.ts';
 import { analyticsLayout, openServedReadOnly, sqlString, type AnalyticsLayout } from './layout.ts';
 
 /**
@@ -221,15 +221,30 @@ export class AnalyticsReader {
 
   /**
    * One analytics table as a Parquet file, written by DuckDB on its threads into the
-   * downloads folder; the caller streams it and then calls `done` to remove it.
+   * downloads folder; the caller streams it and then calls `done` to remove it. `abandoned`
+   * (the request's signal) interrupts the writing when the client goes away, and a file
+   * that was not finished is removed, not left in the folder.
    */
-  parquetOf(table: string): Promise<{ file: string; done: () => void }> {
+  parquetOf(table: string, abandoned?: AbortSignal): Promise<{ file: string; done: () => void }> {
     return this.#with(async (connection, generation) => {
       const overview = await this.#once('overview', readOverview, generation);
       const known = overview.tables.find((t) => t.name === table);
       if (!known) throw new ProblemError('not_found', `there is no analytics table "${table}"; the analytics page lists them`, 404);
       const file = path.join(this.#downloads, `${crypto.randomBytes(8).toString('hex')}.parquet`);
-      await connection.run(`COPY (SELECT * FROM ${quoteIdentifier(known.name)}) TO ${sqlString(file)} (FORMAT parquet)`);
+      const interrupt = () => connection.interrupt();
+      abandoned?.addEventListener('abort', interrupt, { once: true });
+      try {
+        abandoned?.throwIfAborted();
+        await connection.run(`COPY (SELECT * FROM ${quoteIdentifier(known.name)}) TO ${sqlString(file)} (FORMAT parquet)`);
+        abandoned?.throwIfAborted();
+      } catch (error) {
+        fs.rmSync(file, { force: true });
+        // Nobody is there to read the answer; a status that is no fault of the server's.
+        if (abandoned?.aborted) throw new RequestError('download_abandoned', `the client went away before ${table}.parquet was written`, 499);
+        throw error;
+      } finally {
+        abandoned?.removeEventListener('abort', interrupt);
+      }
       return { file, done: () => fs.rmSync(file, { force: true }) };
     });
   }

@@ -1,8 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/project-root.ts';
 import { logger } from '../core/log.ts';
+import { forkConsoleProcess } from '../execution/processes.ts';
 import { AnalyticsBusyError, type RefreshProgress, type RefreshResult } from './refresh.ts';
 import type { RefreshMessage, RefreshTask } from './refresh-process.ts';
 
@@ -40,12 +40,7 @@ export class AnalyticsRefresher {
   /** Starts a refresh unless one is running here; a refresh running in another process makes the child report busy. */
   start(actor: string, full = false): void {
     if (this.#child) throw new AnalyticsBusyError(`a refresh started by ${this.#status.startedBy} at ${this.#status.startedAt} is still running`);
-    const child = fork(ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
-    try {
-      os.setPriority(child.pid!, REFRESH_NICENESS);
-    } catch {
-      // Gone already: the exit handler reports it.
-    }
+    const child = forkConsoleProcess(ENTRY, REFRESH_NICENESS);
     this.#child = child;
     this.#status = { running: true, startedAt: new Date().toISOString(), startedBy: actor, progress: null, last: null };
     child.on('message', (message: RefreshMessage | { type: 'ready' }) => {

@@ -16,20 +16,27 @@ export type DescriptorLender = (context: string) => () => void;
 export const lendNothing: DescriptorLender = () => () => undefined;
 
 /**
- * Forks one of the console's processes (`entry`, a .mjs that loads its TypeScript) and settles
- * once it says it is ready, which takes most of a second; `niceness` lowers its priority, so
- * the kernel gives the server's own threads the CPU first.
+ * Forks one of the console's processes (`entry`, a .mjs that loads its TypeScript), talking
+ * over IPC with its stderr in the server's log; `niceness` lowers its priority, so the kernel
+ * gives the server's own threads the CPU first. The caller's 'exit' and 'error' handlers
+ * report a process that is gone already.
  */
+export function forkConsoleProcess(entry: string, niceness = 0): ChildProcess {
+  const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+  if (niceness !== 0) {
+    try {
+      os.setPriority(child.pid!, niceness);
+    } catch {
+      // Gone already: the caller's exit handler reports it.
+    }
+  }
+  return child;
+}
+
+/** forkConsoleProcess, settled once the process says it is ready, which takes most of a second. */
 export function forkWhenReady(entry: string, name: string, niceness = 0): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
-    if (niceness !== 0) {
-      try {
-        os.setPriority(child.pid!, niceness);
-      } catch {
-        // Gone already: the exit handler below reports it.
-      }
-    }
+    const child = forkConsoleProcess(entry, niceness);
     child.once('message', () => resolve(child));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the ${name} exited (${code}) before it was ready`)));

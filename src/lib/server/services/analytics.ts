@@ -44,8 +44,8 @@ export function runAnalyticsSql(runtime: ConsoleRuntime, sql: string, explain: b
  * Astro's adapter writes a streamed body without waiting for the socket, so a client that
  * stopped reading made the server hold the whole table in memory.
  */
-export async function parquetDownload(runtime: ConsoleRuntime, output: Writable | undefined, table: string): Promise<Response> {
-  const { file, done } = await runtime.analytics.parquetOf(table);
+export async function parquetDownload(runtime: ConsoleRuntime, output: Writable | undefined, table: string, abandoned?: AbortSignal): Promise<Response> {
+  const { file, done } = await runtime.analytics.parquetOf(table, abandoned);
   const stream = fs.createReadStream(file);
   stream.once('close', done);
   // The file's own stream ends the download (and removes the file) when it closes, cancelled or read to the end.

@@ -1,12 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { canSeeContext, type SessionUser } from '../auth/access.ts';
 import { mayOpen } from '../auth/routes.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { contextsVisibleTo, listContexts, type ContextListing, type ContextSummary } from './operations.ts';
 import type { CompositeStatus } from '../composite/status.ts';
-import { listDatabaseFiles, resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
-import { latestHealthRuns } from '../store/health-runs.ts';
+import { resolveContext, UnknownContextError, type VolumeContext } from '../volume/contexts.ts';
+import { measureContext } from '../quotas/quotas.ts';
+import { latestProblemRuns } from '../store/health-runs.ts';
 import type { HealthReport, HealthSeverity } from '../composite/health.ts';
 import type { SeverityByMonth } from '../query/findings.ts';
 import { contextFindings } from './findings.ts';
@@ -108,10 +107,9 @@ async function fleetCharts(runtime: ConsoleRuntime): Promise<Charts> {
   };
 }
 
+/** Measured as quotas measure them: a database removed between the listing and its stat counts as empty, not a failed page. */
 function sizesOf(contexts: VolumeContext[]): Dashboard['databaseSizes'] {
-  return contexts.flatMap((context) =>
-    listDatabaseFiles(context).map((file) => ({ context: context.name, file, bytes: fs.statSync(path.join(context.dir, file)).size })),
-  );
+  return contexts.flatMap((context) => measureContext(context).databases.map(({ file, bytes }) => ({ context: context.name, file, bytes })));
 }
 
 function resolvable(volumeDir: string, names: string[]): VolumeContext[] {
@@ -155,15 +153,15 @@ export async function buildDashboard(runtime: ConsoleRuntime, user: SessionUser)
   const showsFleetHealth = mayOpen(user, 'see-fleet-health');
   const charts = fleetUser ? await fleetCharts(runtime) : await tenantCharts(runtime, resolvable(runtime.volumeDir, user.tenants.map((t) => `tenant/${t}`)));
   const shared = showsFleetHealth ? sizesOf(resolvable(runtime.volumeDir, ['admin', 'cross-tenant'].filter((name) => canSeeContext(user, name)))) : [];
-  const healthProblems = [...(showsFleetHealth ? latestHealthRuns<HealthReport>(runtime.store) : [])]
-    .filter(([name]) => canSeeContext(user, name))
-    .flatMap(([name, run]) =>
-      [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]
-        .filter((finding) => finding.severity !== 'ok')
-        .map((finding) => ({ context: name, at: run.at, severity: finding.severity as Exclude<HealthSeverity, 'ok'>, subject: finding.subject, message: finding.message })),
-    )
-    .sort((a, b) => b.at.localeCompare(a.at))
-    .slice(0, DASHBOARD_HEALTH_PROBLEMS);
+  const healthProblems: Dashboard['healthProblems'] = [];
+  for (const run of showsFleetHealth ? latestProblemRuns<HealthReport>(runtime.store) : []) {
+    if (healthProblems.length >= DASHBOARD_HEALTH_PROBLEMS) break;
+    if (!canSeeContext(user, run.context)) continue;
+    for (const finding of [...run.report.findings, ...run.report.databases.flatMap((database) => database.findings)]) {
+      if (finding.severity !== 'ok') healthProblems.push({ context: run.context, at: run.at, severity: finding.severity, subject: finding.subject, message: finding.message });
+    }
+  }
+  healthProblems.length = Math.min(healthProblems.length, DASHBOARD_HEALTH_PROBLEMS);
   const { tenantSizes, ...chartData } = charts;
   return { contexts, counts, ...chartData, showsFleetHealth, databaseSizes: showsFleetHealth ? [...shared, ...tenantSizes] : [], healthProblems };
 }

@@ -132,14 +132,17 @@ interface DriftRow {
   message: string;
 }
 
-/** The latest drift report, worst first; `tenant` narrows it to one tenant. */
+const WORST_FIRST = `ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, tenant, analytics_table, column_name`;
+
+/**
+ * The latest drift report, worst first; `tenant` narrows it to one tenant, through the
+ * tenant index (each tenant's health check asks: `? IS NULL OR tenant = ?` read the whole
+ * fleet's report for every one of them).
+ */
 export function driftReport(db: ConsoleStore, tenant?: string): DriftEntry[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM analytics_drift WHERE ? IS NULL OR tenant = ?
-       ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, tenant, analytics_table, column_name`,
-    )
-    .all(tenant ?? null, tenant ?? null) as DriftRow[];
+  const rows = (
+    tenant === undefined ? db.prepare(`SELECT * FROM analytics_drift ${WORST_FIRST}`).all() : db.prepare(`SELECT * FROM analytics_drift WHERE tenant = ? ${WORST_FIRST}`).all(tenant)
+  ) as DriftRow[];
   return rows.map((row) => ({
     tenant: row.tenant,
     table: row.analytics_table,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from './database.ts';
-import { healthHistory, latestHealthRuns, recordHealthRun } from './health-runs.ts';
+import { healthHistory, latestHealthRuns, latestProblemRuns, recordHealthRun } from './health-runs.ts';
 
 let tempDir: string;
 let db: ConsoleStore;
@@ -56,6 +56,30 @@ describe('health runs', () => {
       cli.close();
     }
     expect(latestHealthRuns(db).get('admin')).toMatchObject({ status: 'fresh', at: '2025-04-03T08:00:00.000Z' });
+  });
+
+  it('give the latest run of each context that found a problem, newest first, and stop where the caller stops', () => {
+    const run = (context: string, worstSeverity: 'ok' | 'warn' | 'error', at: string) =>
+      recordHealthRun(db, { context, status: 'fresh', worstSeverity, full: false, report: { findings: [{ severity: worstSeverity, message: context }] }, at: new Date(at) });
+    run('admin', 'error', '2025-04-01T08:00:00Z');
+    run('admin', 'ok', '2025-04-02T08:00:00Z');
+    run('tenant/b', 'warn', '2025-04-03T08:00:00Z');
+    run('tenant/a', 'error', '2025-04-03T08:00:00Z');
+    run('cross-tenant', 'warn', '2025-04-01T08:00:00Z');
+    run('tenant/c', 'error', '2025-04-02T08:00:00Z');
+    run('tenant/c', 'warn', '2025-04-04T08:00:00Z');
+    expect([...latestProblemRuns(db)].map((r) => [r.context, r.worstSeverity, r.at.slice(0, 10)])).toEqual([
+      ['tenant/c', 'warn', '2025-04-04'],
+      ['tenant/a', 'error', '2025-04-03'],
+      ['tenant/b', 'warn', '2025-04-03'],
+      ['cross-tenant', 'warn', '2025-04-01'],
+    ]);
+    for (const first of latestProblemRuns<SampleReport>(db)) {
+      expect(first.report.findings[0]!.message).toBe('tenant/c');
+      break;
+    }
+    // Broken off, the statement is free for the next caller.
+    expect([...latestProblemRuns(db)]).toHaveLength(4);
   });
 
   it('list a context history newest first, up to the limit', () => {

@@ -80,6 +80,21 @@ export function latestHealthRuns<Report = unknown>(db: ConsoleStore): ReadonlyMa
   return runs;
 }
 
+/**
+ * The latest run of each context whose worst finding is not ok, newest first (then by
+ * context), each report parsed only when the caller reaches it: a caller after the newest few
+ * problems stops early instead of parsing the latest report of every context in the fleet.
+ */
+export function* latestProblemRuns<Report = unknown>(db: ConsoleStore): Generator<HealthRunRecord<Report>> {
+  const latest = keptStatement(
+    db,
+    `SELECT ${COLUMNS} FROM (
+       SELECT *, row_number() OVER (PARTITION BY context ORDER BY ${NEWEST_FIRST}) AS rank FROM health_runs
+     ) WHERE rank = 1 AND worst_severity <> 'ok' ORDER BY at DESC, context`,
+  );
+  for (const row of latest.iterate() as IterableIterator<HealthRunRow>) yield toRecord<Report>(row);
+}
+
 /** Newest first. */
 export function healthHistory<Report = unknown>(db: ConsoleStore, context: string, limit: number): HealthRunRecord<Report>[] {
   const rows = keptStatement(db, `SELECT ${COLUMNS} FROM health_runs WHERE context = ? ORDER BY ${NEWEST_FIRST} LIMIT ?`)
