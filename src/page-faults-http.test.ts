@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signInForCookie, startConsoleServer, type RunningConsole } from './testing/console-server.ts';
 
 /*
@@ -31,7 +31,8 @@ describe('a page that meets a fault of the server', () => {
     expect(page.status).toBe(500);
     expect(text).toContain('Something went wrong on the server; it has been logged.');
     expect(text).not.toContain(server.stateDir);
-    expect(server.output()).toMatch(/request failed/);
+    // The server's log reaches this process through a pipe, a moment after the answer.
+    await vi.waitFor(() => expect(server.output()).toMatch(/request failed/), { timeout: 5_000 });
 
     const api = await fetch(`${server.baseUrl}/api/analytics`, { headers: { cookie: operator } });
     expect(api.status).toBe(500);
