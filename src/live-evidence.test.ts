@@ -63,3 +63,41 @@ describe('evidence written while the console serves', () => {
     expect(await names()).toContain('fleetfolio.scan_windows');
   });
 });
+
+describe('row counts with page reuse off (TRUTH_YARD_RESULT_CACHE_MB=0)', () => {
+  let pagesReadServer: RunningConsole;
+  let admin: string;
+  beforeAll(async () => {
+    pagesReadServer = await startConsoleServer({ TRUTH_YARD_RESULT_CACHE_MB: '0' });
+    admin = await signInForCookie(pagesReadServer.baseUrl, 'admin', 'admin-demo-password');
+  }, 60_000);
+  afterAll(() => pagesReadServer?.stop());
+
+  const rows = async () => {
+    const response = await fetch(`${pagesReadServer.baseUrl}${NEWEST_FIRST}`, { headers: { cookie: admin } });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { count: number; rows: Array<{ title: string }> };
+  };
+  const reused = async (kind: 'page' | 'count') => {
+    const text = await (await fetch(`${pagesReadServer.baseUrl}/metrics`, { headers: { cookie: admin } })).text();
+    return Number(new RegExp(`^yard_result_reuse_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  };
+
+  it('reads every page but counts the listing once until its data changes, then counts it again', async () => {
+    const first = await rows();
+    const [pagesBefore, countsBefore] = [await reused('page'), await reused('count')];
+    await rows();
+    await rows();
+    expect(await reused('page')).toBe(pagesBefore);
+    expect(await reused('count')).toBe(countsBefore + 2);
+    const db = new Database(path.join(pagesReadServer.volumeDir, 'embedded/tenant/acme/qualityfolio.sqlite.db'));
+    try {
+      db.prepare("INSERT INTO findings (title, severity, status, created_at, updated_at) VALUES ('counted anew', 'low', 'open', '2099-02-01T00:00:00Z', '2099-02-01T00:00:00Z')").run();
+    } finally {
+      db.close();
+    }
+    const after = await rows();
+    expect(after.rows[0]!.title).toBe('counted anew');
+    expect(after.count).toBe(first.count + 1);
+  });
+});

@@ -21,6 +21,7 @@ export interface Settings {
   sqlProcesses: number;
   queryProcesses: number;
   resultCacheMb: number;
+  countCacheEntries: number;
   facetCacheEntries: number;
   heapMb: number;
   shutdownMs: number;
@@ -288,8 +289,15 @@ export const settingDefinitions = [
     key: 'resultCacheMb',
     env: 'TRUTH_YARD_RESULT_CACHE_MB',
     default: '32',
-    description: 'Megabytes of browse pages and row counts kept for reuse until their databases change; 0 turns reuse off',
+    description: 'Megabytes of browse pages kept for reuse until their databases change; 0 turns reuse off (every page is read)',
     parse: integerInRange(0, 4_096),
+  },
+  {
+    key: 'countCacheEntries',
+    env: 'TRUTH_YARD_COUNT_CACHE_ENTRIES',
+    default: '10000',
+    description: "Listings' row counts kept for reuse until their databases change, apart from TRUTH_YARD_RESULT_CACHE_MB because a count reads every selected row up to TRUTH_YARD_COUNT_CAP while its answer is one number; 0 turns it off",
+    parse: integerInRange(0, 1_000_000),
   },
   {
     key: 'facetCacheEntries',

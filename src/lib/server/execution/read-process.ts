@@ -3,7 +3,7 @@ import { sqliteAsProblem } from '../composite/connect.ts';
 import { problemData, type ProblemData } from '../core/errors.ts';
 import { explainQueryPlan, runRead, type PlanStep, type ReadResult } from '../query/run.ts';
 import { resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, countRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, countRows, getRow, parseBrowseRequest, type BrowsePage, type BrowseRequest, type RowCount } from '../query/browse.ts';
 
 /**
  * A read process of the server (see read-processes.ts): it keeps composite connections of
@@ -43,9 +43,7 @@ export interface ListingPage {
 export type ReadAnswer = ReadResult | ListingPage | PlanStep[] | TimedCount | Record<string, unknown> | null;
 
 /** A count, and how long its statement ran in the read process (the wait for the process left out). */
-export interface TimedCount {
-  count: number;
-  capped: boolean;
+export interface TimedCount extends RowCount {
   tookMs: number;
 }
 

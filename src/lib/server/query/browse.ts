@@ -418,12 +418,18 @@ export function countQuery(db: Database.Database, object: BrowseObject, request:
   return { sql: `SELECT count(*) AS n FROM (SELECT 1 ${selected.sql} LIMIT ?)`, params: [...selected.params, cap + 1] };
 }
 
-export function cappedCount(counted: number, cap: number): { count: number; capped: boolean } {
+/** How many rows a listing has, up to the count cap (then `capped`, shown as "more than"). */
+export interface RowCount {
+  count: number;
+  capped: boolean;
+}
+
+export function cappedCount(counted: number, cap: number): RowCount {
   return counted > cap ? { count: cap, capped: true } : { count: counted, capped: false };
 }
 
 /** How many rows match, at most `cap`, on the calling thread (the console calls it in a read process). */
-export function countRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): { count: number; capped: boolean } {
+export function countRows(db: Database.Database, object: BrowseObject, request: Pick<BrowseRequest, 'filters' | 'search'>, cap: number): RowCount {
   const query = countQuery(db, object, request, cap);
   return cappedCount(runRead(db, query.sql, query.params, { rowCap: 1 }).rows[0].n as number, cap);
 }

@@ -6,9 +6,10 @@ import { autoDbPath, resolveContext } from '../volume/contexts.ts';
 import { regenerateComposite } from '../composite/regenerate.ts';
 import { connectComposite } from '../composite/connect.ts';
 import { ResultCache } from '../execution/result-cache.ts';
-import { FacetCache, RETRY_FAILED_AFTER_MS } from '../execution/facet-cache.ts';
+import { CountCache, RETRY_FAILED_AFTER_MS } from '../execution/count-cache.ts';
 import { QueryTimeoutError, runRead } from '../query/run.ts';
 import type { Facet } from '../query/facets.ts';
+import type { RowCount } from '../query/browse.ts';
 
 // Reused parts are the same objects on each request.
 const count = { count: 1, capped: false };
@@ -54,7 +55,8 @@ describe('facet suggestions', () => {
       settings: { rowCap: 100, countCap: 1000, queryTimeoutMs: 1000, facetCacheEntries: 0 },
       cursorSecret: Buffer.alloc(32),
       results: new ResultCache(0),
-      facets: new FacetCache<Facet>(0),
+      counts: new CountCache<RowCount>(0),
+      facets: new CountCache<Facet>(0),
       reads: { time: (_read: unknown, run: () => unknown) => run() },
       heavyRead: async (_context: string, sql: string) => {
         samplesAsked += 1;

@@ -2,23 +2,21 @@ import { UnknownContextError } from '../volume/contexts.ts';
 import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { CompositeHandle, ConsoleRuntime } from './runtime.ts';
 import { listObjects, objectListVersion, qualifiedName, resolveObject, type BrowseObject } from '../query/objects.ts';
-import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, sortsByRowid, type BrowseContext, type BrowsePage, type BrowseRequest } from '../query/browse.ts';
+import { browseRows, countQuery, countRows, getRow, parseBrowseRequest, readsInIndexOrder, RowBudgetExceeded, sortsByRowid, type BrowseContext, type BrowsePage, type BrowseRequest, type RowCount } from '../query/browse.ts';
 import type Database from 'better-sqlite3';
 import type { ListingQuery } from '../execution/executor.ts';
-import type { TimedCount } from '../execution/read-process.ts';
 import type { ExportFormat } from '../execution/query-process.ts';
 import { jsonRow, QueryTimeoutError } from '../query/run.ts';
 import { dataVersion, schemaVersion } from '../query/versions.ts';
 import { facetFromKnown, facetOf, facetQuery, facetSample, knownValuesQuery, suggestionQuery, type Facet, type FacetSample } from '../query/facets.ts';
 import { snippetSegments } from '../query/search.ts';
 import { LRUCache } from 'lru-cache';
-import { RETRY_FAILED_AFTER_MS } from '../execution/facet-cache.ts';
+import { RETRY_FAILED_AFTER_MS } from '../execution/count-cache.ts';
 import type { AdhocAnswer } from '../execution/adhoc.ts';
 import { DatabaseBusyError, isBusyProblem, isDatabaseBusy, quoteIdentifier, readHere, sqliteAsProblem } from '../composite/connect.ts';
 import { pacedByClient } from './downloads.ts';
 import { whereClause } from '../query/filters.ts';
 import { countReuse } from '../metrics/metrics.ts';
-import type { TimedRead } from '../slow-queries/slow-queries.ts';
 
 /**
  * What the browse pages and the browse API share: they differ only in how they render.
@@ -29,7 +27,7 @@ export interface BrowseResult {
   request: BrowseRequest;
   page: BrowsePage;
   /** Null when counting took longer than the deadline; the rows are shown all the same. */
-  count: { count: number; capped: boolean } | null;
+  count: RowCount | null;
   /** One per `_facet`, in the order asked; a facet past the deadline says so instead of counts. */
   facets: Facet[];
   /** Columns with few distinct values, worth a facet; empty until they have been sampled. */
@@ -46,8 +44,9 @@ export function objectsOf(handle: CompositeHandle): BrowseObject[] {
  * (a view whose sort column has no index, a filter that matches rarely), so it is read in
  * a read process under the page deadline, like the count, which scans every matching row.
  * Both are reused while the composite's databases stay unchanged, so paging through a
- * listing counts it once. A page past its deadline is answered 504; a count past it is
- * left out.
+ * listing counts it once: the page in the result cache, the count in the count cache, kept
+ * apart because a count reads every matching row while its answer is one number. A page
+ * past its deadline is answered 504; a count past it is left out.
  *
  * This thread never waits for a writer's lock (its connections have no busy timeout): when
  * a database is locked, the page is read in a read process, which may wait a moment for an
@@ -97,23 +96,31 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
     runtime.results.set(pageKey, version, page);
     return page;
   };
-  const readCount = async (): Promise<BrowseResult['count']> => {
+  const countListing = async (): Promise<RowCount> => {
     if (countsHere(object, request, runtime.settings.countCap)) {
       const started = performance.now();
       const count = countRows(db, object, { filters: [], search: null }, runtime.settings.countCap);
       // A view's data may have grown to cost more per count: back to a read process next time.
       if (performance.now() - started > QUICK_COUNT_MS) quickCounts.delete(object);
-      runtime.results.set(countKey, version, count);
       return count;
     }
     const timed = { kind: 'count', context: handle.context.name, sql: countQuery(db, object, request, runtime.settings.countCap).sql, actor: handle.actor } as const;
-    const counted = await countOrNull(runtime, inReadProcess, { key: countKey, version }, timed);
-    if (!counted) return null;
+    const counted = await runtime.reads.time(timed, () =>
+      lateListings.unlessLate(countKey, version, () => runtime.executor.count({ ...inReadProcess, countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs)),
+    );
     // Judged by the statement's own time: under load a quick count waits for a read process far longer than it runs.
     if (request.filters.length === 0 && request.search === null && counted.tookMs < QUICK_COUNT_MS) quickCounts.add(object);
-    const count = { count: counted.count, capped: counted.capped };
-    runtime.results.set(countKey, version, count);
-    return count;
+    return { count: counted.count, capped: counted.capped };
+  };
+  /** The listing's count, kept for this data version; null when it did not finish by the deadline or its database was busy. */
+  const readCount = async (): Promise<BrowseResult['count']> => {
+    if (runtime.counts.holds(countKey, version)) countReuse('count');
+    try {
+      return await runtime.counts.get(countKey, version, countListing);
+    } catch (error) {
+      if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
+      throw error;
+    }
   };
   const sample = facetSamples(runtime, handle.context.name, db, object, listing);
   const readFacet = async (column: string): Promise<Facet> => {
@@ -139,10 +146,8 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
     }
   };
   const reusedPage = runtime.results.get<BrowsePage>(pageKey, version);
-  const reusedCount = runtime.results.get<BrowseResult['count']>(countKey, version);
   if (reusedPage) countReuse('page');
-  if (reusedCount !== undefined) countReuse('count');
-  const [page, count, ...facets] = await Promise.all([reusedPage ?? readPage(), reusedCount ?? readCount(), ...request.facets.map(readFacet)]);
+  const [page, count, ...facets] = await Promise.all([reusedPage ?? readPage(), readCount(), ...request.facets.map(readFacet)]);
   return { object, request, page, count, facets, suggestedFacets: sample.known.suggested };
 }
 
@@ -269,18 +274,6 @@ async function browseInReadProcess(runtime: ConsoleRuntime, handle: CompositeHan
     // Locked still, or the read processes are all taken: either way the answer is "retry".
     busySince.set(name, Date.now());
     throw new DatabaseBusyError();
-  }
-}
-
-/** The listing's count, read in a read process; null when it did not finish by the deadline or its database was busy. */
-async function countOrNull(runtime: ConsoleRuntime, listing: ListingQuery, read: { key: string; version: string }, timed: TimedRead): Promise<TimedCount | null> {
-  try {
-    return await runtime.reads.time(timed, () =>
-      lateListings.unlessLate(read.key, read.version, () => runtime.executor.count({ ...listing, countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs)),
-    );
-  } catch (error) {
-    if (error instanceof QueryTimeoutError || isBusyProblem(error)) return null;
-    throw error;
   }
 }
 

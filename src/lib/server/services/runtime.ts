@@ -7,8 +7,9 @@ import { AdhocSqlRunner } from '../execution/adhoc.ts';
 import { ExportRunner } from '../execution/export-runner.ts';
 import { QueryProcesses } from '../execution/processes.ts';
 import { ResultCache } from '../execution/result-cache.ts';
-import { FacetCache } from '../execution/facet-cache.ts';
+import { CountCache } from '../execution/count-cache.ts';
 import type { Facet } from '../query/facets.ts';
+import type { RowCount } from '../query/browse.ts';
 import { VolumeStatusIndex } from '../composite/status-index.ts';
 import type { PlanStep, ReadResult } from '../query/run.ts';
 import type { CompositeConnection } from '../composite/connect.ts';
@@ -47,10 +48,12 @@ export interface ConsoleRuntime {
   exports: ExportRunner;
   /** How many downloads run at once, per user and in all. */
   downloads: DownloadSlots;
-  /** Browse pages and counts, reused until their databases change. */
+  /** Browse pages, reused until their databases change. */
   results: ResultCache;
+  /** Listings' row counts, reused until their databases change, counted once for requests arriving together. */
+  counts: CountCache<RowCount>;
   /** Facet counts, reused until their databases change, counted once for requests arriving together. */
-  facets: FacetCache<Facet>;
+  facets: CountCache<Facet>;
   /** Every context's status, for the lists that show them all. */
   statusIndex: VolumeStatusIndex;
   /** A heavy read in a read process under the page deadline (TRUTH_YARD_QUERY_TIMEOUT_MS). */
@@ -142,7 +145,8 @@ export function getRuntime(): ConsoleRuntime {
       exports: new ExportRunner(settings.volumeDir, processes),
       downloads: new DownloadSlots(settings.exportsPerUser, settings.exportsTotal),
       results: new ResultCache(settings.resultCacheMb * 1024 * 1024),
-      facets: new FacetCache<Facet>(settings.facetCacheEntries),
+      counts: new CountCache<RowCount>(settings.countCacheEntries),
+      facets: new CountCache<Facet>(settings.facetCacheEntries),
       statusIndex,
       heavyRead: (context, sql, params = []) => executor.run({ context, sql, params, rowCap: settings.rowCap }, settings.queryTimeoutMs),
       queryPlan: (context, sql) => executor.plan({ context, sql }, settings.queryTimeoutMs),

@@ -6,15 +6,16 @@ export const RETRY_FAILED_AFTER_MS = 60_000;
 type Entry<T> = { version: string; value: T } | { version: string; failure: unknown; at: number };
 
 /**
- * Facet counts, kept until a database they were counted from changes, and counted once
- * however many requests ask at the same time. A facet is a GROUP BY over every row the
- * filters select (about 300 ms over 1,000,000 rows here), and its answer is a few values:
- * the page itself, cheap to read again, may be left to TRUTH_YARD_RESULT_CACHE_MB, while the
- * facets beside it stay counted (TRUTH_YARD_FACET_CACHE_ENTRIES). A count that failed is
+ * Counts (a listing's rows, a facet's values), kept until a database they were counted from
+ * changes, and counted once however many requests ask at the same time. A count reads every
+ * row the filters select (a facet is a GROUP BY over them: about 300 ms over 1,000,000 rows
+ * here) while its answer is a number or a few values: the page beside it, cheap to read
+ * again, may be left to TRUTH_YARD_RESULT_CACHE_MB, while its counts stay counted
+ * (TRUTH_YARD_COUNT_CACHE_ENTRIES, TRUTH_YARD_FACET_CACHE_ENTRIES). A count that failed is
  * not started again for the same data for a minute, so a count too big for its deadline
  * does not keep the read processes busy for every request that asks.
  */
-export class FacetCache<T> {
+export class CountCache<T> {
   readonly #entries: LRUCache<string, Entry<T>> | null;
   readonly #counting = new Map<string, Promise<T>>();
 
@@ -23,6 +24,12 @@ export class FacetCache<T> {
     private readonly now: () => number = Date.now,
   ) {
     this.#entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : null;
+  }
+
+  /** Whether a value counted at data version `version` is kept for `key` (for the reuse metric). */
+  holds(key: string, version: string): boolean {
+    const kept = this.#entries?.peek(key);
+    return kept?.version === version && 'value' in kept;
   }
 
   /**

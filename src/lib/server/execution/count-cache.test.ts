@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FacetCache, RETRY_FAILED_AFTER_MS } from './facet-cache.ts';
+import { CountCache, RETRY_FAILED_AFTER_MS } from './count-cache.ts';
 
-describe('facet cache', () => {
+describe('count cache', () => {
   it('counts once for requests arriving together, and again when the data version changes', async () => {
-    const cache = new FacetCache<number>(10);
+    const cache = new CountCache<number>(10);
     let counted = 0;
     const count = async () => {
       counted += 1;
@@ -18,7 +18,7 @@ describe('facet cache', () => {
 
   it('answers a count that failed with its failure for a minute, then counts again', async () => {
     let now = 0;
-    const cache = new FacetCache<number>(10, () => now);
+    const cache = new CountCache<number>(10, () => now);
     await expect(cache.get('status', 'v1', () => Promise.reject(new Error('past the deadline')))).rejects.toThrow('past the deadline');
     await expect(cache.get('status', 'v1', async () => 7)).rejects.toThrow('past the deadline');
     expect(await cache.get('status', 'v2', async () => 8)).toBe(8);
@@ -29,7 +29,7 @@ describe('facet cache', () => {
   });
 
   it('keeps nothing when turned off', async () => {
-    const off = new FacetCache<number>(0);
+    const off = new CountCache<number>(0);
     let counted = 0;
     await off.get('status', 'v1', async () => (counted += 1));
     await off.get('status', 'v1', async () => (counted += 1));
