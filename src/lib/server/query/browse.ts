@@ -3,7 +3,7 @@ import { quoteIdentifier } from '../composite/connect.ts';
 import { iterateRead, runRead } from './run.ts';
 import { BrowseError, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { parseFilters, whereClause, type Filter, type SqlFragment } from './filters.ts';
-import { decodeCursor, encodeCursor, filterDigest, type CursorScope, type Position } from './cursor.ts';
+import { decodeCursor, decodeRowKey, encodeCursor, encodeRowKey, filterDigest, listingTag, type CursorScope, type Position } from './cursor.ts';
 import { ARM_COLUMN, ARM_ROWID_COLUMN, indexCountSource, listingSource, RANK_COLUMN, RANK_SORT, searchIsRanked, SEARCH_ROWID_COLUMN, snippetsOf, type ListingOrder, type ListingSource, type MatchWindow } from './search.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -29,7 +29,7 @@ export interface BrowseRequest {
 export interface BrowsePage {
   columns: string[];
   rows: Record<string, unknown>[];
-  /** One key per row for its detail view: `r<rowid>` for tables, a signed position otherwise. */
+  /** One key per row for its detail view: `r<rowid>` for tables, `p<position>` otherwise (see encodeRowKey). */
   rowKeys: string[];
   nextCursor: string | null;
   /** Cursor to pass with `_dir=prev`; null on the first page. */
@@ -51,7 +51,8 @@ export interface BrowseContext {
   /**
    * Read a filtered page by walking the sort column's index through at most this many rows
    * of the listing, keeping those that match (see Listing.query); RowBudgetExceeded when
-   * fewer than the page's rows match among them.
+   * fewer than the page's rows match among them, or when a position would skip more than
+   * this many rows tied with it.
    */
   rowBudget?: number;
 }
@@ -205,6 +206,8 @@ class Listing {
           : { sql: `${this.sort} ${ascending ? '>=' : '<='} ?`, params: [from] };
     const direction = ascending ? 'ASC' : 'DESC';
     const budget = this.context.rowBudget;
+    // A position deep in rows tied on the sort value skips them one by one (OFFSET).
+    if (budget !== undefined && offset > budget) throw new RowBudgetExceeded();
     const { window } = this.source;
     const windowed = window && segment === 'values' ? this.readWindowed(window, extra, ascending, select, limit, offset) : null;
     if (windowed) return windowed;
@@ -389,12 +392,19 @@ export function browseRows(db: Database.Database, object: BrowseObject, request:
     ...searched,
     columns: object.columns.map((c) => c.name),
     rows: page.map(({ row }) => withoutRowidAlias(row)),
-    rowKeys: page.map(({ row, position }) => (object.hasRowid ? `r${String(row[ROWID_ALIAS])}` : `p${encodeCursor(context.secret, listing.scope, position)}`)),
+    rowKeys: rowKeysOf(object, listing, page),
     nextCursor: read.length > request.pageSize ? encodeCursor(context.secret, listing.scope, read[request.pageSize].position) : null,
     prevCursor: start === null ? null : encodeCursor(context.secret, listing.scope, start),
     sortColumn: request.sortColumn,
     desc: request.desc,
   };
+}
+
+/** The keys of a page's rows: their rowid, or else their position in the listing. */
+function rowKeysOf(object: BrowseObject, listing: Listing, page: Array<{ row: Record<string, unknown>; position: Position }>): string[] {
+  if (object.hasRowid) return page.map(({ row }) => `r${String(row[ROWID_ALIAS])}`);
+  const tag = listingTag(listing.scope);
+  return page.map(({ position }) => `p${encodeRowKey(tag, position)}`);
 }
 
 /**
@@ -453,7 +463,7 @@ export function getRow(db: Database.Database, object: BrowseObject, key: string,
   }
   if (!key.startsWith('p')) throw new BrowseError('bad_value', `"${key}" is not a row key.`);
   const listing = new Listing(db, object, request, context);
-  const [first] = listing.readForward(decodeCursor(context.secret, listing.scope, key.slice(1)), 1);
+  const [first] = listing.readForward(decodeRowKey(listingTag(listing.scope), key.slice(1)), 1);
   return first ? withoutRowidAlias(first.row) : null;
 }
 

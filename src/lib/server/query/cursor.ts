@@ -57,6 +57,44 @@ export function decodeCursor(secret: Buffer, scope: CursorScope, token: string):
   return { value: payload.p[0], tieIndex: payload.p[1] };
 }
 
+/**
+ * A short tag of a listing (context and object, sort, direction, filters), computed once
+ * per page, that a row key carries so a key used under another sort or filter is refused
+ * rather than taken for another row.
+ */
+export function listingTag(scope: CursorScope): string {
+  return crypto.hash('sha256', `${scope.listing}\0${scope.sortColumn}\0${scope.desc}\0${scope.filterDigest}`, 'base64url').slice(0, 8);
+}
+
+/**
+ * The key of a row of a listing without rowids (a view): its position, as
+ * `<base64url JSON [value, tieIndex]>.<listing tag>`. Unlike a cursor it is not signed, as
+ * a table's `r<rowid>` is not: a position only picks a row of the listing the route already
+ * lets its user read, its value is bound as a parameter, and a position deep in tied rows is
+ * read where a deadline stops it (see Listing.query). Signing each of a page's rows cost more
+ * than reading them. So a key stays good across restarts while its row keeps its place.
+ */
+export function encodeRowKey(tag: string, position: Position): string {
+  return `${Buffer.from(JSON.stringify([position.value, position.tieIndex])).toString('base64url')}.${tag}`;
+}
+
+export function decodeRowKey(tag: string, key: string): Position {
+  const [body, keyTag, extra] = key.split('.');
+  if (!body || extra !== undefined || keyTag !== tag) {
+    throw new BrowseError('bad_value', 'The row key does not belong to this listing (its table, sort or filters changed); open the row again from its page.');
+  }
+  let position: unknown;
+  try {
+    position = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    position = null;
+  }
+  const isPosition = (value: unknown): value is [string | number | null, number] =>
+    Array.isArray(value) && value.length === 2 && (value[0] === null || typeof value[0] === 'string' || Number.isFinite(value[0])) && Number.isSafeInteger(value[1]) && value[1] >= 0;
+  if (!isPosition(position)) throw new BrowseError('bad_value', 'The row key is not one the rows page gave; open the row again from its page.');
+  return { value: position[0], tieIndex: position[1] };
+}
+
 /** Changing the filters changes which rows tie, so cursors name the filters they were made under. */
 export function filterDigest(filters: Array<{ column: string; op: string; value: string }>): string {
   return crypto.createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 16);

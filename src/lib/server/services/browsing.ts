@@ -302,20 +302,20 @@ const quickCounts = new WeakSet<BrowseObject>();
  */
 const pagedInTime = new WeakSet<BrowseObject>();
 
-/** Most rows of a listing a filtered page walks in index order on this thread before it is read in a read process instead. */
+/** Most rows of a listing a filtered page walks in index order on this thread (or a position skips among rows tied with it) before it is read in a read process instead. */
 const ROW_BUDGET = 3000;
 
 /**
  * A read of a listing on this thread when it costs about what its rows cost, else null (to
  * be read in a read process). That is when SQLite reads the listing in index order: an
  * unfiltered page; or a filtered page read forward, walking the sort column's index through
- * at most ROW_BUDGET rows, which holds the page unless the filter is rare.
+ * at most ROW_BUDGET rows, which holds the page unless the filter is rare. Either way a
+ * position past ROW_BUDGET rows tied on its sort value goes to a read process too.
  */
 function readHereIfCheap<T>(db: Database.Database, object: BrowseObject, request: BrowseRequest, context: BrowseContext, read: (context: BrowseContext) => T): { value: T } | null {
   // A search reads its matches, which may be many: in a read process; so does a view no read process has paged in time.
   if (request.search !== null || (object.kind === 'view' && !pagedInTime.has(object)) || !readsInIndexOrder(db, object, request)) return null;
-  if (request.filters.length === 0) return { value: read(context) };
-  if (request.direction !== 'next') return null;
+  if (request.filters.length > 0 && request.direction !== 'next') return null;
   try {
     return { value: read({ ...context, rowBudget: ROW_BUDGET }) };
   } catch (error) {
