@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iterateRead, QueryError, runRead } from './run.ts';
@@ -29,6 +32,32 @@ describe('read query execution', () => {
   it('turns SQLite errors into query errors', () => {
     expect(() => runRead(db, 'SELECT nope FROM t', [], { rowCap: 1 })).toThrow(QueryError);
     expect(() => runRead(db, 'DELETE FROM t', [], { rowCap: 1 })).toThrow(/only statements that return rows/);
+  });
+
+  it('names the columns a statement has now, after a writer added one since it was kept', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-run-'));
+    const file = path.join(dir, 'evidence.db');
+    const writer = new Database(file);
+    const reader = new Database(file, { readonly: true });
+    try {
+      writer.exec("CREATE TABLE f (a); INSERT INTO f VALUES ('x')");
+      expect(runRead(reader, 'SELECT * FROM f', [], { rowCap: 10 })).toMatchObject({ columns: ['a'], rows: [{ a: 'x' }] });
+      writer.exec("ALTER TABLE f ADD COLUMN b DEFAULT 'y'");
+      expect(runRead(reader, 'SELECT * FROM f', [], { rowCap: 10 })).toMatchObject({ columns: ['a', 'b'], rows: [{ a: 'x', b: 'y' }] });
+    } finally {
+      reader.close();
+      writer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a column named __proto__ as a column, and the last of two columns of one name', () => {
+    const [row] = runRead(db, "SELECT 1 AS __proto__, 'a' AS x, 'b' AS x", [], { rowCap: 1 }).rows;
+    expect(Object.keys(row!)).toEqual(['__proto__', 'x']);
+    expect(row!['__proto__']).toBe(1);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(row!.x).toBe('b');
+    expect(JSON.parse(JSON.stringify(row))).toEqual(JSON.parse('{"__proto__":1,"x":"b"}'));
   });
 
   it('streams every row for exports', () => {
