@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ProblemError } from '../core/errors.ts';
 import { quoteIdentifier } from '../composite/connect.ts';
-import { schemaVersion } from './versions.ts';
+import { dataVersion, schemaVersion } from './versions.ts';
 import { manifestOf } from '../composite/manifest.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
@@ -100,18 +100,24 @@ function readObjects(db: Database.Database): BrowseObject[] {
   return [...views, ...tables];
 }
 
-const objectLists = new WeakMap<Database.Database, { schemaVersion: string; objects: BrowseObject[] }>();
+const objectLists = new WeakMap<Database.Database, { schemaVersion: string; dataVersion: string; objects: BrowseObject[] }>();
 
 /**
  * The composite's TEMP views and every table of its attached databases, views first.
  * Reading them takes a statement per object, so the list is kept per connection until a
- * database's schema changes.
+ * database's schema changes. A schema is changed by a commit, which changes the data
+ * version too: while that is the same, the schema version is not read again. A caller
+ * that has just read the data version passes it (reading either costs a statement per
+ * database).
  */
-export function listObjects(db: Database.Database): BrowseObject[] {
-  const version = schemaVersion(db);
+export function listObjects(db: Database.Database, dataVersionNow: string = dataVersion(db)): BrowseObject[] {
   let cached = objectLists.get(db);
-  if (cached?.schemaVersion !== version) {
-    cached = { schemaVersion: version, objects: readObjects(db) };
+  if (cached?.dataVersion === dataVersionNow) return cached.objects;
+  const version = schemaVersion(db);
+  if (cached?.schemaVersion === version) {
+    cached.dataVersion = dataVersionNow;
+  } else {
+    cached = { schemaVersion: version, dataVersion: dataVersionNow, objects: readObjects(db) };
     objectLists.set(db, cached);
   }
   return cached.objects;
@@ -123,8 +129,8 @@ export function objectListVersion(db: Database.Database): string | undefined {
 }
 
 /** The object a URL names, or a 404-style BrowseError that says where to look. */
-export function resolveObject(db: Database.Database, name: string): BrowseObject {
-  const object = listObjects(db).find((candidate) => candidate.name === name);
+export function resolveObject(db: Database.Database, name: string, dataVersionNow?: string): BrowseObject {
+  const object = listObjects(db, dataVersionNow).find((candidate) => candidate.name === name);
   if (!object) throw new BrowseError('unknown_object', `There is no table or view "${name}" in this composite; the objects list shows what there is.`, 404);
   return object;
 }

@@ -64,10 +64,10 @@ export async function browse(runtime: ConsoleRuntime, handle: CompositeHandle, o
 async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, objectName: string, params: URLSearchParams): Promise<BrowseResult> {
   const connection = handle.connection();
   const { db } = connection;
-  // Unknown objects, columns and operators are answered here, before any read process is asked.
-  const object = resolveObject(db, objectName);
-  const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
   const version = dataVersion(db);
+  // Unknown objects, columns and operators are answered here, before any read process is asked.
+  const object = resolveObject(db, objectName, version);
+  const request = parseBrowseRequest(params, object, runtime.settings.rowCap, db);
   // The auto.db's identity: a regenerated composite may define the same view differently.
   const listing = `${handle.context.name}\0${connection.identity?.ino}:${connection.identity?.mtimeMs}\0${object.name}`;
   // What a read process is sent for this listing; its params text is the page's key too.
