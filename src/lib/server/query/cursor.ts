@@ -66,36 +66,43 @@ export function listingTag(scope: CursorScope): string {
   return crypto.hash('sha256', `${scope.listing}\0${scope.sortColumn}\0${scope.desc}\0${scope.filterDigest}`, 'base64url').slice(0, 8);
 }
 
+/** How a row key writes its sort value's type: text, number, or NULL. */
+const VALUE_TYPES = { string: 's', number: 'n', null: 'z' } as const;
+
 /**
  * The key of a row of a listing without rowids (a view): its position, as
- * `<base64url JSON [value, tieIndex]>.<listing tag>`. Unlike a cursor it is not signed, as
- * a table's `r<rowid>` is not: a position only picks a row of the listing the route already
- * lets its user read, its value is bound as a parameter, and a position deep in tied rows is
- * read where a deadline stops it (see Listing.query). Signing each of a page's rows cost more
+ * `<listing tag>.<tie index>.<type><value>` (type `s` text, `n` number, `z` NULL), the value
+ * last so that it may hold any character. Unlike a cursor it is not signed, as a table's
+ * `r<rowid>` is not: a position only picks a row of the listing the route already lets its
+ * user read, its value is bound as a parameter, and a position deep in tied rows is read
+ * where a deadline stops it (see Listing.query). Signing each of a page's rows cost more
  * than reading them. So a key stays good across restarts while its row keeps its place.
  */
 export function encodeRowKey(tag: string, position: Position): string {
-  return `${Buffer.from(JSON.stringify([position.value, position.tieIndex])).toString('base64url')}.${tag}`;
+  const { value } = position;
+  return `${tag}.${position.tieIndex}.${value === null ? VALUE_TYPES.null : typeof value === 'number' ? VALUE_TYPES.number : VALUE_TYPES.string}${value ?? ''}`;
 }
 
 export function decodeRowKey(tag: string, key: string): Position {
-  const [body, keyTag, extra] = key.split('.');
-  if (!body || extra !== undefined || keyTag !== tag) {
+  const notOurs = () => new BrowseError('bad_value', 'The row key is not one the rows page gave; open the row again from its page.');
+  const tieEnd = key.indexOf('.', tag.length + 1);
+  if (tieEnd === -1 || key[tag.length] !== '.') throw notOurs();
+  if (key.slice(0, tag.length) !== tag) {
     throw new BrowseError('bad_value', 'The row key does not belong to this listing (its table, sort or filters changed); open the row again from its page.');
   }
-  let position: unknown;
-  try {
-    position = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-  } catch {
-    position = null;
-  }
-  const isPosition = (value: unknown): value is [string | number | null, number] =>
-    Array.isArray(value) && value.length === 2 && (value[0] === null || typeof value[0] === 'string' || Number.isFinite(value[0])) && Number.isSafeInteger(value[1]) && value[1] >= 0;
-  if (!isPosition(position)) throw new BrowseError('bad_value', 'The row key is not one the rows page gave; open the row again from its page.');
-  return { value: position[0], tieIndex: position[1] };
+  const tieText = key.slice(tag.length + 1, tieEnd);
+  const tieIndex = Number(tieText);
+  if (!/^\d+$/.test(tieText) || !Number.isSafeInteger(tieIndex)) throw notOurs();
+  const type = key[tieEnd + 1];
+  const text = key.slice(tieEnd + 2);
+  if (type === VALUE_TYPES.string) return { value: text, tieIndex };
+  if (type === VALUE_TYPES.null && text === '') return { value: null, tieIndex };
+  const number = Number(text);
+  if (type === VALUE_TYPES.number && text.trim() !== '' && Number.isFinite(number)) return { value: number, tieIndex };
+  throw notOurs();
 }
 
 /** Changing the filters changes which rows tie, so cursors name the filters they were made under. */
 export function filterDigest(filters: Array<{ column: string; op: string; value: string }>): string {
-  return crypto.createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 16);
+  return crypto.hash('sha256', JSON.stringify(filters), 'base64url').slice(0, 16);
 }
