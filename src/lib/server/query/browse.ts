@@ -367,6 +367,8 @@ class Listing {
 
 /** A row as the object has it: without the rowid alias and the search's rank and snippet. */
 function withoutRowidAlias(row: Record<string, unknown>): Record<string, unknown> {
+  // A view's rows, read without them, go as they are.
+  if (!(ROWID_ALIAS in row) && !(SEARCH_ROWID_COLUMN in row) && !(RANK_COLUMN in row)) return row;
   const { [ROWID_ALIAS]: _rowid, [SEARCH_ROWID_COLUMN]: _searchRowid, [RANK_COLUMN]: _rank, ...rest } = row;
   return rest;
 }

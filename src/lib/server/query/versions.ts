@@ -9,13 +9,15 @@ interface VersionStatements {
 const statementsByConnection = new WeakMap<Database.Database, VersionStatements>();
 
 /**
- * The statements reading each database's counters. A composite connection attaches only
- * when it opens, so the list of databases is read once per connection.
+ * The statements reading each attached database's counters. A composite connection
+ * attaches only when it opens, so the list of databases is read once per connection. Its
+ * main database, the auto.db, is left out: it changes only by being replaced, which the
+ * pool notices (a new inode) and answers with a new connection; TEMP is the connection's own.
  */
 function versionStatements(db: Database.Database): VersionStatements {
   let statements = statementsByConnection.get(db);
   if (!statements) {
-    const schemas = (db.prepare('SELECT name FROM pragma_database_list ORDER BY seq').pluck().all() as string[]).filter((name) => name !== 'temp');
+    const schemas = (db.prepare('SELECT name FROM pragma_database_list ORDER BY seq').pluck().all() as string[]).filter((name) => name !== 'temp' && name !== 'main');
     const each = (pragma: string) => schemas.map((schema) => db.prepare(`PRAGMA ${quoteIdentifier(schema)}.${pragma}`).pluck());
     statements = { data: each('data_version'), schema: each('schema_version') };
     statementsByConnection.set(db, statements);

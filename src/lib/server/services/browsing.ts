@@ -77,7 +77,7 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
   const countKey = `count\0${selectionKey}`;
   const readPage = async (): Promise<BrowsePage> => {
     const page = await runtime.reads.time(
-      { kind: 'page', context: handle.context.name, sql: pageSql(object, request), actor: handle.actor },
+      { kind: 'page', context: handle.context.name, sql: () => pageSql(object, request), actor: handle.actor },
       async () => {
         const started = performance.now();
         const here = readHereIfCheap(db, object, request, browseContext(runtime, handle), (context) => browseRows(db, object, request, context));

@@ -10,8 +10,12 @@ import { logger } from '../core/log.ts';
 export interface TimedRead {
   kind: QueryKind;
   context: string;
-  /** The statement as it runs, parameters as `?`; literals in it are redacted before it is kept. */
-  sql: string;
+  /**
+   * The statement as it runs, parameters as `?`; literals in it are redacted before it is
+   * kept. A function (which must not read a database) when building the text costs more than
+   * a quick read: it is called only for a read that was slow.
+   */
+  sql: string | (() => string);
   /** Who asked; null for the console's own reads. */
   actor: string | null;
 }
@@ -72,7 +76,7 @@ export class ReadTimer {
   }
 
   #keep(read: TimedRead, ms: number, rows: number | null): void {
-    const entry = { context: read.context, kind: read.kind, durationMs: Math.round(ms * 10) / 10, sql: redactLiterals(read.sql), rows, actor: read.actor };
+    const entry = { context: read.context, kind: read.kind, durationMs: Math.round(ms * 10) / 10, sql: redactLiterals(typeof read.sql === 'function' ? read.sql() : read.sql), rows, actor: read.actor };
     logger.warn({ slowQuery: entry }, 'slow query');
     try {
       recordSlowQuery(this.storeOf(), entry);
