@@ -150,7 +150,7 @@ export async function browseScenarios(run: BenchRun): Promise<void> {
 
   // Result reuse off, as the issue asks: every page and row count is read again; the facet
   // counts are kept per data version (TRUTH_YARD_FACET_CACHE_ENTRIES, on by default).
-  const server = await startBenchServer(volume, { TRUTH_YARD_RESULT_CACHE_MB: '0' });
+  const server = await startBenchServer(volume, { TRUTH_YARD_RESULT_CACHE_MB: '0', TRUTH_YARD_COUNT_CACHE_ENTRIES: '0' });
   try {
     const api = `${server.baseUrl}/api/tenants/${TENANT}/objects/all_findings`;
     await facetLoad(run, server, 'api', '5 two facets JSON, reuse off, facet counts kept');
@@ -177,7 +177,7 @@ export async function browseScenarios(run: BenchRun): Promise<void> {
   }
 
   // Nothing reused at all: every request counts both facets over all 1,000,000 rows.
-  const nothingKept = await startBenchServer(volume, { TRUTH_YARD_RESULT_CACHE_MB: '0', TRUTH_YARD_FACET_CACHE_ENTRIES: '0' });
+  const nothingKept = await startBenchServer(volume, { TRUTH_YARD_RESULT_CACHE_MB: '0', TRUTH_YARD_COUNT_CACHE_ENTRIES: '0', TRUTH_YARD_FACET_CACHE_ENTRIES: '0' });
   try {
     await facetLoad(run, nothingKept, 'api', '5 two facets JSON, nothing reused', false);
   } finally {

@@ -59,6 +59,14 @@ async function coldSpeed(run: BenchRun): Promise<void> {
       await server.stop();
     }
   }
+  // The same view with its count read on every request too (TRUTH_YARD_COUNT_CACHE_ENTRIES=0), as before counts were kept apart.
+  const everyCount = await startBenchServer(volume, { TRUTH_YARD_RESULT_CACHE_MB: '0', TRUTH_YARD_COUNT_CACHE_ENTRIES: '0' });
+  try {
+    process.stderr.write(`bench: 9. cross-database view, newest 50, pages and counts read on every request, ${run.durationSec} s\n`);
+    recordCannon(run, '9 cross-database view, newest 50, counts not kept either', await cannon(run, everyCount, routes['cross-database view, newest 50']));
+  } finally {
+    await everyCount.stop();
+  }
   run.details.coldSpeed = results;
   const off = (name: keyof typeof routes) => results[name].off.requestsPerSec;
   run.report.record({

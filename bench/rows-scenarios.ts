@@ -70,8 +70,8 @@ async function rowsJson(bench: RowsBench): Promise<void> {
 
   // The same page with nothing reused, as when every request asks for another page or the
   // evidence changes between requests: each one reads the keyset page and counts again.
-  process.stderr.write(`bench: 1. rows JSON again with TRUTH_YARD_RESULT_CACHE_MB=0, ${run.durationSec} s\n`);
-  const uncachedServer = await startBenchServer(bench.volume, { TRUTH_YARD_RESULT_CACHE_MB: '0' });
+  process.stderr.write(`bench: 1. rows JSON again with TRUTH_YARD_RESULT_CACHE_MB=0 and TRUTH_YARD_COUNT_CACHE_ENTRIES=0, ${run.durationSec} s\n`);
+  const uncachedServer = await startBenchServer(bench.volume, { TRUTH_YARD_RESULT_CACHE_MB: '0', TRUTH_YARD_COUNT_CACHE_ENTRIES: '0' });
   try {
     const uncached = await runCannon(cannonJob(run, bench.lightUrl.replace(bench.server.baseUrl, uncachedServer.baseUrl), uncachedServer.headers));
     run.details.rowsJsonUncached = uncached;
