@@ -318,9 +318,14 @@ class Listing {
     return read;
   }
 
+  /** How many rows of the listing meet `extra`; with a row budget, RowBudgetExceeded beyond it rather than counting them all. */
   count(extra: SqlFragment[]): number {
     const body = this.fromWhere(extra);
-    return (this.db.prepare(`SELECT count(*) AS n ${body.sql}`).get(...body.params) as { n: number }).n;
+    const budget = this.context.rowBudget;
+    if (budget === undefined) return (this.db.prepare(`SELECT count(*) AS n ${body.sql}`).get(...body.params) as { n: number }).n;
+    const counted = (this.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 ${body.sql} LIMIT ?)`).get(...body.params, budget + 1) as { n: number }).n;
+    if (counted > budget) throw new RowBudgetExceeded();
+    return counted;
   }
 
   /**
