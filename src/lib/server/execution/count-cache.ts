@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import { QueryTimeoutError } from '../query/run.ts';
+import { isBusyProblem } from '../composite/connect.ts';
 
-/** How long a count that failed (past its deadline) is not tried again for the same data. */
+/** How long a count that failed in a read process (past its deadline, a locked database) is not tried again for the same data. */
 export const RETRY_FAILED_AFTER_MS = 60_000;
 
 type Entry<T> = { version: string; value: T } | { version: string; failure: unknown; at: number };
@@ -11,9 +13,10 @@ type Entry<T> = { version: string; value: T } | { version: string; failure: unkn
  * row the filters select (a facet is a GROUP BY over them: about 300 ms over 1,000,000 rows
  * here) while its answer is a number or a few values: the page beside it, cheap to read
  * again, may be left to TRUTH_YARD_RESULT_CACHE_MB, while its counts stay counted
- * (TRUTH_YARD_COUNT_CACHE_ENTRIES, TRUTH_YARD_FACET_CACHE_ENTRIES). A count that failed is
- * not started again for the same data for a minute, so a count too big for its deadline
- * does not keep the read processes busy for every request that asks.
+ * (TRUTH_YARD_COUNT_CACHE_ENTRIES, TRUTH_YARD_FACET_CACHE_ENTRIES). A count that a read
+ * process answered with a failure (past its deadline, its database locked) is not started
+ * again for the same data for a minute, so a count too big for its deadline does not keep
+ * the read processes, which every tenant shares, busy for every request that asks.
  */
 export class CountCache<T> {
   readonly #entries: LRUCache<string, Entry<T>> | null;
@@ -53,7 +56,9 @@ export class CountCache<T> {
             return value;
           },
           (failure: unknown) => {
-            this.#entries?.set(key, { version, failure, at: this.now() });
+            // What a read process answers for a count too big or a database locked for long;
+            // anything else (a lock met on this thread, a fault) is tried again by the next request.
+            if (failure instanceof QueryTimeoutError || isBusyProblem(failure)) this.#entries?.set(key, { version, failure, at: this.now() });
             throw failure;
           },
         )
