@@ -216,6 +216,7 @@ class Listing {
       const body = this.fromWhere([extra]);
       return runRead(this.db, `SELECT ${select} ${body.sql} ORDER BY ${this.sort} ${direction} LIMIT ? OFFSET ?`, [...body.params, limit, offset], {
         rowCap: Math.min(limit, this.context.rowCap + 1),
+        statementLimit: limit,
       }).rows;
     }
     // SQLite's planner may search the filter's index and sort every match (21 ms for 60,000
@@ -228,6 +229,7 @@ class Listing {
     const walked = `SELECT ${this.object.hasRowid ? `rowid AS ${ROWID_ALIAS}, *` : '*'} FROM ${qualifiedName(this.object)} ${inner.sql} ORDER BY ${this.sort} ${direction} LIMIT ?`;
     const rows = runRead(this.db, `SELECT * FROM (${walked}) ${filters.sql} ORDER BY ${sortName} ${direction} LIMIT ? OFFSET ?`, [...inner.params, budget, ...filters.params, limit, offset], {
       rowCap: Math.min(limit, this.context.rowCap + 1),
+      statementLimit: limit,
     }).rows;
     if (rows.length < limit) {
       const walkedRows = runRead(this.db, `SELECT count(*) AS n FROM (SELECT 1 FROM ${qualifiedName(this.object)} ${inner.sql} ORDER BY ${this.sort} ${direction} LIMIT ?)`, [...inner.params, budget], { rowCap: 1 }).rows[0].n;
@@ -283,7 +285,7 @@ class Listing {
       const bounds = this.armBounds(window, inWindow);
       if (!bounds) return null;
       const body = this.fromWhereWithin(window, bounds, inWindow);
-      const read = runRead(this.db, `SELECT ${select} ${body.sql} ORDER BY ${this.sort} ${direction} LIMIT ? OFFSET ?`, [...body.params, limit, offset], { rowCap: Math.min(limit, this.context.rowCap + 1) }).rows;
+      const read = runRead(this.db, `SELECT ${select} ${body.sql} ORDER BY ${this.sort} ${direction} LIMIT ? OFFSET ?`, [...body.params, limit, offset], { rowCap: Math.min(limit, this.context.rowCap + 1), statementLimit: limit }).rows;
       if (read.length === limit || last === undefined) return read;
     }
     return null;

@@ -23,6 +23,15 @@ describe('read query execution', () => {
     expect(result.truncated).toBe(true);
   });
 
+  it('reads a statement with its own LIMIT within the cap in one call, and still caps one beyond it', () => {
+    const sql = 'SELECT n FROM t ORDER BY n LIMIT ?';
+    expect(runRead(db, sql, [3], { rowCap: 10, statementLimit: 3 })).toEqual(runRead(db, sql, [3], { rowCap: 10 }));
+    expect(runRead(db, sql, [3], { rowCap: 10, statementLimit: 3 }).rows).toHaveLength(3);
+    const capped = runRead(db, sql, [20], { rowCap: 10, statementLimit: 20 });
+    expect(capped.rows).toHaveLength(10);
+    expect(capped.truncated).toBe(true);
+  });
+
   it('leaves the connection usable after stopping early', () => {
     runRead(db, 'SELECT n FROM t', [], { rowCap: 1 });
     expect(() => db.close()).not.toThrow();

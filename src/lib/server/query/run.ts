@@ -17,6 +17,12 @@ export interface ReadOptions {
   rowCap: number;
   /** Most bytes of rows (measured as JSON) returned, for ad-hoc SQL whose rows may be huge. */
   byteCap?: number;
+  /**
+   * The `LIMIT` the statement itself ends with, as bound (a browse page's). Within rowCap,
+   * SQLite stops the statement at the cap already, and its rows are read in one call:
+   * iterating them cost 5% of a view's rows API answer here.
+   */
+  statementLimit?: number;
 }
 
 /** A row as JSON carries it: blobs as base64, integers beyond 2^53 as text. */
@@ -83,7 +89,7 @@ function rowOf(names: string[], values: unknown[]): Record<string, unknown> {
 /**
  * The one place every read query of the console runs (pages, API, CLI): the row cap is
  * applied here, by iterating and stopping, so no caller can forget it and a huge result
- * is never materialised.
+ * is never materialised; only a statement whose own LIMIT is within the cap is read whole.
  */
 export function runRead(db: Database.Database, sql: string, params: unknown[] | Record<string, unknown> = [], options: ReadOptions): ReadResult {
   // runRead always finishes its statement, so it can reuse a kept one.
@@ -94,9 +100,10 @@ export function runRead(db: Database.Database, sql: string, params: unknown[] | 
   const rows: Record<string, unknown>[] = [];
   let truncatedBy: ReadResult['truncatedBy'];
   let bytes = 0;
+  const limitedByStatement = options.statementLimit !== undefined && options.statementLimit <= options.rowCap && options.byteCap === undefined;
   statement.raw(true);
   try {
-    for (const values of statement.iterate(params) as IterableIterator<unknown[]>) {
+    for (const values of (limitedByStatement ? statement.all(params) : statement.iterate(params)) as Iterable<unknown[]>) {
       if (rows.length === options.rowCap) {
         truncatedBy = 'rows';
         break;
