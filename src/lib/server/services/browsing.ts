@@ -105,9 +105,8 @@ async function browseHere(runtime: ConsoleRuntime, handle: CompositeHandle, obje
       return count;
     }
     const timed = { kind: 'count', context: handle.context.name, sql: countQuery(db, object, request, runtime.settings.countCap).sql, actor: handle.actor } as const;
-    const counted = await runtime.reads.time(timed, () =>
-      lateListings.unlessLate(countKey, version, () => runtime.executor.count({ ...inReadProcess, countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs)),
-    );
+    // One too big for its deadline is remembered as such by the count cache, not asked again.
+    const counted = await runtime.reads.time(timed, () => runtime.executor.count({ ...inReadProcess, countCap: runtime.settings.countCap }, runtime.settings.queryTimeoutMs));
     // Judged by the statement's own time: under load a quick count waits for a read process far longer than it runs.
     if (request.filters.length === 0 && request.search === null && counted.tookMs < QUICK_COUNT_MS) quickCounts.add(object);
     return { count: counted.count, capped: counted.capped };
@@ -190,7 +189,7 @@ const NOTHING_SAMPLED: FacetSample = { suggested: [], values: {} };
  */
 function facetSamples(runtime: ConsoleRuntime, contextName: string, db: Database.Database, object: BrowseObject, listing: string): Sampling {
   // The page's own connection and listing key: asking the handle again would stat the auto.db and every attachment once more.
-  // The object was just resolved through listObjects, which read the schema version already.
+  // The object was just resolved through listObjects, which keeps the schema version it checked.
   const key = `${listing}\0${objectListVersion(db) ?? schemaVersion(db)}`;
   let entry = samples.get(key);
   if (!entry || (entry.failedAt !== undefined && Date.now() - entry.failedAt >= RETRY_FAILED_AFTER_MS)) {
