@@ -28,10 +28,11 @@ export const onRequest = defineMiddleware(async (context, next) => {
     return response;
   } catch (error) {
     // The console's own database gone, damaged or on a full disk (the session lookup meets
-    // it first) is said plainly, and anything else is a logged fault: for pages as for the
-    // API, never an empty 500.
+    // it first) is said plainly, and anything else is a logged fault: the JSON envelope for
+    // the API and the metrics, words for pages, never an empty 500.
     const failed = storeAsProblem(error);
-    const response = isApi(context.url.pathname) ? errorResponse(failed, context.url.pathname) : pageErrorResponse(failed, context.url.pathname);
+    const inEnvelope = isApi(context.url.pathname) || context.locals.route?.kind === 'metrics';
+    const response = inEnvelope ? errorResponse(failed, context.url.pathname) : pageErrorResponse(failed, context.url.pathname);
     status = response.status;
     return response;
   } finally {
@@ -72,11 +73,11 @@ async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<
   }
 
   const route = locals.route;
-  if (route.kind === 'public') return api ? answerInEnvelope(next, url) : next();
+  if (route.kind === 'public') return next();
   if (route.kind === 'metrics') {
     switch (metricsAccess(locals.user, request.headers.get('authorization'), getSettings().metricsToken)) {
       case 'allowed':
-        return answerInEnvelope(next, url);
+        return next();
       case 'sign-in':
         return jsonError(401, 'not_signed_in', 'Send Authorization: Bearer <TRUTH_YARD_METRICS_TOKEN>, or sign in as an admin.', { 'www-authenticate': 'Bearer' });
       case 'bad-token':
@@ -105,21 +106,12 @@ async function routeRequest(context: APIContext, next: MiddlewareNext): Promise<
   // Any other refusal says why, which tells that the context exists, so it comes only after that is known.
   if (refusal) return api ? problemResponse(refusal) : notFound();
 
-  if (api) return answerInEnvelope(next, url);
+  if (api) return next();
   try {
     return await next();
   } catch (error) {
     // A page that finds its URL does not name the authorized context shows the same 404.
     if (error instanceof UnknownContextError) return context.rewrite('/404');
     throw error;
-  }
-}
-
-/** API answers are always the JSON envelope, even when something unexpected fails. */
-async function answerInEnvelope(next: () => Promise<Response>, url: URL): Promise<Response> {
-  try {
-    return await next();
-  } catch (error) {
-    return errorResponse(storeAsProblem(error), url.pathname);
   }
 }
