@@ -82,6 +82,23 @@ describe('health runs', () => {
     expect([...latestProblemRuns(db)]).toHaveLength(4);
   });
 
+  it('give the problem runs as recorded since, here or by another process', () => {
+    const run = (store: ConsoleStore, worstSeverity: 'ok' | 'warn', day: string) =>
+      recordHealthRun(store, { context: 'admin', status: 'fresh', worstSeverity, full: false, report: { findings: [] }, at: new Date(`2025-04-${day}T08:00:00Z`) });
+    run(db, 'warn', '01');
+    expect([...latestProblemRuns(db)].map((r) => r.at.slice(0, 10))).toEqual(['2025-04-01']);
+    run(db, 'ok', '02');
+    expect([...latestProblemRuns(db)]).toEqual([]);
+    // A `yard health` run commits through a connection of its own.
+    const cli = openConsoleStore(tempDir);
+    try {
+      run(cli, 'warn', '03');
+    } finally {
+      cli.close();
+    }
+    expect([...latestProblemRuns(db)].map((r) => r.at.slice(0, 10))).toEqual(['2025-04-03']);
+  });
+
   it('list a context history newest first, up to the limit', () => {
     for (const day of ['01', '02', '03']) {
       recordHealthRun(db, { context: 'admin', status: 'fresh', worstSeverity: 'ok', full: false, report: {}, at: new Date(`2025-04-${day}T08:00:00Z`) });

@@ -1,5 +1,5 @@
 import type { CompositeStatus } from '../composite/status.ts';
-import { storeVersion, type ConsoleStore } from './database.ts';
+import type { ConsoleStore } from './database.ts';
 import type { HealthSeverity } from '../composite/health.ts';
 import { keptStatement } from '../sqlite/statements.ts';
 
@@ -56,43 +56,49 @@ export function recordHealthRun<Report>(db: ConsoleStore, run: NewHealthRun<Repo
   return toRecord(row);
 }
 
-const keptLatest = new WeakMap<ConsoleStore, { version: string; runs: ReadonlyMap<string, HealthRunRecord<unknown>> }>();
-
 /**
- * The latest health run of every context that has one, keyed by context name. Read again
- * only when the console store changed (storeVersion): at ten thousand tenants, reading and
- * parsing every latest report held the event loop for some 400 ms on each dashboard
- * request. The map and its records are shared by every caller: read them, never change them.
+ * The id of each context's latest run: one seek of the (context, at, id) index per context,
+ * found by skipping from one context to the next, rather than a window over every run
+ * (retention keeps up to 200 runs per context: two million rows at 10,000 tenants, 0.4 s
+ * for 500,000 here against 31 ms this way).
  */
-export function latestHealthRuns<Report = unknown>(db: ConsoleStore): ReadonlyMap<string, HealthRunRecord<Report>> {
-  const version = storeVersion(db);
-  const kept = keptLatest.get(db);
-  if (kept?.version === version) return kept.runs as ReadonlyMap<string, HealthRunRecord<Report>>;
-  const rows = db
-    .prepare(
-      `SELECT ${COLUMNS} FROM (
-         SELECT *, row_number() OVER (PARTITION BY context ORDER BY ${NEWEST_FIRST}) AS rank FROM health_runs
-       ) WHERE rank = 1 ORDER BY context`,
-    )
-    .all() as HealthRunRow[];
-  const runs = new Map(rows.map((row) => [row.context, toRecord<Report>(row)]));
-  keptLatest.set(db, { version, runs });
-  return runs;
+const LATEST_RUN_IDS = `
+  WITH RECURSIVE contexts(name) AS (
+    SELECT min(context) FROM health_runs
+    UNION ALL
+    SELECT (SELECT min(context) FROM health_runs WHERE context > contexts.name) FROM contexts WHERE contexts.name IS NOT NULL
+  )
+  SELECT (SELECT id FROM health_runs WHERE context = contexts.name ORDER BY ${NEWEST_FIRST} LIMIT 1) FROM contexts WHERE name IS NOT NULL`;
+
+/** The latest health run of every context that has one, keyed by context name. */
+export function latestHealthRuns<Report = unknown>(db: ConsoleStore): Map<string, HealthRunRecord<Report>> {
+  const rows = db.prepare(`SELECT ${COLUMNS} FROM health_runs WHERE id IN (${LATEST_RUN_IDS}) ORDER BY context`).all() as HealthRunRow[];
+  return new Map(rows.map((row) => [row.context, toRecord<Report>(row)]));
 }
+
+/** The latest problem runs' ids per store, newest first, with the newest run id they were read at. */
+const keptProblemRuns = new WeakMap<ConsoleStore, { newestId: number | null; ids: number[] }>();
 
 /**
  * The latest run of each context whose worst finding is not ok, newest first (then by
- * context), each report parsed only when the caller reaches it: a caller after the newest few
- * problems stops early instead of parsing the latest report of every context in the fleet.
+ * context). Which runs those are is read again only when a run was recorded since (the
+ * newest id changed; retention removes only older runs), here or by a `yard` command: the
+ * dashboard asks on every request. Each run and its report are read only when the caller
+ * reaches it, so a caller after the newest few problems reads and parses only those.
  */
 export function* latestProblemRuns<Report = unknown>(db: ConsoleStore): Generator<HealthRunRecord<Report>> {
-  const latest = keptStatement(
-    db,
-    `SELECT ${COLUMNS} FROM (
-       SELECT *, row_number() OVER (PARTITION BY context ORDER BY ${NEWEST_FIRST}) AS rank FROM health_runs
-     ) WHERE rank = 1 AND worst_severity <> 'ok' ORDER BY at DESC, context`,
-  );
-  for (const row of latest.iterate() as IterableIterator<HealthRunRow>) yield toRecord<Report>(row);
+  const newestId = keptStatement(db, 'SELECT max(id) FROM health_runs').pluck().get() as number | null;
+  let kept = keptProblemRuns.get(db);
+  if (kept?.newestId !== newestId) {
+    const ids = keptStatement(db, `SELECT id FROM health_runs WHERE id IN (${LATEST_RUN_IDS}) AND worst_severity <> 'ok' ORDER BY at DESC, context`).pluck().all() as number[];
+    kept = { newestId, ids };
+    keptProblemRuns.set(db, kept);
+  }
+  const byId = keptStatement(db, `SELECT ${COLUMNS} FROM health_runs WHERE id = ?`);
+  for (const id of kept.ids) {
+    const row = byId.get(id) as HealthRunRow | undefined;
+    if (row) yield toRecord<Report>(row);
+  }
 }
 
 /** Newest first. */
