@@ -215,7 +215,24 @@ describe('full-text search', () => {
   it('exports what the search selects', () => {
     const object = resolveObject(db, 'all_findings');
     const { rows } = exportRows(db, object, parseBrowseRequest(new URLSearchParams('_search=encryption'), object, 100, db));
-    expect([...rows].every((row) => String(row.title).includes('encryption'))).toBe(true);
+    const exported = [...rows];
+    expect(exported.every((row) => String(row.title).includes('encryption'))).toBe(true);
+    expect(exported).toHaveLength(db.prepare("SELECT count(*) FROM all_findings WHERE title LIKE '%encryption%'").pluck().get() as number);
+  });
+
+  it("searches a view that groups its table's rows in the view's own rows, its groups unchanged", () => {
+    const grouped = new Database(path.join(dir, 'main.db'), { readonly: true });
+    try {
+      grouped.prepare('ATTACH DATABASE ? AS quality').run(path.join(dir, 'quality.sqlite.db'));
+      grouped.exec("CREATE TEMP VIEW by_severity AS SELECT severity, count(*) AS n, group_concat(title, ' | ') AS titles FROM quality.findings GROUP BY severity");
+      const all = grouped.prepare('SELECT severity, n FROM by_severity ORDER BY severity').all();
+      const { page } = read('by_severity', '_search=outdated&_sort=severity', grouped);
+      // Every group holds an "openssl outdated" title: each is found, with the count of all its rows.
+      expect(page.rows.map((row) => ({ severity: row.severity, n: row.n }))).toEqual(all);
+      expect(page.searchNote).toMatch(/groups, limits or joins the rows of its tables/);
+    } finally {
+      grouped.close();
+    }
   });
 
   it('falls back to a substring search without an index, and says which index to create', () => {

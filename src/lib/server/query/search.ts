@@ -138,8 +138,6 @@ const RANK_SELECT = `yard_matches.match_rank AS ${RANK_COLUMN}`;
  */
 type ArmMode = 'rank' | 'filter' | 'walk' | 'window' | 'arms' | 'count';
 const ARM_MODES: readonly ArmMode[] = ['rank', 'filter', 'walk', 'window', 'arms', 'count'];
-/** The modes that only read less, which a view lacks where an arm does not allow them; it cannot do without the others. */
-const OPTIONAL_MODES: ReadonlySet<ArmMode> = new Set(['window', 'arms', 'count']);
 
 /** The result columns an arm gains in a mode, which an arm over another view passes on. */
 const ADDED_COLUMNS: Record<ArmMode, string[]> = { rank: [RANK_COLUMN], filter: [], walk: [], window: [], arms: [ARM_COLUMN, ARM_ROWID_COLUMN], count: [] };
@@ -157,7 +155,7 @@ function identifierName(node: Node | undefined): string | null {
   return node?.type === 'identifier' ? node.name : null;
 }
 
-/** Clauses after which an arm's rows are no longer its table's rows, one each: no rowid range can stand for them. */
+/** Clauses after which an arm's rows are no longer its table's rows, one each: neither the table's matches nor a rowid range can stand for them. */
 const ROW_CHANGING_CLAUSES = new Set(['group_by_clause', 'having_clause', 'limit_clause', 'window_clause']);
 
 /** Whether a view body's arms are joined by UNION ALL only, so its rows are the sum of theirs. */
@@ -170,7 +168,7 @@ function unionAllOnly(node: Node): boolean {
 /**
  * A view's SELECT rewritten so that every arm joins the full-text matches of the one table
  * it reads (directly or through another view), or null when some arm reads no indexed
- * table (a join, a WITH), or (for `window` and `arms`) when an arm groups or limits its rows.
+ * table (a join, a WITH) or groups, limits or de-duplicates its rows.
  * Each arm gains the columns ADDED_COLUMNS says and its `?`s: one for the search text
  * (`window`: then the lowest and highest rowid), none for `arms`. Arms are numbered from
  * `firstArm` in the order they are written, which is the order of their `?`s.
@@ -186,14 +184,14 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
   if (!body || (body.type !== 'select_stmt' && body.type !== 'compound_select_stmt')) return null;
   const edits: Array<{ at: number; drop: number; text: string }> = [];
   const tables: string[] = [];
-  const optional = OPTIONAL_MODES.has(mode);
   if (mode === 'count' && !unionAllOnly(body)) return null;
   for (const arm of armsOf(body)) {
     if (arm.type !== 'select_stmt') return null;
     const select = arm.clauses.find((clause) => clause.type === 'select_clause');
     const from = arm.clauses.find((clause) => clause.type === 'from_clause');
     if (arm.clauses.some((clause) => clause.type === 'with_clause') || select?.type !== 'select_clause' || !select.columns || from?.type !== 'from_clause') return null;
-    if (optional && (arm.clauses.some((clause) => ROW_CHANGING_CLAUSES.has(clause.type)) || select.modifiers.some((modifier) => modifier.type !== 'select_all'))) return null;
+    // Matches kept before a GROUP BY, LIMIT or DISTINCT would change the view's rows themselves (a group's count), not pick some.
+    if (arm.clauses.some((clause) => ROW_CHANGING_CLAUSES.has(clause.type)) || select.modifiers.some((modifier) => modifier.type !== 'select_all')) return null;
     // Counted by its index alone, an arm must keep every row of its table.
     if (mode === 'count' && arm.clauses.some((clause) => clause.type === 'where_clause')) return null;
     const columns = select.columns;
@@ -303,7 +301,7 @@ function tablesOfView(selectSql: string): Array<{ schema: string; table: string 
 interface SearchPlan {
   /** The full-text index of a table, or of each table a view's arms read; empty for a substring search. */
   indexes: FtsIndex[];
-  /** A view's SELECT rewritten per arm mode (OPTIONAL_MODES absent where an arm does not allow them). */
+  /** A view's SELECT rewritten per arm mode (`window`, `arms` and `count` absent where an arm does not allow them). */
   viewSql: Partial<Record<ArmMode, string>> | null;
   ftsColumns: string[];
   note: string | null;
@@ -340,13 +338,19 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
         note: null,
       };
     } else {
-      const suggestions = tablesOfView(body).map((t) => {
+      const read = tablesOfView(body);
+      const unindexed = read.filter((t) => !ftsIndexOf(db, t.schema, t.table));
+      const suggestions = unindexed.map((t) => {
         const columns = (db.prepare('SELECT name, type FROM pragma_table_info(?, ?)').all(t.table, t.schema) as Array<{ name: string; type: string }>)
           .filter((c) => textColumns(object).includes(c.name) && /char|clob|text/i.test(c.type) && columnKind(c) !== 'date')
           .map((c) => c.name);
         return ftsIndexSuggestion(t.schema, t.table, columns.length > 0 ? columns : ['title']);
       });
-      plan = { indexes: [], viewSql: null, ftsColumns: [], note: substringNote(suggestions.join('\n') || `(index the tables ${object.name} reads, each as <table>_fts)`) };
+      const note =
+        read.length > 0 && unindexed.length === 0
+          ? `${object.name} groups, limits or joins the rows of its tables, so their full-text indexes cannot stand for its own rows: this search looks for the text anywhere in ${textColumns(object).join(', ') || 'its columns'} and stops at the page deadline.`
+          : substringNote(suggestions.join('\n') || `(index the tables ${object.name} reads, each as <table>_fts)`);
+      plan = { indexes: [], viewSql: null, ftsColumns: [], note };
     }
   }
   plans.set(object, plan);
