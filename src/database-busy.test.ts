@@ -118,6 +118,10 @@ describe('a writer holding an exclusive lock on one tenant', () => {
     expect((await globexSql.json()).rows[0].n).toBeGreaterThan(0);
     expect(globexCsv.status).toBe(200);
     expect((await globexCsv.text()).split('\n').length).toBeGreaterThan(2);
+    // The SQL page itself still opens, without the names to complete.
+    const sqlPage = await get('/tenants/acme/sql', operator);
+    expect(sqlPage.status).toBe(200);
+    expect(await sqlPage.text()).toContain('data-sql-form');
 
     await released(writer);
     writer = undefined;

@@ -76,6 +76,8 @@ describe('saved views', () => {
     const opened = await get('operator', `/tenants/acme/views/${sqlId}`);
     expect(opened.headers.get('location')).toBe(`/tenants/acme/sql?view=${sqlId}`);
     expect(await (await get('operator', `/tenants/acme/sql?view=${sqlId}`)).text()).toContain('SELECT status, count(*) FROM all_findings GROUP BY status');
+    // A listing is not a statement: the SQL page does not open one.
+    expect((await get('operator', `/tenants/acme/sql?view=${sharedId}`)).status).toBe(404);
     expect((await save('acme-user', 'tenants/acme', { name: 'x', kind: 'sql', target: 'SELECT 1' })).status).toBe(404);
   });
 

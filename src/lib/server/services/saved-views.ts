@@ -36,13 +36,13 @@ function pick(input: Record<string, unknown>) {
   return { name: input.name, description: input.description, kind: input.kind, target: input.target, shared: input.shared };
 }
 
-/** A view the user may open on the route's context; anything else is not found. */
-export function openableView(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, idText: string | undefined): SavedView {
+/** A view the user may open on the route's context, of `kind` when one is asked for; anything else is not found. */
+export function openableView(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, idText: string | undefined, kind?: SavedView['kind']): SavedView {
   const handle = routeComposite(locals, ctxParam);
   const who = user(locals);
   const id = Number(idText);
   const view = Number.isSafeInteger(id) ? findView(runtime.store, handle.context.name, who.id, id) : null;
-  if (!view || (view.kind === 'sql' && !mayOpen(who, 'run-sql'))) throw new UnknownContextError(handle.context.name, NOT_FOUND_MESSAGE);
+  if (!view || (kind !== undefined && view.kind !== kind) || (view.kind === 'sql' && !mayOpen(who, 'run-sql'))) throw new UnknownContextError(handle.context.name, NOT_FOUND_MESSAGE);
   return view;
 }
 
