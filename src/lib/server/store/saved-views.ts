@@ -1,4 +1,4 @@
-import type { ConsoleStore } from './database.ts';
+import { isDiskFull, type ConsoleStore } from './database.ts';
 import { recordAudit } from './audit.ts';
 import { ProblemError } from '../core/errors.ts';
 
@@ -120,9 +120,15 @@ export function saveView(db: ConsoleStore, input: NewSavedView): SavedView {
       return getViewById(db, id)!;
     }).immediate();
   } catch (error) {
-    recordAudit(db, { actor: input.owner.username, action: 'view.save', target: input.context, outcome: 'error', detail: { error: (error as Error).message } });
+    // A store that would not take the save (locked past its busy timeout, full) would not take
+    // its audit event either: trying would wait once more, then hide why the save failed.
+    if (!storeRefusedWrite(error)) recordAudit(db, { actor: input.owner.username, action: 'view.save', target: input.context, outcome: 'error', detail: { error: (error as Error).message } });
     throw error;
   }
+}
+
+function storeRefusedWrite(error: unknown): boolean {
+  return isDiskFull(error) || String((error as { code?: unknown } | null)?.code).startsWith('SQLITE_BUSY');
 }
 
 function getViewById(db: ConsoleStore, id: number): SavedView | null {
