@@ -11,6 +11,7 @@ import { parseCompositeSql } from './parse.ts';
 import { resolveAttachTargets } from './attach-targets.ts';
 import type { CompositePlan, CompositeProblem } from './plan.ts';
 import { withContextLock } from './lock.ts';
+import { fts5ContentTable, isFts5 } from '../sqlite/fts5.ts';
 
 export type RegenerationResult =
   | { ok: true; context: string; manifest: CompositeManifest; autoDbFile: string }
@@ -89,8 +90,7 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
   try {
     for (const index of plan.searchIndexes) {
       const sql = connection.db.prepare(`SELECT sql FROM ${quoteIdentifier(index.schema)}.sqlite_schema WHERE name = ?`).pluck().get(index.fts) as string | undefined;
-      const content = sql ? /\bcontent\s*=\s*['"]?(\w+)/i.exec(sql)?.[1] : undefined;
-      if (!sql || !/\busing\s+fts5\b/i.test(sql) || content?.toLowerCase() !== index.table.toLowerCase()) {
+      if (!sql || !isFts5(sql) || fts5ContentTable(sql)?.toLowerCase() !== index.table.toLowerCase()) {
         problems.push(problemAt(file, `-- @fts ${index.schema}.${index.table}: ${index.fts} names no FTS5 table with content='${index.table}' in ${index.schema}; create it there, or fix the name`, index.location.line, 1));
       }
     }

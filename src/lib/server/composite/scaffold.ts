@@ -2,6 +2,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_SUFFIX, listDatabaseFiles, type VolumeContext } from '../volume/contexts.ts';
 import { MAX_ATTACHMENTS, RESERVED_SCHEMA_NAMES } from './plan.ts';
+import { isFts5, isFts5Shadow } from '../sqlite/fts5.ts';
 
 const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -36,8 +37,8 @@ function tablesOf(file: string): Map<string, string[]> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const entries = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string; sql: string }>;
-    const fts = entries.filter((entry) => /\busing\s+fts5\s*\(/i.test(entry.sql ?? '')).map((entry) => entry.name);
-    const tables = entries.map((entry) => entry.name).filter((name) => !fts.some((index) => name === index || name.startsWith(`${index}_`)));
+    const fts = entries.filter((entry) => isFts5(entry.sql)).map((entry) => entry.name);
+    const tables = entries.map((entry) => entry.name).filter((name) => !fts.includes(name) && !isFts5Shadow(name, fts));
     return new Map(tables.map((table) => [table, (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[])]));
   } finally {
     db.close();

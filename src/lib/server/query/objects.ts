@@ -3,6 +3,7 @@ import { ProblemError } from '../core/errors.ts';
 import { quoteIdentifier } from '../composite/connect.ts';
 import { dataVersion, schemaVersion } from './versions.ts';
 import { manifestOf } from '../composite/manifest.ts';
+import { isFts5, isFts5Shadow } from '../sqlite/fts5.ts';
 
 /** A browse request the client got wrong: unknown object or column, bad operator, bad cursor. */
 export class BrowseError extends ProblemError {
@@ -77,11 +78,6 @@ function viewDescriptions(db: Database.Database): Map<string, { description?: st
   return new Map((manifestOf(db)?.views ?? []).map((view) => [view.name, view]));
 }
 
-/** Shadow tables of FTS5 indexes (`<index>_data`, `_idx`, …) hold index internals, not evidence. */
-function isFtsShadow(table: string, ftsTables: string[]): boolean {
-  return ftsTables.some((fts) => ['data', 'idx', 'content', 'docsize', 'config'].some((suffix) => table === `${fts}_${suffix}`));
-}
-
 function readObjects(db: Database.Database): BrowseObject[] {
   const described = viewDescriptions(db);
   const views = (db.prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name").pluck().all() as string[]).map((view): BrowseObject => {
@@ -92,9 +88,9 @@ function readObjects(db: Database.Database): BrowseObject[] {
   const schemas = (db.prepare('SELECT name FROM pragma_database_list ORDER BY seq').pluck().all() as string[]).filter((s) => s !== 'main' && s !== 'temp');
   const tables = schemas.flatMap((schema) => {
     const entries = db.prepare(`SELECT name, sql FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string; sql: string }>;
-    const ftsTables = entries.filter((entry) => /\busing\s+fts5\s*\(/i.test(entry.sql ?? '')).map((entry) => entry.name);
+    const ftsTables = entries.filter((entry) => isFts5(entry.sql)).map((entry) => entry.name);
     return entries
-      .filter((entry) => !isFtsShadow(entry.name, ftsTables))
+      .filter((entry) => !isFts5Shadow(entry.name, ftsTables))
       .map((entry): BrowseObject => ({ name: `${schema}.${entry.name}`, kind: 'table', schema, table: entry.name, columns: columnsOf(db, schema, entry.name), hasRowid: hasRowid(db, schema, entry.name) }));
   });
   return [...views, ...tables];

@@ -4,6 +4,7 @@ import { parse, type Node } from '../sqlite/sql-parser.ts';
 import { BrowseError, columnKind, qualifiedName, requireColumn, type BrowseObject } from './objects.ts';
 import { manifestOf } from '../composite/manifest.ts';
 import { keptStatement } from '../sqlite/statements.ts';
+import { fts5ContentRowid, fts5ContentTable, isFts5 } from '../sqlite/fts5.ts';
 import type { SqlFragment } from './filters.ts';
 
 /** Result columns a searched listing adds to the object's own; stripped before rows are shown. */
@@ -85,10 +86,8 @@ function ftsIndexOf(db: Database.Database, schema: string, table: string): FtsIn
   const declared = manifestOf(db)?.searchIndexes?.find((index) => index.schema.toLowerCase() === schema.toLowerCase() && index.table.toLowerCase() === table.toLowerCase());
   const fts = declared?.fts ?? `${table}_fts`;
   const sql = db.prepare(`SELECT sql FROM ${quoteIdentifier(schema)}.sqlite_schema WHERE type = 'table' AND name = ?`).pluck().get(fts) as string | undefined;
-  if (!sql || !/\busing\s+fts5\s*\(/i.test(sql)) return null;
-  const content = /\bcontent\s*=\s*['"[`]?([^'"\]`,)\s]+)/i.exec(sql)?.[1];
-  if (content?.toLowerCase() !== table.toLowerCase()) return null;
-  const contentRowid = /\bcontent_rowid\s*=\s*['"[`]?([^'"\]`,)\s]+)/i.exec(sql)?.[1] ?? 'rowid';
+  if (!sql || !isFts5(sql) || fts5ContentTable(sql)?.toLowerCase() !== table.toLowerCase()) return null;
+  const contentRowid = fts5ContentRowid(sql);
   const columns = (db.prepare('SELECT name FROM pragma_table_info(?, ?)').pluck().all(fts, schema) as string[]);
   return { schema, table, fts, columns, contentRowid };
 }
