@@ -27,15 +27,21 @@ export class CompositeUnavailableError extends ProblemError {
 }
 
 /**
- * Why a composite's view does not compile on this connection, or null when it does:
- * regeneration refuses a candidate for it, and health reports it of the serving composite.
+ * Why a composite's view does not compile on this connection, or null when it does: health
+ * reports it of the serving composite (regeneration refuses a candidate for it, through
+ * compileView, whose columns it checks too).
  */
 export function viewCompileError(db: Database.Database, viewName: string): string | null {
+  const compiled = compileView(db, viewName);
+  return 'error' in compiled ? compiled.error : null;
+}
+
+/** A composite view's columns as this connection compiles it, or SQLite's reason it does not compile. */
+export function compileView(db: Database.Database, viewName: string): { columns: string[] } | { error: string } {
   try {
-    db.prepare(`SELECT * FROM temp.${quoteIdentifier(viewName)} LIMIT 0`);
-    return null;
+    return { columns: db.prepare(`SELECT * FROM temp.${quoteIdentifier(viewName)} LIMIT 0`).columns().map((column) => column.name) };
   } catch (error) {
-    return (error as Error).message;
+    return { error: (error as Error).message };
   }
 }
 

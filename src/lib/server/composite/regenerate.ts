@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AUTO_DB_FILE, autoDbPath, compositeSqlPath, type VolumeContext } from '../volume/contexts.ts';
-import { connectComposite, quoteIdentifier, viewCompileError } from './connect.ts';
+import { compileView, connectComposite, quoteIdentifier } from './connect.ts';
 import { GENERATOR_VERSION, schemaVersionOf, sourceDigest, writeManifest, type CompositeManifest } from './manifest.ts';
 import { parseCompositeSql } from './parse.ts';
 import { resolveAttachTargets } from './attach-targets.ts';
@@ -95,12 +95,12 @@ function validateCandidate(context: VolumeContext, candidate: string, plan: Comp
       }
     }
     for (const view of plan.views) {
-      const error = viewCompileError(connection.db, view.name);
-      if (error) {
-        problems.push(problemAt(file, `view ${view.name} does not compile: ${error}`, view.location.line, view.location.column));
+      const compiled = compileView(connection.db, view.name);
+      if ('error' in compiled) {
+        problems.push(problemAt(file, `view ${view.name} does not compile: ${compiled.error}`, view.location.line, view.location.column));
         continue;
       }
-      const columns = connection.db.prepare(`SELECT * FROM temp.${quoteIdentifier(view.name)} LIMIT 0`).columns().map((c) => c.name);
+      const { columns } = compiled;
       for (const [column, comment] of Object.entries(view.columnDescriptions)) {
         if (!columns.includes(column)) problems.push(problemAt(file, `-- @column ${column} describes a column view ${view.name} does not have; its columns are ${columns.join(', ')}`, comment.line, 1));
       }
