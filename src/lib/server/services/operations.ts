@@ -157,8 +157,7 @@ export function regenerateContext(scope: OperationsScope, contextName: string): 
  * and waiting for another regeneration's lock must not hold up every other request.
  */
 export async function regenerateContextOnWorker(scope: OperationsScope, contextName: string): Promise<RegenerationResult> {
-  const [result] = await regenerateContexts(scope, [resolveContext(scope.volumeDir, contextName)], 1);
-  return result;
+  return regenerateOn(serverWorkers(), scope, resolveContext(scope.volumeDir, contextName));
 }
 
 /**
@@ -167,15 +166,13 @@ export async function regenerateContextOnWorker(scope: OperationsScope, contextN
  * cores. Outcomes are recorded here, as each finishes; results come back in the order given.
  */
 export async function regenerateContexts(scope: OperationsScope, contexts: VolumeContext[], threads: number, onDone: (context: VolumeContext) => void = () => {}): Promise<RegenerationResult[]> {
-  const pool = compositeWorkers(threads);
+  const pool = compositeWorkers({ minThreads: threads, maxThreads: threads });
   try {
     return await Promise.all(
       contexts.map(async (context) => {
-        const timed: TimedRegeneration | { problem: ProblemData } = await pool.run({ volumeDir: scope.volumeDir, context: context.name } satisfies RegenerateTask);
-        if ('problem' in timed) throw problemFromData(timed.problem);
-        recordOrReport(scope, timed);
+        const result = await regenerateOn(pool, scope, context);
         onDone(context);
-        return timed.result;
+        return result;
       }),
     );
   } finally {
@@ -183,16 +180,34 @@ export async function regenerateContexts(scope: OperationsScope, contexts: Volum
   }
 }
 
+/** One context regenerated on a thread of `pool`, its outcome recorded. */
+async function regenerateOn(pool: Piscina, scope: OperationsScope, context: VolumeContext): Promise<RegenerationResult> {
+  const timed: TimedRegeneration | { problem: ProblemData } = await pool.run({ volumeDir: scope.volumeDir, context: context.name } satisfies RegenerateTask);
+  if ('problem' in timed) throw problemFromData(timed.problem);
+  recordOrReport(scope, timed);
+  return timed.result;
+}
+
 /** Worker threads that regenerate composites and check their health (`composite/regenerate-worker.ts`). */
-function compositeWorkers(threads: number): Piscina {
+function compositeWorkers(threads: { minThreads: number; maxThreads: number; idleTimeout?: number }): Piscina {
   return new Piscina({
     filename: pathToFileURL(path.join(PROJECT_ROOT, 'src/lib/server/composite/regenerate-worker.mjs')).href,
-    minThreads: threads,
-    maxThreads: threads,
+    ...threads,
     // A composite.sql is bounded (MAX_COMPOSITE_SQL_BYTES), so this is room to spare; should
     // anything still run away, the worker ends, not the server.
     resourceLimits: { maxOldGenerationSizeMb: 256 },
   });
+}
+
+/**
+ * The server's workers for regenerations and health checks, kept between them: a thread
+ * loads the TypeScript modules it runs, hundreds of milliseconds of a core, which a kept one
+ * pays once. Up to one per core; a thread idle for a minute ends.
+ */
+let keptWorkers: Piscina | undefined;
+function serverWorkers(): Piscina {
+  keptWorkers ??= compositeWorkers({ minThreads: 0, maxThreads: 2, idleTimeout: 60_000 });
+  return keptWorkers;
 }
 
 /** The one sentence shown for a failed regeneration, by the API and by the pages alike. */
@@ -229,15 +244,10 @@ export function runHealthCheck(scope: OperationsScope, contextName: string, opti
  */
 export async function runHealthCheckOnWorker(scope: OperationsScope, contextName: string, options: { full?: boolean } = {}): Promise<HealthReport> {
   const context = resolveContext(scope.volumeDir, contextName);
-  const pool = compositeWorkers(1);
-  try {
-    const task: HealthTask = { volumeDir: scope.volumeDir, context: context.name, full: options.full ?? false };
-    const checked: HealthReport | { problem: ProblemData } = await pool.run(task, { name: 'checkHealthOnWorker' });
-    if ('problem' in checked) throw problemFromData(checked.problem);
-    return recordHealthCheck(scope, context, checked, options);
-  } finally {
-    await pool.destroy();
-  }
+  const task: HealthTask = { volumeDir: scope.volumeDir, context: context.name, full: options.full ?? false };
+  const checked: HealthReport | { problem: ProblemData } = await serverWorkers().run(task, { name: 'checkHealthOnWorker' });
+  if ('problem' in checked) throw problemFromData(checked.problem);
+  return recordHealthCheck(scope, context, checked, options);
 }
 
 /** Adds the drift and quota findings to a context's checked health, and stores it with its audit event. */
