@@ -43,6 +43,11 @@ function bound(value: string): string | number {
   return /^-?\d+(\.\d+)?$/.test(value) && Number.isFinite(Number(value)) ? Number(value) : value;
 }
 
+/** `column` holds `value` anywhere in its text, `%` and `_` in it matched as themselves: the `__contains` filter, and a search without a full-text index. */
+export function containsText(column: string, value: string): SqlFragment {
+  return { sql: `${quoteIdentifier(column)} LIKE ? ESCAPE '\\'`, params: [likePattern(value, false)] };
+}
+
 function condition(filter: Filter): SqlFragment {
   const column = quoteIdentifier(filter.column);
   switch (filter.op) {
@@ -51,7 +56,7 @@ function condition(filter: Filter): SqlFragment {
     case 'not':
       return { sql: `${column} IS NOT ?`, params: [bound(filter.value)] };
     case 'contains':
-      return { sql: `${column} LIKE ? ESCAPE '\\'`, params: [likePattern(filter.value, false)] };
+      return containsText(filter.column, filter.value);
     case 'startswith':
       return { sql: `${column} LIKE ? ESCAPE '\\'`, params: [likePattern(filter.value, true)] };
     case 'gt':

@@ -5,7 +5,7 @@ import { BrowseError, columnKind, qualifiedName, requireColumn, type BrowseObjec
 import { manifestOf } from '../composite/manifest.ts';
 import { keptStatement } from '../sqlite/statements.ts';
 import { fts5ContentRowid, fts5ContentTable, isFts5 } from '../sqlite/fts5.ts';
-import type { SqlFragment } from './filters.ts';
+import { containsText, type SqlFragment } from './filters.ts';
 
 /** Result columns a searched listing adds to the object's own; stripped before rows are shown. */
 export const RANK_COLUMN = '__yard_rank';
@@ -361,10 +361,6 @@ function manyMatches(db: Database.Database, indexes: FtsIndex[], search: string)
   return indexes.some((index) => (keptStatement(db, `SELECT count(*) FROM (${matchesOf(index)} LIMIT ?)`).pluck().get(search, WALK_FROM_MATCHES) as number) >= WALK_FROM_MATCHES);
 }
 
-function likePattern(value: string): string {
-  return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 let syntaxChecker: Database.Database | undefined;
 const checkers = new Map<string, Database.Statement>();
 
@@ -434,11 +430,8 @@ export function listingSource(db: Database.Database, object: BrowseObject, searc
       rowid: object.hasRowid ? SEARCH_ROWID_COLUMN : null,
     };
   }
-  const columns = textColumns(object);
-  const condition =
-    columns.length === 0
-      ? { sql: '0', params: [] }
-      : { sql: columns.map((c) => `${quoteIdentifier(c)} LIKE ? ESCAPE '\\'`).join(' OR '), params: columns.map(() => likePattern(search)) };
+  const anyColumn = textColumns(object).map((column) => containsText(column, search));
+  const condition = anyColumn.length === 0 ? { sql: '0', params: [] } : { sql: anyColumn.map((c) => c.sql).join(' OR '), params: anyColumn.flatMap((c) => c.params) };
   return { ...plain, condition, note: plan.note };
 }
 
