@@ -81,7 +81,7 @@ const MAX_WINDOW_ROWS = 65_536;
 const SCATTERED_ROWIDS = 16;
 
 export const DEFAULT_FACET_SIZE = 10;
-const MAX_FACET_SIZE = 100;
+export const MAX_FACET_SIZE = 100;
 
 /** The default order: relevance when searching with an index, else rowid for tables that have one, the first column otherwise. */
 function defaultSort(object: BrowseObject, ranked: boolean): string {
