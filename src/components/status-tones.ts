@@ -1,7 +1,7 @@
 import type { CompositeStatus } from '../lib/server/composite/status.ts';
 
 /** The colours of a composite status, for StatusBadge and for lists that draw the badge themselves. */
-export const STATUS_TONES: Record<CompositeStatus, string> = {
+const STATUS_TONES: Record<CompositeStatus, string> = {
   fresh: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
   stale: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
   missing: 'bg-slate-200 text-slate-900 dark:bg-slate-700 dark:text-slate-100',

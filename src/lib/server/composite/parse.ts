@@ -109,7 +109,7 @@ const TAG = /^--\s*@(\w+)\s*(.*)$/;
  * between) may say `-- @description what the view holds` (further comment lines continue
  * it) and `-- @column name: what the column means`, one per column.
  */
-export function describedBy(
+function describedBy(
   lines: readonly string[],
   statementLine: number,
 ): { description: DescriptionComment | null; columns: Record<string, DescriptionComment>; problems: Array<{ line: number; message: string }> } {

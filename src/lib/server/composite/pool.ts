@@ -12,7 +12,7 @@ export interface PoolOptions extends ConnectOptions {
  * Most descriptors one composite connection can hold: its auto.db and at most 10 attached
  * databases (SQLITE_MAX_ATTACHED), each with a -wal and a -shm file.
  */
-export const MOST_DESCRIPTORS_PER_CONNECTION = 1 + 10 * 3;
+const MOST_DESCRIPTORS_PER_CONNECTION = 1 + 10 * 3;
 
 /** How TRUTH_YARD_FD_BUDGET is shared by the processes that keep composite connections. */
 export interface DescriptorShares {

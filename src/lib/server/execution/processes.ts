@@ -11,9 +11,9 @@ const QUERY_PROCESS_NICENESS = 10;
  * Takes from the server's descriptor budget what a query process's connection to a context
  * will hold (CompositePool.lend); the answer gives it back once the process has ended.
  */
-export type DescriptorLender = (context: string) => () => void;
+type DescriptorLender = (context: string) => () => void;
 /** For runners outside the server (tests), where no budget is shared. */
-export const lendNothing: DescriptorLender = () => () => undefined;
+const lendNothing: DescriptorLender = () => () => undefined;
 
 /**
  * Forks one of the console's processes (`entry`, a .mjs that loads its TypeScript), talking
