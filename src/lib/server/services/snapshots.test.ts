@@ -212,7 +212,7 @@ describe('retention', () => {
   });
 });
 
-/** A tmpfs of `size` mounted on a new folder, for a disk that really fills up; null where mounting is not allowed. */
+/** A disk that really fills up: a small tmpfs mounted for each test (see testing/small-disk.ts). */
 describe('a full disk', () => {
   let disk: string | null = null;
   afterEach(() => {
