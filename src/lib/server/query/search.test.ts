@@ -220,6 +220,19 @@ describe('full-text search', () => {
     expect(exported).toHaveLength(db.prepare("SELECT count(*) FROM all_findings WHERE title LIKE '%encryption%'").pluck().get() as number);
   });
 
+  it('searches a view through the index of a table whose database name holds a dot', () => {
+    const dotted = new Database(path.join(dir, 'main.db'), { readonly: true });
+    try {
+      dotted.prepare('ATTACH DATABASE ? AS "quality.v2"').run(path.join(dir, 'quality.sqlite.db'));
+      dotted.exec('CREATE TEMP VIEW v2_findings AS SELECT * FROM "quality.v2".findings');
+      const { page } = read('v2_findings', '_search=encryption', dotted);
+      expect(page.rows.length).toBeGreaterThan(0);
+      expect(page.snippets?.every((snippet) => snippet.includes(`${MATCH_START}encryption${MATCH_END}`))).toBe(true);
+    } finally {
+      dotted.close();
+    }
+  });
+
   it("searches a view that groups its table's rows in the view's own rows, its groups unchanged", () => {
     const grouped = new Database(path.join(dir, 'main.db'), { readonly: true });
     try {

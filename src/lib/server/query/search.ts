@@ -170,9 +170,10 @@ function unionAllOnly(node: Node): boolean {
  * table (a join, a WITH) or groups, limits or de-duplicates its rows.
  * Each arm gains the columns ADDED_COLUMNS says and its `?`s: one for the search text
  * (`window`: then the lowest and highest rowid), none for `arms`. Arms are numbered from
- * `firstArm` in the order they are written, which is the order of their `?`s.
+ * `firstArm` in the order they are written, which is the order of their `?`s, and so are
+ * the indexes returned with the SQL, one per arm.
  */
-function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMode, firstArm = 0): { sql: string; tables: string[] } | null {
+function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMode, firstArm = 0): { sql: string; indexes: FtsIndex[] } | null {
   let body: Node;
   try {
     const program = parse(selectSql, { dialect: 'sqlite', includeRange: true });
@@ -182,7 +183,7 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
   }
   if (!body || (body.type !== 'select_stmt' && body.type !== 'compound_select_stmt')) return null;
   const edits: Array<{ at: number; drop: number; text: string }> = [];
-  const tables: string[] = [];
+  const indexes: FtsIndex[] = [];
   if (mode === 'count' && !unionAllOnly(body)) return null;
   for (const arm of armsOf(body)) {
     if (arm.type !== 'select_stmt') return null;
@@ -198,9 +199,9 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
     const readsView = target.type === 'identifier' ? viewSql(db, target.name) : null;
     if (readsView !== null) {
       // An arm over another view (open_findings over all_findings) searches through that view's indexes.
-      const inner = searchableViewSql(db, readsView, mode, firstArm + tables.length);
+      const inner = searchableViewSql(db, readsView, mode, firstArm + indexes.length);
       if (!inner) return null;
-      tables.push(...inner.tables);
+      indexes.push(...inner.indexes);
       if (mode === 'count') {
         edits.push({ at: rangeOf(arm)[0], drop: rangeOf(arm)[1] - rangeOf(arm)[0], text: `SELECT * FROM (${inner.sql})` });
         continue;
@@ -218,8 +219,8 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
     if (!schema || !table) return null;
     const index = ftsIndexOf(db, schema, table);
     if (!index) return null;
-    const armNumber = firstArm + tables.length;
-    tables.push(`${schema}.${table}`);
+    const armNumber = firstArm + indexes.length;
+    indexes.push(index);
     const tableRef = from.expr.type === 'alias' ? quoteIdentifier(identifierName(from.expr.alias)!) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
     if (mode === 'count') {
       edits.push({ at: rangeOf(arm)[0], drop: rangeOf(arm)[1] - rangeOf(arm)[0], text: matchesOf(index) });
@@ -250,7 +251,7 @@ function searchableViewSql(db: Database.Database, selectSql: string, mode: ArmMo
   }
   let sql = selectSql;
   for (const edit of edits.sort((a, b) => b.at - a.at)) sql = sql.slice(0, edit.at) + edit.text + sql.slice(edit.at + edit.drop);
-  return { sql, tables };
+  return { sql, indexes };
 }
 
 /** The SELECT of a composite's TEMP view, or null when there is no such view. */
@@ -325,8 +326,7 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
     const body = viewSql(db, object.table) ?? '';
     const rewritten = new Map(ARM_MODES.map((mode) => [mode, searchableViewSql(db, body, mode)]));
     if (rewritten.get('rank') && rewritten.get('filter') && rewritten.get('walk')) {
-      const tables = rewritten.get('rank')!.tables;
-      const indexes = tables.map((name) => ftsIndexOf(db, ...(name.split('.') as [string, string]))!);
+      const { indexes } = rewritten.get('rank')!;
       // A window needs both of its rewrites: the arms' rowids and the matches within a range.
       const windowed = rewritten.get('window') && rewritten.get('arms');
       const possible = ARM_MODES.filter((mode) => rewritten.get(mode) && (windowed || (mode !== 'window' && mode !== 'arms')));
