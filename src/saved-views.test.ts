@@ -91,6 +91,17 @@ describe('saved views', () => {
     expect((await save('acme-user', 'tenants/acme', { name: ' ', kind: 'browse', target: 'objects/all_findings' })).body.error.message).toBe('Give the saved view a name.');
   });
 
+  it('lets the owner delete a view, and nobody else', async () => {
+    const id = (await save('acme-user', 'tenants/acme', { name: 'Short-lived', kind: 'browse', target: 'objects/all_findings', shared: true })).body.view.id;
+    const remove = (who: string, ctxPath: string) => fetch(`${server.baseUrl}/api/${ctxPath}/views/${id}`, { method: 'DELETE', headers: { cookie: cookie[who], origin: server.baseUrl } });
+    expect((await remove('operator', 'tenants/acme')).status).toBe(404);
+    expect((await remove('globex-user', 'tenants/globex')).status).toBe(404);
+    expect(await names('operator', 'tenants/acme')).toContain('Short-lived');
+    expect((await remove('acme-user', 'tenants/acme')).status).toBe(200);
+    expect(await names('operator', 'tenants/acme')).not.toContain('Short-lived');
+    expect((await remove('acme-user', 'tenants/acme')).status).toBe(404);
+  });
+
   it('audits every save', async () => {
     const events = (await (await get('admin', '/api/admin/audit?limit=50')).json()).events as Array<{ action: string; actor: string; outcome: string; target: string; detail: { name?: string } }>;
     const saves = events.filter((event) => event.action === 'view.save');

@@ -3,7 +3,7 @@ import { NOT_FOUND_MESSAGE } from '../core/errors.ts';
 import type { ConsoleRuntime } from './runtime.ts';
 import { routeComposite } from './browsing.ts';
 import { mayOpen } from '../auth/routes.ts';
-import { findView, listViews, saveView, type SavedView } from '../store/saved-views.ts';
+import { deleteView, findView, listViews, saveView, type SavedView } from '../store/saved-views.ts';
 
 /**
  * Saved views as pages and the API use them, always through the route's context: the
@@ -44,6 +44,16 @@ export function openableView(runtime: ConsoleRuntime, locals: App.Locals, ctxPar
   const view = Number.isSafeInteger(id) ? findView(runtime.store, handle.context.name, who.id, id) : null;
   if (!view || (kind !== undefined && view.kind !== kind) || (view.kind === 'sql' && !mayOpen(who, 'run-sql'))) throw new UnknownContextError(handle.context.name, NOT_FOUND_MESSAGE);
   return view;
+}
+
+/** Deletes one of the user's own views of the route's context; anything else is not found. */
+export function deleteOwnView(runtime: ConsoleRuntime, locals: App.Locals, ctxParam: string | undefined, idText: string | undefined): void {
+  const handle = routeComposite(locals, ctxParam);
+  const who = user(locals);
+  const id = Number(idText);
+  if (!Number.isSafeInteger(id) || !deleteView(runtime.store, handle.context.name, { id: who.id, username: who.username }, id)) {
+    throw new UnknownContextError(handle.context.name, NOT_FOUND_MESSAGE);
+  }
 }
 
 /**

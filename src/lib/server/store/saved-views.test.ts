@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openConsoleStore, type ConsoleStore } from './database.ts';
-import { listViews, saveView } from './saved-views.ts';
+import { deleteView, listViews, MAX_VIEWS_PER_OWNER, saveView } from './saved-views.ts';
 
 let stateDir: string;
 let db: ConsoleStore;
@@ -27,6 +27,23 @@ describe('saving a view', () => {
     expect(listViews(db, 'tenant/a', owner.id)).toEqual([saved]);
     const events = db.prepare("SELECT actor, outcome, detail FROM audit_events WHERE action = 'view.save'").all() as Array<{ actor: string; outcome: string; detail: string }>;
     expect(events).toEqual([{ actor: 'alice', outcome: 'ok', detail: JSON.stringify({ id: saved.id, name: 'Open items', kind: 'browse', shared: false }) }]);
+  });
+
+  it('refuses a save past the most views one user keeps on a context, saying to delete one; other contexts are apart', () => {
+    for (let n = 0; n < MAX_VIEWS_PER_OWNER; n++) saveView(db, { ...input, name: `View ${n}` });
+    expect(() => saveView(db, { ...input, name: 'One more' })).toThrow(/the most one user may; delete one/);
+    expect(listViews(db, 'tenant/a', owner.id)).toHaveLength(MAX_VIEWS_PER_OWNER);
+    expect(saveView(db, { ...input, context: 'tenant/b', name: 'Elsewhere' }).name).toBe('Elsewhere');
+  });
+
+  it("deletes a view for its owner only, on its own context, with an audit event", () => {
+    const saved = saveView(db, { ...input, shared: true });
+    expect(deleteView(db, 'tenant/a', { id: 'someone-else', username: 'bob' }, saved.id)).toBe(false);
+    expect(deleteView(db, 'tenant/b', owner, saved.id)).toBe(false);
+    expect(listViews(db, 'tenant/a', owner.id)).toEqual([saved]);
+    expect(deleteView(db, 'tenant/a', owner, saved.id)).toBe(true);
+    expect(listViews(db, 'tenant/a', owner.id)).toEqual([]);
+    expect(db.prepare("SELECT actor, outcome FROM audit_events WHERE action = 'view.delete'").all()).toEqual([{ actor: 'alice', outcome: 'ok' }]);
   });
 
   it('keeps no view when its audit event cannot be written, and says the save failed', () => {

@@ -26,6 +26,8 @@ export class SavedViewInputError extends ProblemError {
 }
 
 export const MAX_NAME = 100;
+/** Most views one user keeps on one context, so what a user may save, and every page that lists them, stays bounded. */
+export const MAX_VIEWS_PER_OWNER = 200;
 export const MAX_DESCRIPTION = 2000;
 const MAX_TARGET = 20_000;
 
@@ -113,6 +115,10 @@ export function saveView(db: ConsoleStore, input: NewSavedView): SavedView {
     const target = kind === 'browse' ? browseTarget(raw) : raw;
     const shared = input.shared === true || input.shared === 'on' || input.shared === '1' || input.shared === 'true';
     return db.transaction(() => {
+      const kept = db.prepare('SELECT count(*) FROM saved_views WHERE context = ? AND owner_id = ?').pluck().get(input.context, input.owner.id) as number;
+      if (kept >= MAX_VIEWS_PER_OWNER) {
+        throw new SavedViewInputError(`You keep ${kept} views on ${input.context}, the most one user may; delete one you no longer need (DELETE /api/<context>/views/<id>) before saving another.`);
+      }
       const { id } = db
         .prepare('INSERT INTO saved_views (context, owner_id, name, description, kind, target, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
         .get(input.context, input.owner.id, name, description, kind, target, shared ? 1 : 0, new Date().toISOString()) as { id: number };
@@ -129,6 +135,18 @@ export function saveView(db: ConsoleStore, input: NewSavedView): SavedView {
 
 function storeRefusedWrite(error: unknown): boolean {
   return isDiskFull(error) || String((error as { code?: unknown } | null)?.code).startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Deletes a view of `context` its owner saved, with an audit event in the same transaction;
+ * false when there is no such view of theirs (another's, or on another context).
+ */
+export function deleteView(db: ConsoleStore, context: string, owner: { id: string; username: string }, id: number): boolean {
+  return db.transaction(() => {
+    const deleted = db.prepare('DELETE FROM saved_views WHERE id = ? AND context = ? AND owner_id = ? RETURNING name').get(id, context, owner.id) as { name: string } | undefined;
+    if (deleted) recordAudit(db, { actor: owner.username, action: 'view.delete', target: context, outcome: 'ok', detail: { id, name: deleted.name } });
+    return deleted !== undefined;
+  }).immediate();
 }
 
 function getViewById(db: ConsoleStore, id: number): SavedView | null {
