@@ -94,5 +94,9 @@ describe('browsing over HTTP', () => {
     expect(html).toContain('Every finding of the tenant');
     expect(html).toContain('title="when the finding was raised (UTC)"');
     expect(html).toContain('type="date" name="_range_from"');
+    // A range set shows both its ends in the form, so setting one again keeps the other.
+    const ranged = await (await get('/tenants/acme/objects/all_findings?created_at__gte=2026-02-01&created_at__lt=2026-04-01')).text();
+    expect(ranged).toMatch(/name="_range_from"[^>]*value="2026-02-01"/);
+    expect(ranged).toMatch(/name="_range_to"[^>]*value="2026-03-31"/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formRedirect, hrefAdding, hrefRemoving } from './browse-forms.ts';
+import { formRedirect, hrefAdding, hrefRemoving, rangeToDate } from './browse-forms.ts';
 
 const at = (query: string) => new URL(`http://console/tenants/acme/objects/all_findings?${query}`);
 const paramsOf = (href: string | null) => Object.fromEntries(new URL(href!, 'http://console').searchParams);
@@ -11,6 +11,17 @@ describe('browse forms', () => {
       created_at__gte: '2026-03-01',
       created_at__lt: '2026-04-01',
     });
+  });
+
+  it('shows the "to" day a date range holds, so that setting only "from" again keeps it', () => {
+    const shown = rangeToDate(at('created_at__lt=2026-04-01').searchParams.get('created_at__lt'));
+    expect(shown).toBe('2026-03-31');
+    expect(paramsOf(formRedirect(at(`created_at__lt=2026-04-01&_range_column=created_at&_range_kind=date&_range_from=2026-02-01&_range_to=${shown}`)))).toEqual({
+      created_at__gte: '2026-02-01',
+      created_at__lt: '2026-04-01',
+    });
+    expect(rangeToDate(null)).toBe('');
+    expect(rangeToDate('not a date')).toBe('');
   });
 
   it('leaves an empty end of a number range open', () => {

@@ -3,10 +3,24 @@ import { hrefWith } from '../core/format.ts';
 /** Paging state a changed selection makes meaningless. */
 const PAGING = { _cursor: null, _dir: null } as const;
 
+/** A `YYYY-MM-DD` date moved by whole days; null for anything else. */
+function daysFrom(date: string, days: number): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return null;
+  const time = Date.parse(`${date}T00:00:00Z`);
+  return Number.isNaN(time) ? null : new Date(time + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 /** The next day of a `YYYY-MM-DD` date, so a range "to" date includes the whole day of ISO timestamps. */
 function dayAfter(date: string): string | null {
-  const time = Date.parse(`${date}T00:00:00Z`);
-  return Number.isNaN(time) ? null : new Date(time + 86_400_000).toISOString().slice(0, 10);
+  return daysFrom(date, 1);
+}
+
+/**
+ * The inclusive "to" date a date range form shows for the URL's `<column>__lt` (the day
+ * before it), so that submitting the form again keeps that end; '' when there is none.
+ */
+export function rangeToDate(exclusiveEnd: string | null): string {
+  return exclusiveEnd === null ? '' : (daysFrom(exclusiveEnd, -1) ?? '');
 }
 
 /**
