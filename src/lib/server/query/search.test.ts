@@ -220,6 +220,26 @@ describe('full-text search', () => {
     expect(exported).toHaveLength(db.prepare("SELECT count(*) FROM all_findings WHERE title LIKE '%encryption%'").pluck().get() as number);
   });
 
+  it('refuses a column filter that some arm of a view has no index column for, naming the columns every arm has', () => {
+    const notesFile = path.join(dir, 'notes.sqlite.db');
+    const notes = new Database(notesFile);
+    notes.exec(`CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, title TEXT, body TEXT);
+      INSERT INTO notes VALUES (1, 'openssl note', 'openssl body');
+      CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(title, body, content='notes', content_rowid='id');
+      INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');`);
+    notes.close();
+    const mixed = new Database(path.join(dir, 'main.db'), { readonly: true });
+    try {
+      mixed.prepare('ATTACH DATABASE ? AS quality').run(path.join(dir, 'quality.sqlite.db'));
+      mixed.prepare('ATTACH DATABASE ? AS notes').run(notesFile);
+      mixed.exec('CREATE TEMP VIEW mixed AS SELECT id, title FROM quality.findings UNION ALL SELECT id, title FROM notes.notes');
+      expect(read('mixed', '_search=title%3Aopenssl', mixed).page.rows.length).toBeGreaterThan(0);
+      expect(() => read('mixed', '_search=body%3Aopenssl', mixed)).toThrow(/not valid full-text search syntax.*searchable columns: title\)/);
+    } finally {
+      mixed.close();
+    }
+  });
+
   it('searches a view through the index of a table whose database name holds a dot', () => {
     const dotted = new Database(path.join(dir, 'main.db'), { readonly: true });
     try {

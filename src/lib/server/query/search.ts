@@ -304,6 +304,8 @@ interface SearchPlan {
   /** A view's SELECT rewritten per arm mode (`window`, `arms` and `count` absent where an arm does not allow them). */
   viewSql: Partial<Record<ArmMode, string>> | null;
   ftsColumns: string[];
+  /** The columns a search may name (`title: word`): those every index has, since each arm runs the search on its own. */
+  queryColumns: string[];
   note: string | null;
 }
 
@@ -320,8 +322,8 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
   if (object.kind === 'table') {
     const index = ftsIndexOf(db, object.schema, object.table);
     plan = index
-      ? { indexes: [index], viewSql: null, ftsColumns: index.columns, note: null }
-      : { indexes: [], viewSql: null, ftsColumns: [], note: substringNote(ftsIndexSuggestion(object.schema, object.table, textColumns(object).filter(notText))) };
+      ? { indexes: [index], viewSql: null, ftsColumns: index.columns, queryColumns: index.columns, note: null }
+      : { indexes: [], viewSql: null, ftsColumns: [], queryColumns: [], note: substringNote(ftsIndexSuggestion(object.schema, object.table, textColumns(object).filter(notText))) };
   } else {
     const body = viewSql(db, object.table) ?? '';
     const rewritten = new Map(ARM_MODES.map((mode) => [mode, searchableViewSql(db, body, mode)]));
@@ -334,6 +336,7 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
         indexes,
         viewSql: Object.fromEntries(possible.map((mode) => [mode, `(${rewritten.get(mode)!.sql})`])),
         ftsColumns: [...new Set(indexes.flatMap((index) => index.columns))],
+        queryColumns: indexes[0]!.columns.filter((column) => indexes.every((index) => index.columns.includes(column))),
         note: null,
       };
     } else {
@@ -349,7 +352,7 @@ function searchPlan(db: Database.Database, object: BrowseObject): SearchPlan {
         read.length > 0 && unindexed.length === 0
           ? `${object.name} groups, limits or joins the rows of its tables, so their full-text indexes cannot stand for its own rows: this search looks for the text anywhere in ${textColumns(object).join(', ') || 'its columns'} and stops at the page deadline.`
           : substringNote(suggestions.join('\n') || `(index the tables ${object.name} reads, each as <table>_fts)`);
-      plan = { indexes: [], viewSql: null, ftsColumns: [], note };
+      plan = { indexes: [], viewSql: null, ftsColumns: [], queryColumns: [], note };
     }
   }
   plans.set(object, plan);
@@ -375,7 +378,8 @@ function requireValidSearch(text: string, columns: string[]): void {
   let statement = checkers.get(key);
   if (!statement) {
     const name = `checker_${checkers.size}`;
-    syntaxChecker.exec(`CREATE VIRTUAL TABLE ${name} USING fts5(${columns.map(quoteIdentifier).join(', ')})`);
+    // FTS5 wants a column; one no search can name stands in when the indexes share none.
+    syntaxChecker.exec(`CREATE VIRTUAL TABLE ${name} USING fts5(${(columns.length > 0 ? columns : ['yard no shared column']).map(quoteIdentifier).join(', ')})`);
     statement = syntaxChecker.prepare(`SELECT 1 FROM ${name} WHERE ${name} MATCH ?`);
     checkers.set(key, statement);
   }
@@ -386,7 +390,7 @@ function requireValidSearch(text: string, columns: string[]): void {
     throw new BrowseError(
       'bad_search',
       `_search "${text}" is not valid full-text search syntax (${reason}). Search for words as they are by putting them in double quotes, like "${text.replaceAll('"', '')}"; ` +
-        `AND, OR, NOT, NEAR(), prefix* and column: filters are understood (searchable columns: ${columns.join(', ')}).`,
+        `AND, OR, NOT, NEAR(), prefix* and column: filters are understood (searchable columns: ${columns.join(', ') || 'none that every index has'}).`,
     );
   }
 }
@@ -400,7 +404,7 @@ export function listingSource(db: Database.Database, object: BrowseObject, searc
   if (search === null) return plain;
   const plan = searchPlan(db, object);
   if (plan.indexes.length > 0) {
-    requireValidSearch(search, plan.ftsColumns);
+    requireValidSearch(search, plan.queryColumns);
     const mode: ArmMode = order === 'rank' ? 'rank' : order === 'indexed' && manyMatches(db, plan.indexes, search) ? 'walk' : 'filter';
     const searched = { snippetColumns: plan.ftsColumns, ranked: mode === 'rank' };
     const arms = plan.indexes.length;
@@ -448,7 +452,7 @@ export function indexCountSource(db: Database.Database, object: BrowseObject, se
   if (filtered) return null;
   const plan = searchPlan(db, object);
   if (plan.indexes.length === 0) return null;
-  requireValidSearch(search, plan.ftsColumns);
+  requireValidSearch(search, plan.queryColumns);
   const sql = plan.viewSql ? plan.viewSql.count : `(${matchesOf(plan.indexes[0])})`;
   return sql === undefined ? null : { sql: `FROM ${sql}`, params: Array(plan.indexes.length).fill(search) };
 }
