@@ -20,8 +20,8 @@ function mount(form: HTMLFormElement): void {
   const { schema, defaultTable, context } = JSON.parse(schemaElement.textContent ?? '{}') as { schema: SQLNamespace; defaultTable?: string; context: string };
   const recentKey = `yard-sql-recent:${context}`;
 
+  // The form's submit listener (below) copies the editor's text into the textarea.
   const run = () => {
-    textarea.value = view.state.doc.toString();
     form.requestSubmit();
     return true;
   };
