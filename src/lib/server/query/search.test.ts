@@ -55,6 +55,18 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A connection of its own with `attached` databases and `views`, for objects the shared one does not list. */
+function withOwnConnection(attached: Record<string, string>, views: string, test: (on: Database.Database) => void): void {
+  const own = new Database(path.join(dir, 'main.db'), { readonly: true });
+  try {
+    for (const [name, file] of Object.entries(attached)) own.prepare(`ATTACH DATABASE ? AS "${name}"`).run(file);
+    own.exec(views);
+    test(own);
+  } finally {
+    own.close();
+  }
+}
+
 function read(objectName: string, query: string, on = db) {
   const object = resolveObject(on, objectName);
   const request = parseBrowseRequest(new URLSearchParams(query), object, 100, on);
@@ -228,44 +240,29 @@ describe('full-text search', () => {
       CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(title, body, content='notes', content_rowid='id');
       INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');`);
     notes.close();
-    const mixed = new Database(path.join(dir, 'main.db'), { readonly: true });
-    try {
-      mixed.prepare('ATTACH DATABASE ? AS quality').run(path.join(dir, 'quality.sqlite.db'));
-      mixed.prepare('ATTACH DATABASE ? AS notes').run(notesFile);
-      mixed.exec('CREATE TEMP VIEW mixed AS SELECT id, title FROM quality.findings UNION ALL SELECT id, title FROM notes.notes');
+    withOwnConnection({ quality: path.join(dir, 'quality.sqlite.db'), notes: notesFile }, 'CREATE TEMP VIEW mixed AS SELECT id, title FROM quality.findings UNION ALL SELECT id, title FROM notes.notes', (mixed) => {
       expect(read('mixed', '_search=title%3Aopenssl', mixed).page.rows.length).toBeGreaterThan(0);
       expect(() => read('mixed', '_search=body%3Aopenssl', mixed)).toThrow(/not valid full-text search syntax.*searchable columns: title\)/);
-    } finally {
-      mixed.close();
-    }
+    });
   });
 
   it('searches a view through the index of a table whose database name holds a dot', () => {
-    const dotted = new Database(path.join(dir, 'main.db'), { readonly: true });
-    try {
-      dotted.prepare('ATTACH DATABASE ? AS "quality.v2"').run(path.join(dir, 'quality.sqlite.db'));
-      dotted.exec('CREATE TEMP VIEW v2_findings AS SELECT * FROM "quality.v2".findings');
+    withOwnConnection({ 'quality.v2': path.join(dir, 'quality.sqlite.db') }, 'CREATE TEMP VIEW v2_findings AS SELECT * FROM "quality.v2".findings', (dotted) => {
       const { page } = read('v2_findings', '_search=encryption', dotted);
       expect(page.rows.length).toBeGreaterThan(0);
       expect(page.snippets?.every((snippet) => snippet.includes(`${MATCH_START}encryption${MATCH_END}`))).toBe(true);
-    } finally {
-      dotted.close();
-    }
+    });
   });
 
   it("searches a view that groups its table's rows in the view's own rows, its groups unchanged", () => {
-    const grouped = new Database(path.join(dir, 'main.db'), { readonly: true });
-    try {
-      grouped.prepare('ATTACH DATABASE ? AS quality').run(path.join(dir, 'quality.sqlite.db'));
-      grouped.exec("CREATE TEMP VIEW by_severity AS SELECT severity, count(*) AS n, group_concat(title, ' | ') AS titles FROM quality.findings GROUP BY severity");
+    const bySeverity = "CREATE TEMP VIEW by_severity AS SELECT severity, count(*) AS n, group_concat(title, ' | ') AS titles FROM quality.findings GROUP BY severity";
+    withOwnConnection({ quality: path.join(dir, 'quality.sqlite.db') }, bySeverity, (grouped) => {
       const all = grouped.prepare('SELECT severity, n FROM by_severity ORDER BY severity').all();
       const { page } = read('by_severity', '_search=outdated&_sort=severity', grouped);
       // Every group holds an "openssl outdated" title: each is found, with the count of all its rows.
       expect(page.rows.map((row) => ({ severity: row.severity, n: row.n }))).toEqual(all);
       expect(page.searchNote).toMatch(/groups, limits or joins the rows of its tables/);
-    } finally {
-      grouped.close();
-    }
+    });
   });
 
   it('falls back to a substring search without an index, and says which index to create', () => {
