@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { AUTO_DB_FILE } from '../volume/contexts.ts';
 import type { ConnectionPragma, DeclaredSearchIndex, ExpectedIndex, PlannedAttachment, PlannedView, PragmaExpectation } from './plan.ts';
 
 /** The digest of composite.sql a manifest records, so a changed file shows as stale. */
@@ -74,10 +75,10 @@ export function readManifestFrom(db: Database.Database, autoDbFile: string): Com
   return JSON.parse(row.manifest) as CompositeManifest;
 }
 
-/** The manifest of a composite connection, or null on a connection without one (tests, scratch). */
+/** The manifest of a composite connection, or null on a connection without one (tests, scratch): readManifestFrom, its errors left out. */
 export function manifestOf(db: Database.Database): CompositeManifest | null {
   try {
-    return JSON.parse(db.prepare(`SELECT manifest FROM main.${MANIFEST_TABLE} WHERE id = 1`).pluck().get() as string) as CompositeManifest;
+    return readManifestFrom(db, AUTO_DB_FILE);
   } catch {
     return null;
   }
