@@ -2,7 +2,7 @@ import { escape } from 'html-escaper';
 import type { CompositeStatus } from '../lib/server/composite/status.ts';
 import type { HealthSeverity } from '../lib/server/composite/health.ts';
 import { formatTime } from '../lib/server/core/format.ts';
-import { statusBadgeClass } from './status-tones.ts';
+import { CONTEXT_ACTION_BUTTON, statusBadgeClass } from './status-tones.ts';
 
 /** What one row of the contexts list shows. */
 export interface ContextRow {
@@ -22,7 +22,6 @@ export interface ContextRow {
 }
 
 const SEVERITY_TONES: Record<HealthSeverity, string> = { ok: 'text-emerald-700 dark:text-emerald-300', warn: 'text-amber-700 dark:text-amber-300', error: 'text-red-700 dark:text-red-300' };
-const ACTION_BUTTON = 'rounded border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100 focus:outline-2 focus:outline-offset-2 focus:outline-blue-600 dark:border-slate-600 dark:hover:bg-slate-800';
 
 /**
  * The body rows of the contexts list as one HTML string, every value escaped. A page shows
@@ -45,8 +44,8 @@ export function contextsTableBodyHtml(rows: readonly ContextRow[], canRegenerate
     html += `<td class="whitespace-nowrap px-3 py-2">${row.lastHealth ? `<span class="${SEVERITY_TONES[row.lastHealth.severity]}">${row.lastHealth.severity} · ${escape(formatTime(row.lastHealth.at))}</span>` : '—'}</td>`;
     html += `<td class="px-3 py-2 text-xs" data-cell="quota" data-quota-severity="${row.quota.severity}"><span class="${SEVERITY_TONES[row.quota.severity]}">${escape(row.quota.text)}</span></td>`;
     html += '<td class="px-3 py-2"><div class="flex flex-wrap gap-2">';
-    if (canRegenerate) html += `<button type="submit" form="regenerate-form" name="context" value="${name}" data-kind="regenerate" class="${ACTION_BUTTON}" aria-label="Regenerate ${name}">Regenerate</button>`;
-    html += `<button type="submit" form="health-form" name="context" value="${name}" data-kind="health" class="${ACTION_BUTTON}" aria-label="Run health check on ${name}">Run health check</button>`;
+    if (canRegenerate) html += `<button type="submit" form="regenerate-form" name="context" value="${name}" data-kind="regenerate" class="${CONTEXT_ACTION_BUTTON}" aria-label="Regenerate ${name}">Regenerate</button>`;
+    html += `<button type="submit" form="health-form" name="context" value="${name}" data-kind="health" class="${CONTEXT_ACTION_BUTTON}" aria-label="Run health check on ${name}">Run health check</button>`;
     html += '</div></td><td class="px-3 py-2" data-cell="result" aria-live="polite">';
     if (row.result) html += `<p class="${row.result.ok ? SEVERITY_TONES.ok : SEVERITY_TONES.error}">${escape(row.result.message)}</p>`;
     if (row.problems.length > 0) html += `<ul class="mt-1 space-y-1 font-mono text-xs text-red-700 dark:text-red-300" data-problems>${row.problems.map((problem) => `<li>${escape(problem)}</li>`).join('')}</ul>`;

@@ -1,5 +1,8 @@
 import type { CompositeStatus } from '../lib/server/composite/status.ts';
 
+/** A context action's button (Regenerate, Run health check), in the actions block and in the contexts table alike. */
+export const CONTEXT_ACTION_BUTTON = 'rounded border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100 focus:outline-2 focus:outline-offset-2 focus:outline-blue-600 dark:border-slate-600 dark:hover:bg-slate-800';
+
 /** The colours of a composite status, for StatusBadge and for lists that draw the badge themselves. */
 const STATUS_TONES: Record<CompositeStatus, string> = {
   fresh: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
