@@ -1,5 +1,5 @@
 import { runToEnd, startTypeScript } from './children.ts';
-import type { CannonJob, CannonResult, DownloadJob, DownloadResult, LoadJob, LoadResult, SequenceJob, SequenceResult } from './load.ts';
+import type { CannonJob, CannonResult, DownloadJob, DownloadResult, LoadJob, SequenceJob, SequenceResult } from './load.ts';
 
 interface ResultOf {
   cannon: CannonResult;
